@@ -1,0 +1,1 @@
+"""The write path: reading a corpus, splitting stories, building the indexes."""

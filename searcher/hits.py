@@ -1,0 +1,20 @@
+"""Search results as plain records."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked story: its id, score and 1-based rank in this list, and the
+    rank it had in each list that contributed to it (None where absent)."""
+
+    docid: str
+    score: float
+    rank: int
+    ranks: dict[str, int | None] = field(default_factory=dict)
+
+
+def ranked(scored: list[tuple[str, float]], mode: str) -> list[Hit]:
+    """Hits from (docid, score) pairs already in rank order."""
+    return [Hit(docid, float(score), rank, {mode: rank}) for rank, (docid, score) in enumerate(scored, 1)]

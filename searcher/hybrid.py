@@ -1,0 +1,27 @@
+"""Hybrid search: keyword and semantic lists merged by reciprocal rank fusion."""
+from __future__ import annotations
+
+from .base import Searcher
+from .fusion import RRF_K, reciprocal_rank_fusion
+from .hits import Hit
+from .lexical import KeywordSearcher
+from .semantic import SemanticSearcher
+
+FUSION_DEPTH = 100
+
+
+class HybridSearcher(Searcher):
+    mode = "hybrid"
+
+    def __init__(self, keyword: KeywordSearcher, semantic: SemanticSearcher,
+                 rrf_k: int = RRF_K, depth: int = FUSION_DEPTH):
+        self.keyword, self.semantic = keyword, semantic
+        self.rrf_k, self.depth = rrf_k, depth
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        depth = max(k, self.depth)
+        runs = {
+            "keyword": self.keyword.search(query, depth),
+            "semantic": self.semantic.search(query, depth),
+        }
+        return reciprocal_rank_fusion(runs, k=self.rrf_k, depth=k)

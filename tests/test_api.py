@@ -1,0 +1,41 @@
+"""The JSON API and the search page."""
+
+
+def test_api_search_has_the_cli_shape(client):
+    response = client.get("/api/search", query_string={"q": "乡贤", "mode": "hybrid", "k": 5})
+    assert response.status_code == 200
+    data = response.get_json()
+    assert set(data) == {"query", "mode", "hits"}
+    assert len(data["hits"]) == 5
+    assert {"id", "headline", "source", "score", "rank", "ranks"} <= set(data["hits"][0])
+    assert "乡贤" in data["hits"][0]["headline"]
+
+
+def test_api_errors_have_one_shape(client):
+    for params in ({"q": "x", "mode": "nope"}, {"q": "x", "k": "ten"}, {"q": "x", "k": "-1"}):
+        response = client.get("/api/search", query_string=params)
+        assert response.status_code == 400
+        data = response.get_json()
+        assert data["ok"] is False and data["status"] == 400 and data["error"]
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and missing.get_json()["status"] == 404
+
+
+def test_search_page_shows_results_with_source_and_snippet(client):
+    page = client.get("/", query_string={"q": "桑基鱼塘", "mode": "keyword"}).get_data(as_text=True)
+    assert "筑巢引凤 助企业发展" in page
+    assert "000_472abf4c9f81a632.txt" in page
+    assert "桑基鱼塘" in page.split("筑巢引凤 助企业发展", 1)[1]
+    assert 'role="search"' in page
+
+
+def test_search_page_escapes_the_query(client):
+    page = client.get("/", query_string={"q": "<script>alert(1)</script>"}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_search_page_reports_a_bad_mode(client):
+    response = client.get("/", query_string={"q": "乡贤", "mode": "nope"})
+    assert response.status_code == 400
+    assert "unknown mode" in response.get_data(as_text=True)

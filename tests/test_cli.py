@@ -1,0 +1,34 @@
+"""The storysearch command, run in-process."""
+import json
+
+from storysearch.cli import main
+
+
+def test_search_json_has_the_documented_shape(corpus_index, engine, capsys):
+    assert main(["search", "乡贤", "--index", str(corpus_index), "--mode", "hybrid", "-k", "3", "--json"]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert set(response) == {"query", "mode", "hits"}
+    assert response["query"] == "乡贤" and response["mode"] == "hybrid"
+    assert len(response["hits"]) == 3
+    for hit in response["hits"]:
+        assert {"id", "headline", "source", "score", "rank", "ranks"} <= set(hit)
+        assert set(hit["ranks"]) == {"keyword", "semantic"}
+    assert [h["rank"] for h in response["hits"]] == [1, 2, 3]
+
+
+def test_index_folder_from_environment(corpus_index, engine, capsys, monkeypatch):
+    monkeypatch.setenv("STORYSEARCH_INDEX", str(corpus_index))
+    assert main(["search", "桑基鱼塘", "--mode", "keyword", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["headline"] == "筑巢引凤 助企业发展"
+
+
+def test_missing_index_is_a_clear_message_not_a_traceback(tmp_path, capsys):
+    assert main(["search", "乡贤", "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "run" not in err.lower() or "storysearch index" in err
+    assert "storysearch index" in err and "Traceback" not in err
+
+
+def test_index_if_missing_keeps_an_existing_index(corpus_index, capsys):
+    assert main(["index", "--index", str(corpus_index), "--if-missing"]) == 0
+    assert "index exists" in capsys.readouterr().out

