@@ -87,10 +87,14 @@ def _serve(args) -> int:
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    import waitress
+    from web.server import create_server
 
+    server = create_server(app, args.host, args.port)
     print(f"serving http://{args.host}:{args.port}/ (index {engine.folder})", flush=True)
-    waitress.serve(app, host=args.host, port=args.port, threads=8)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -100,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     from searcher.engine import QueryError
 
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "index" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ours = logging.INFO if args.verbose or args.command == "index" else logging.WARNING
+    for package in ("index", "searcher", "web", "storysearch"):
+        logging.getLogger(package).setLevel(ours)
     handlers = {"index": _index, "search": _search, "serve": _serve}
     try:
         return handlers[args.command](args)
