@@ -25,7 +25,8 @@ from .analysis import analyzer_settings, bigram_analyzer, word_analyzer
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
 from .passages import story_passages
-from .stories import Story, split_stories
+from .segment import split_stories
+from .stories import Story
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def _write_whoosh(folder: Path, stories: list[Story]) -> None:
         for story in stories:
             writer.add_document(
                 id=story.id, source=story.source, order=story.order,
-                headline=story.headline, body=story.body,
-                headline_bigrams=story.headline, body_bigrams=story.body,
+                headline=story.title, body=story.body,
+                headline_bigrams=story.title, body_bigrams=story.body,
                 authors=",".join(story.authors),
             )
 
@@ -75,7 +76,7 @@ def _write_vectors(folder: Path, stories: list[Story], model_name: str) -> tuple
     embedder = load_embedder(model_name)
     rows = []
     for story in stories:
-        for text in story_passages(story.headline, story.paragraphs):
+        for text in story_passages(story.title, [*story.paragraphs, *story.captions]):
             rows.append({"id": len(rows), "story": story.id, "text": text})
     log.info("embedding %d passages of %d stories with %s", len(rows), len(stories), model_name)
     vectors = embedder.encode_documents([row["text"] for row in rows], progress=log.isEnabledFor(logging.INFO))

@@ -80,6 +80,7 @@ class SearchEngine:
         return {
             "id": hit.docid,
             "headline": story.headline,
+            "subheadline": story.subheadline,
             "source": story.source,
             "authors": story.authors,
             "score": round(hit.score, 6),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or path (default: %(default)s)")
     build.add_argument("--if-missing", action="store_true", help="do nothing when an index exists")
+
+    stories = commands.add_parser("stories", help="split a corpus into stories and print them")
+    stories.add_argument("corpus_dir", nargs="?", type=Path, metavar="CORPUS",
+                         help="corpus folder (env STORYSEARCH_CORPUS; default: the bundled corpus)")
+    stories.add_argument("--json", action="store_true", help="one JSON object per story and line")
 
     search = commands.add_parser("search", help="search the index")
     _add_folders(search)
@@ -58,6 +64,28 @@ def _index(args) -> int:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
     print(f"indexed {report.stories} stories ({report.passages} passages) into {report.index} "
           f"in {report.seconds:.1f} s")
+    return 0
+
+
+def _stories(args) -> int:
+    from index.corpus import read_corpus
+    from index.segment import segment_page
+
+    pages, skipped = read_corpus(layout.corpus_dir(args.corpus_dir))
+    for item in skipped:
+        print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
+    for page in pages:
+        result = segment_page(page.source, page.text)
+        for story in result.stories:
+            if args.json:
+                print(json.dumps(story.to_dict(), ensure_ascii=False))
+                continue
+            flags = [name for name, on in vars(story.flags).items() if on]
+            print(f"{story.id}  {story.title or '(无标题)'}  {'、'.join(story.authors)}  "
+                  f"{len(story.paragraphs)} paragraphs{'  [' + ', '.join(flags) + ']' if flags else ''}")
+        if not args.json:
+            for item in result.debris:
+                print(f"{page.source}:{item.no}  debris ({item.reason}): {item.text}")
     return 0
 
 
@@ -108,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     ours = logging.INFO if args.verbose or args.command == "index" else logging.WARNING
     for package in ("index", "searcher", "web", "storysearch"):
         logging.getLogger(package).setLevel(ours)
-    handlers = {"index": _index, "search": _search, "serve": _serve}
+    handlers = {"index": _index, "stories": _stories, "search": _search, "serve": _serve}
     try:
         return handlers[args.command](args)
     except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`storysearch stories | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -39,3 +39,33 @@ def test_search_page_reports_a_bad_mode(client):
     response = client.get("/", query_string={"q": "乡贤", "mode": "nope"})
     assert response.status_code == 400
     assert "unknown mode" in response.get_data(as_text=True)
+
+
+def test_results_show_headline_authors_and_source_and_link_the_story(client, engine):
+    page = client.get("/", query_string={"q": "桑基鱼塘", "mode": "keyword"}).get_data(as_text=True)
+    story = next(s for s in engine.stories.values() if s.headline == "筑巢引凤 助企业发展")
+    assert "宋豪章" in page and story.source in page
+    assert f"/story/{story.id}" in page
+
+
+def test_story_page_shows_the_whole_clean_story(client, engine):
+    story = next(s for s in engine.stories.values() if s.headline == "人大助力 城乡风貌美")
+    page = client.get(f"/story/{story.id}").get_data(as_text=True)
+    for paragraph in story.paragraphs:
+        assert paragraph in page
+    assert "沈璐璐" in page and "(沈璐璐)" not in page
+    assert client.get(f"/api/story/{story.id}").get_json()["paragraphs"] == story.paragraphs
+
+
+def test_story_page_shows_captions_and_flags(client, engine):
+    story = next(s for s in engine.stories.values() if s.headline == "画好社区共建共治共享“同心圆”")
+    page = client.get(f"/story/{story.id}").get_data(as_text=True)
+    assert "图片由杭州市临平区崇贤街道提供" in page
+    truncated = next(s for s in engine.stories.values() if s.flags.truncated)
+    assert "后文不在本版" in client.get(f"/story/{truncated.id}").get_data(as_text=True)
+
+
+def test_unknown_story_is_a_404(client):
+    assert client.get("/story/nope").status_code == 404
+    response = client.get("/api/story/..%2F..%2Fetc%2Fpasswd")
+    assert response.status_code == 404 and response.get_json()["ok"] is False

@@ -1,7 +1,7 @@
 """The Flask app: a search page and its JSON twin."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searcher import MODES, SearchEngine
@@ -66,6 +66,20 @@ def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
             return jsonify(engine.search_response(query, mode, k))
         except QueryError as exc:
             return _error(str(exc), 400)
+
+    def find_story(story_id: str):
+        story = engine.stories.get(story_id)
+        if story is None:
+            abort(404, description=f"no story with id {story_id!r}")
+        return story
+
+    @app.get("/story/<story_id>")
+    def story_page(story_id: str):
+        return render_template("story.html", story=find_story(story_id), query=request.args.get("q", ""))
+
+    @app.get("/api/story/<story_id>")
+    def api_story(story_id: str):
+        return jsonify(find_story(story_id).to_dict())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

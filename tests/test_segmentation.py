@@ -1,0 +1,237 @@
+"""Story segmentation: the five bundled pages against their expected
+segmentation (tests/fixtures/segmentation.json, written from reading the
+pages), and each rule on small made-up pages."""
+import json
+from pathlib import Path
+
+import pytest
+
+from index import layout
+from index.corpus import read_corpus
+from index.segment import TRAILING_CREDIT, segment_page, split_stories
+
+EXPECTED = json.loads((Path(__file__).parent / "fixtures" / "segmentation.json").read_text(encoding="utf-8"))
+PAGES = {page.source: page for page in read_corpus(layout.DEFAULT_CORPUS)[0]}
+
+
+def flags_of(story):
+    return [name for name, value in vars(story.flags).items() if value]
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED))
+def test_bundled_page_matches_expected_segmentation(source):
+    page = PAGES[source]
+    result = segment_page(source, page.text)
+    expected = EXPECTED[source]["stories"]
+    assert [s.headline for s in result.stories] == [e["headline"] for e in expected]
+    for story, want in zip(result.stories, expected):
+        assert story.subheadline == want["subheadline"], story.headline
+        assert story.authors == want["authors"], story.headline
+        assert [[p[:6], p[-6:]] for p in story.paragraphs] == want["paragraphs"], story.headline
+        assert [c[:10] for c in story.captions] == want["captions"], story.headline
+        assert [d[:10] for d in story.duplicates] == want["duplicates"], story.headline
+        assert flags_of(story) == want["flags"], story.headline
+    assert [d.no for d in result.debris] == EXPECTED[source]["debris"]
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED))
+def test_every_line_is_in_exactly_one_story_or_named_debris(source):
+    page = PAGES[source]
+    result = segment_page(source, page.text)
+    nonempty = {no for no, line in enumerate(page.text.split("\n"), 1) if line.strip()}
+    used = [no for story in result.stories for no in story.lines] + [d.no for d in result.debris]
+    assert sorted(used) == sorted(nonempty)
+    assert len(used) == len(set(used))
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED))
+def test_clean_bodies(source):
+    page = PAGES[source]
+    for story in split_stories(source, page.text):
+        paragraphs = story.paragraphs
+        assert len(paragraphs) == len(set(paragraphs)), story.headline
+        for paragraph in paragraphs:
+            assert "图为" not in paragraph and not paragraph.endswith(("供图", " 摄"))
+            assert "来源:" not in paragraph and "目录 返回" not in paragraph
+            assert not TRAILING_CREDIT.search(paragraph), paragraph[-20:]
+
+
+def test_bundled_counts():
+    stories = [s for source in sorted(PAGES) for s in split_stories(source, PAGES[source].text)]
+    assert len(stories) == 38
+    assert sum(len(s.duplicates) for s in stories) == 4
+    assert sum(s.flags.continued_from_earlier_page for s in stories) == 4
+    assert sum(s.flags.truncated for s in stories) == 2
+    assert sum(s.flags.has_photo for s in stories) == 4
+
+
+def test_ids_are_stable_across_runs():
+    source = "001_b59fd8846a464d7b.txt"
+    first = [s.id for s in split_stories(source, PAGES[source].text)]
+    again = [s.id for s in split_stories(source, PAGES[source].text)]
+    assert first == again
+    assert first[0] == "001_b59fd8846a464d7b-000" and len(set(first)) == len(first)
+
+
+# ---------------------------------------------------------------- rules
+def one(text, source="t.txt"):
+    stories = split_stories(source, text)
+    assert len(stories) == 1, [s.headline for s in stories]
+    return stories[0]
+
+
+def test_headline_byline_and_paragraphs():
+    story = one("标题一行\n\n张三 李四\n\n第一段完整。\n\n第二段也完整。\n")
+    assert (story.headline, story.authors, story.paragraphs) == ("标题一行", ["张三", "李四"], ["第一段完整。", "第二段也完整。"])
+
+
+def test_reporter_byline_with_a_spaced_name():
+    story = one("某市：社区治理添动力\n\n■记者 孟 航 李彤彤\n\n正文一句。\n")
+    assert story.headline == "某市：社区治理添动力" and story.authors == ["孟航", "李彤彤"]
+
+
+def test_two_line_headline_and_organisation_byline():
+    story = one("做强街道做优社区\n全面提升基层治理效能\n杭州市临平区委\n作为首创地,临平区牢记嘱托。\n")
+    assert story.headline == "做强街道做优社区"
+    assert story.subheadline == "全面提升基层治理效能"
+    assert story.authors == ["杭州市临平区委"]
+    assert story.paragraphs == ["作为首创地,临平区牢记嘱托。"]
+
+
+def test_credit_line_and_inline_credit():
+    story = one("标题\n\n第一段。\n\n第二段说完了。(王五)\n\n(赵六 钱七)\n")
+    assert story.authors == ["王五", "赵六", "钱七"]
+    assert story.paragraphs == ["第一段。", "第二段说完了。"]
+
+
+def test_parentheses_inside_text_are_not_credits():
+    story = one("标题\n\n秀洲区委统战部(区侨联)打造平台。\n")
+    assert story.authors == [] and story.paragraphs == ["秀洲区委统战部(区侨联)打造平台。"]
+
+
+def test_words_and_sentences_broken_across_blank_lines_are_joined():
+    story = one("标题\n\n庆元县建立推进机\n\n制,即联系县领导领衔。\n\n这样的场景已持续三\n\n年有余,老人总说好。\n")
+    assert story.paragraphs == ["庆元县建立推进机制,即联系县领导领衔。", "这样的场景已持续三年有余,老人总说好。"]
+
+
+def test_a_short_line_that_breaks_a_word_is_not_a_headline():
+    story = one("标题\n\n第一段完整。\n\n营商环境优化提升是一项综\n\n合集成的系统工程。\n")
+    assert story.paragraphs == ["第一段完整。", "营商环境优化提升是一项综合集成的系统工程。"]
+
+
+def test_duplicates_verbatim_truncated_and_with_a_place_changed():
+    verbatim = "在经济企业上做到有温度,组建一支队伍,搭建两组架构,创新一门多窗模式。"
+    place = "为预防火灾,温州市苍南县桥墩镇全面开展电动自行车消防安全管理,新建充电桩350个。"
+    moved = "嘉兴港区桥墩镇全面开展电动自行车消防安全管理,新建充电桩350个。"
+    longer = "同属苍南县的藻溪镇也开展了专项整治行动,工作人员在辖区安装多处电动自行车充电桩。"
+    text = "\n\n".join(["标题", verbatim, place, longer, verbatim, moved, longer[:30]])
+    story = one(text)
+    assert story.paragraphs == [verbatim, place, longer]
+    assert story.duplicates == [verbatim, moved, longer[:30]]
+
+
+def test_a_truncated_first_copy_is_replaced_by_the_fuller_one():
+    full = "同属苍南县的藻溪镇也开展了专项整治行动,工作人员在辖区安装多处电动自行车充电桩。"
+    story = one("\n\n".join(["标题", "开头一段。", full[:25] + "。", full]))
+    assert story.paragraphs == ["开头一段。", full]
+
+
+def test_captions_are_taken_out_of_the_body():
+    story = one("标题\n\n正文一段。\n\n4月29日晚,志愿者开展义卖活动。 计静静 摄\n\n"
+                "图为社区议事现场。\n\n张掖市社区开展宣传活动。市委组织部供图\n\n正文二段。\n")
+    assert story.paragraphs == ["正文一段。", "正文二段。"]
+    assert len(story.captions) == 3 and story.flags.has_photo
+
+
+def test_a_caption_inside_a_broken_sentence_of_a_photo_story():
+    story = one("标题\n\n以崇贤街道为例,该街道不断深化\n\n曹家浜社区议事会议。\n\n"
+                "图片由崇贤街道提供\n\n推进三方协同共治。\n")
+    assert story.paragraphs == ["以崇贤街道为例,该街道不断深化推进三方协同共治。"]
+    assert story.captions == ["曹家浜社区议事会议。", "图片由崇贤街道提供"]
+
+
+def test_without_a_photo_a_short_line_continues_the_sentence():
+    story = one("标题\n\n尖山社区坚持把党建工作融入网格,探索了一条党建引领新居民\n\n集中治理新路径。\n")
+    assert story.paragraphs == ["尖山社区坚持把党建工作融入网格,探索了一条党建引领新居民集中治理新路径。"]
+
+
+def test_photo_only_item():
+    story = one("监督助力 优化营商环境\n\n街道开展专项监督。图为干部走访企业。(沈菲)\n")
+    assert story.paragraphs == [] and story.captions == ["街道开展专项监督。图为干部走访企业。"]
+    assert story.authors == ["沈菲"] and story.flags.has_photo
+
+
+def test_story_continued_from_an_earlier_page():
+    long = "乡贤是招商引资的主力军,今年出台了一系列新政策,鼓励引导在外乡贤回乡创业发展,带动村民就业增收。"
+    assert one(f"标题\n\n实现突围发展。\n\n{long}\n").flags.continued_from_earlier_page
+    assert one("标题\n\n效双提升。”负责人表示,将带动增收。\n").flags.continued_from_earlier_page
+    assert not one(f"标题\n\n近日,某县出台新政策。\n\n{long}\n").flags.continued_from_earlier_page
+    assert not one("标题\n\n一段很短的导语。\n").flags.continued_from_earlier_page
+
+
+def test_text_before_the_first_headline_is_an_untitled_continuation():
+    stories = split_stories("t.txt", "上页延续的一段文字。\n\n新标题\n\n正文。\n")
+    assert [(s.headline, s.paragraphs) for s in stories] == [("", ["上页延续的一段文字。"]), ("新标题", ["正文。"])]
+    assert stories[0].flags.continued_from_earlier_page
+
+
+def test_truncated_story():
+    story = one("标题\n\n第一段完整。\n\n文新街道阳光社区在\n")
+    assert story.flags.truncated
+
+
+INTERLEAVED = """人大助力 城乡风貌美
+
+新安镇人大代表讲解全域土地综合整治搬迁政策,组建人大代表服务队。
+
+社工学院 培训接地气
+
+锦城街道横潭社区成立社工学院,为社工们送上学习大礼包。
+
+社工学院学制1年,设立社区书记头雁班和关爱赋能暖心
+
+凝聚人大力量,新安镇人大代表推进全域土地整治,提升人居环境。(沈璐璐)
+
+三管齐下 保工程质量
+
+浙江交工路建推动公路项目建设事项公开。(范慧聪)
+"""
+
+
+def test_an_interleaved_fragment_goes_back_to_its_story():
+    stories = split_stories("t.txt", INTERLEAVED)
+    by_headline = {s.headline: s for s in stories}
+    assert by_headline["人大助力 城乡风貌美"].paragraphs[-1].startswith("凝聚人大力量")
+    assert by_headline["人大助力 城乡风貌美"].authors == ["沈璐璐"]
+    assert by_headline["社工学院 培训接地气"].paragraphs[-1].endswith("关爱赋能暖心")
+    assert by_headline["社工学院 培训接地气"].flags.truncated
+
+
+def test_a_headline_printed_again_continues_its_story():
+    text = ("楼宇服务 三度融合\n\n近年来,仓前街道坚持从实际出\n\n电车消防 时刻紧抓\n\n别的正文。\n\n"
+            "楼宇服务 三度融合\n\n发,坚守亲清底线。\n")
+    stories = split_stories("t.txt", text)
+    assert [s.headline for s in stories] == ["楼宇服务 三度融合", "电车消防 时刻紧抓"]
+    assert stories[0].paragraphs == ["近年来,仓前街道坚持从实际出发,坚守亲清底线。"]
+
+
+def test_crossheads_stay_inside_a_reporter_story():
+    text = ("张掖市：四方联动聚合力\n\n■记者 郭文治\n\n导语一段。\n\n汇聚四方力量 社区治理大家干\n\n正文一段。\n\n"
+            "盘州市：新兴领域强党建\n\n■记者 李彤彤\n\n另一篇正文。\n")
+    stories = split_stories("t.txt", text)
+    assert [s.headline for s in stories] == ["张掖市：四方联动聚合力", "盘州市：新兴领域强党建"]
+    assert stories[0].paragraphs == ["导语一段。", "汇聚四方力量 社区治理大家干", "正文一段。"]
+
+
+def test_web_debris_and_page_title_are_named():
+    text = "某某工作推进会发言摘登\n来源:萧山党建\n标题\n正文。\n2024-12-10 07:03:12\n目录 返回\n首页\n"
+    result = segment_page("t.txt", text)
+    assert [s.headline for s in result.stories] == ["标题"]
+    assert [(d.no, d.reason) for d in result.debris] == [
+        (1, "page title"), (2, "web page debris"), (5, "web page debris"), (6, "web page debris"), (7, "web page debris")]
+
+
+def test_fullwidth_and_halfwidth_punctuation_both_end_sentences():
+    story = one("标题\n\n第一句，没有完\n\n结束了．还有！\n\n第二段?\n\n第三段。\n")
+    assert story.paragraphs[0] == "第一句，没有完结束了．还有！"
+    assert story.paragraphs[1:] == ["第二段?", "第三段。"]

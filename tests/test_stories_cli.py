@@ -1,0 +1,48 @@
+"""`storysearch stories` and bad files in a corpus."""
+import json
+
+from index.build import build_index
+from index.embedding import DEFAULT_MODEL
+from storysearch.cli import main
+
+REQUIRED = {"id", "source", "headline", "subheadline", "authors", "paragraphs", "captions", "flags"}
+PAGE = "乡贤参与 基层治理\r\n\r\n张三 李四\r\n\r\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\r\n"
+
+
+def test_stories_json_prints_one_object_per_line(capsys):
+    assert main(["stories", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 38
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        assert REQUIRED <= set(record)
+        assert set(record["flags"]) == {"continued_from_earlier_page", "truncated", "has_photo"}
+    assert records[0]["headline"] == "推行“六事工作法” 提升社区治理效能"
+    assert records[0]["authors"] == ["吴丽珍", "陈金金"]
+
+
+def test_gbk_crlf_page_is_read_and_bad_files_are_reported_by_name(tmp_path, capsys):
+    (tmp_path / "gbk.txt").write_bytes(PAGE.encode("gbk"))
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "image.txt").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 \x81\x82\xff".encode("latin-1"))
+    assert main(["stories", str(tmp_path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    story = json.loads(out)
+    assert story["headline"] == "乡贤参与 基层治理" and story["authors"] == ["张三", "李四"]
+    assert story["paragraphs"] == ["近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。"]
+    assert "skipped empty.txt: the file is empty" in err
+    assert "skipped image.txt: the file is binary" in err
+    assert "skipped latin1.txt: the file is neither UTF-8 nor GB18030/GBK text" in err
+
+
+def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_bytes(PAGE.encode("gb18030"))
+    (corpus / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
+    assert report.stories == 1
+    assert [(s.source, s.reason) for s in report.skipped] == [("empty.txt", "the file is empty")]
+    meta = json.loads((tmp_path / "index" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["skipped"] == [{"source": "empty.txt", "reason": "the file is empty"}]
