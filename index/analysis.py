@@ -1,162 +1,233 @@
-"""Chinese analysis for Whoosh, built on jieba.
+"""Chinese analysis for Whoosh, built on jieba (rjieba, the Rust port).
 
-Tokens carry positions that count tokens (so phrase queries work) and
-``startchar``/``endchar`` that are exact character offsets into the original
-text (so highlights land on the right characters). Text is folded before
-segmentation one character at a time (full-width to half-width), which keeps
-offsets valid.
+Two fields are analysed from the same text:
+
+- words: jieba words in search mode (each word, plus the dictionary words of
+  two and three characters inside a longer word at the same position, so
+  ``农业`` finds ``中国农业发展银行``), function words dropped;
+- bigrams: every CJK character and every pair of neighbours (as Lucene's
+  CJK bigram filter with unigrams), so names and new words that jieba splits
+  wrongly, and single characters, still match.
+
+Latin letters and digit runs stay whole (``2024``, ``1+3+N``, ``AP``) and
+are lower-cased; user-dictionary terms that mix scripts (``e锦红聚``) too.
+Before segmentation, text is folded one character for one character:
+full-width to half-width, traditional to simplified (OpenCC), lower case. So
+token positions count tokens and ``startchar``/``endchar`` are exact offsets
+into the original text, which is what is stored and shown.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 
-from whoosh.analysis import LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 
-ANALYZER_VERSION = 1
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORD_CHARS = re.compile(rf"[{_CJK}A-Za-z0-9]")
-CJK_RUN = re.compile(rf"[{_CJK}]+")
+ANALYZER_VERSION = 2
+DATA = Path(__file__).resolve().parent / "data"
+SHIPPED_USERDICT = DATA / "userdict.txt"
+STOPWORDS = DATA / "stopwords.txt"
+USERDICT_FREQ = 20000  # high enough that a listed term wins over its parts
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_RUN = re.compile(f"[{CJK}]+")
+# Letters and digits of any script but CJK, joined by the marks that keep
+# codes and brand names whole: 1+X+N, 2.6, COVID-19, AT&T.
+ALNUM = rf"[^\W_{CJK}]"
+ALNUM_RUN = rf"{ALNUM}+(?:[+\-.&/·']{ALNUM}+)*"
 # Full-width ASCII (U+FF01..U+FF5E) and the ideographic space fold to ASCII.
-FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-_jieba = None
-_jieba_lock = threading.Lock()
+FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
-def fold(text: str) -> str:
-    """Character-for-character folding; ``len(fold(t)) == len(t)``."""
-    return text.translate(FOLD)
+def _read_list(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def userdict_paths() -> list[Path]:
+    """The shipped dictionary, then the user's (``STORYSEARCH_USERDICT``, paths
+    separated by the platform's path separator)."""
+    extra = os.environ.get("STORYSEARCH_USERDICT", "")
+    return [SHIPPED_USERDICT] + [Path(p) for p in extra.split(os.pathsep) if p.strip()]
+
+
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    userdicts: tuple[Path, ...]
+
+    @classmethod
+    def current(cls) -> "AnalyzerSettings":
+        return cls(tuple(userdict_paths()))
+
+    def user_words(self) -> list[tuple[str, int]]:
+        words = []
+        for path in self.userdicts:
+            if not path.is_file():
+                raise FileNotFoundError(f"user dictionary {path} does not exist")
+            for entry in _read_list(path):
+                word, _, freq = entry.partition(" ")
+                words.append((word, int(freq) if freq.strip().isdigit() else USERDICT_FREQ))
+        return words
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for path in (*self.userdicts, STOPWORDS):
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def describe(self) -> dict:
+        """What an index records so that a search can tell it was built differently."""
+        return {
+            "analyzer_version": ANALYZER_VERSION,
+            "segmenter": f"rjieba {metadata.version('rjieba')}, search mode, HMM on",
+            "t2s": f"opencc {metadata.version('opencc')} t2s",
+            "fields": "words (jieba + 2/3-character sub-words, stopwords dropped) and CJK uni+bigrams",
+            "userdicts": [str(p) for p in self.userdicts],
+            "dictionary_checksum": self.checksum(),
+        }
+
+
+class _Text:
+    """The process-wide segmenter, converter and word lists for one setting."""
+
+    def __init__(self, settings: AnalyzerSettings):
+        import opencc
+        import rjieba
+
+        self.jieba = rjieba.Jieba()
+        mixed = []
+        for word, freq in settings.user_words():
+            self.jieba.add_word(word, freq, None)
+            if CJK_RUN.search(word) and re.search(ALNUM, word):
+                mixed.append(word.lower())
+        self.t2s = opencc.OpenCC("t2s")
+        self.stopwords = frozenset(_read_list(STOPWORDS))
+        # Mixed-script dictionary terms first, then Latin/digit runs, then CJK runs.
+        alternatives = [re.escape(w) for w in sorted(mixed, key=len, reverse=True)]
+        self.pieces = re.compile("|".join([*alternatives, f"(?P<alnum>{ALNUM_RUN})", f"(?P<cjk>[{CJK}]+)"]))
+
+    def fold(self, text: str) -> str:
+        """Full-width to half-width, traditional to simplified, lower case; the
+        result has exactly one character for each character of ``text``."""
+        text = text.translate(FULLWIDTH)
+        simplified = self.t2s.convert(text)
+        if len(simplified) != len(text):  # a phrase rule changed the length: go char by char
+            simplified = "".join(c if len(s := self.t2s.convert(c)) != 1 else s for c in text)
+        lowered = simplified.lower()
+        if len(lowered) != len(simplified):
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in simplified)
+        return lowered
+
+    def words(self, text: str):
+        """(word, start, end, position) for the word field."""
+        folded = self.fold(text)
+        pos = 0
+        for match in self.pieces.finditer(folded):
+            if match.lastgroup != "cjk":
+                yield match.group(), match.start(), match.end(), pos
+                pos += 1
+                continue
+            base = match.start()
+            for word, start, end in self.jieba.tokenize(match.group(), "default", True):
+                if word in self.stopwords:
+                    continue
+                yield word, base + start, base + end, pos
+                for sub, s, e in self._subwords(word):
+                    yield sub, base + start + s, base + start + e, pos
+                pos += 1
+
+    def _subwords(self, word: str):
+        for n in (2, 3):
+            if len(word) > n:
+                for i in range(len(word) - n + 1):
+                    part = word[i:i + n]
+                    if self.jieba.has_word(part) and part not in self.stopwords:
+                        yield part, i, i + n
+
+    def grams(self, text: str, unigrams: bool = True):
+        """(gram, start, end, position) for the bigram field: in a CJK run each
+        character (if ``unigrams``) and each pair, sharing the position of the
+        first character; Latin/digit runs whole."""
+        folded = self.fold(text)
+        pos = 0
+        for match in self.pieces.finditer(folded):
+            run, base = match.group(), match.start()
+            if match.lastgroup != "cjk":
+                yield run, base, match.end(), pos
+                pos += 1
+                continue
+            for i, char in enumerate(run):
+                if unigrams or len(run) == 1:
+                    yield char, base + i, base + i + 1, pos
+                if i + 1 < len(run):
+                    yield run[i:i + 2], base + i, base + i + 2, pos
+                pos += 1
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _text_for(settings: AnalyzerSettings) -> _Text:
+    with _lock:
+        return _Text(settings)
+
+
+def text_analysis() -> _Text:
+    return _text_for(AnalyzerSettings.current())
 
 
 def jieba_tokenizer():
-    """The process-wide jieba dictionary (loading it takes about half a second)."""
-    global _jieba
-    with _jieba_lock:
-        if _jieba is None:
-            import logging
-
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _jieba = tokenizer
-    return _jieba
+    """The configured segmenter (user dictionaries loaded)."""
+    return text_analysis().jieba
 
 
-def _single_token(value, positions, chars, start_pos, start_char, **kwargs):
-    token = Token(positions, chars, **kwargs)
-    token.text = token.original = value
-    token.boost = 1.0
-    if positions:
-        token.pos = start_pos
-    if chars:
-        token.startchar, token.endchar = start_char, start_char + len(value)
-    return token
+class _SpanTokenizer(Tokenizer):
+    """A Whoosh tokenizer over one of the span generators above."""
 
-
-class JiebaTokenizer(Tokenizer):
-    """Words from jieba's search mode: each word once, plus the shorter words
-    inside a long word at the same position (``中国农业发展银行`` is also
-    ``农业``), so a query for a part finds the whole."""
+    method = ""
 
     def __eq__(self, other):
         return type(other) is type(self)
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        if not tokenize:
-            yield _single_token(value, positions, chars, start_pos, start_char,
-                                removestops=removestops, mode=mode, **kwargs)
-            return
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        folded = fold(value)
-        pos = start_pos
-        for word, start, end in jieba_tokenizer().tokenize(folded, mode="default", HMM=True):
-            if not WORD_CHARS.search(word):
-                continue
-            for text, s, e in _with_subwords(word, start):
-                token.text = text
-                token.boost = 1.0
-                token.stopped = False
-                if keeporiginal:
-                    token.original = value[s:e]
-                if positions:
-                    token.pos = pos
-                if chars:
-                    token.startchar, token.endchar = start_char + s, start_char + e
-                yield token
-            pos += 1
-
-
-def _with_subwords(word: str, start: int):
-    """The word, then its dictionary sub-words of 2 and 3 characters, as jieba's
-    search mode finds them."""
-    yield word, start, start + len(word)
-    if len(word) <= 2:
-        return
-    freq = jieba_tokenizer().FREQ
-    for n in (2, 3):
-        if len(word) <= n:
-            continue
-        for i in range(len(word) - n + 1):
-            part = word[i:i + n]
-            if freq.get(part):
-                yield part, start + i, start + i + n
-
-
-class CjkBigramTokenizer(Tokenizer):
-    """Overlapping character bigrams of CJK runs (a lone character stays a
-    unigram); Latin and digit runs whole. Catches what the word segmenter
-    splits wrongly: names, new words, single characters."""
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        if not tokenize:
-            yield _single_token(value, positions, chars, start_pos, start_char,
-                                removestops=removestops, mode=mode, **kwargs)
-            return
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos
-        for text, s, e in bigrams(fold(value)):
+        spans = getattr(text_analysis(), self.method)(value) if tokenize else [(value, 0, len(value), 0)]
+        for text, start, end, pos in spans:
             token.text = text
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
-                token.original = value[s:e]
+                token.original = value[start:end]
             if positions:
-                token.pos = pos
+                token.pos = start_pos + pos
             if chars:
-                token.startchar, token.endchar = start_char + s, start_char + e
-            pos += 1
+                token.startchar, token.endchar = start_char + start, start_char + end
             yield token
 
 
-def bigrams(text: str):
-    for match in re.finditer(rf"[{_CJK}]+|[A-Za-z0-9]+", text):
-        run, base = match.group(), match.start()
-        if not CJK_RUN.fullmatch(run) or len(run) == 1:
-            yield run, base, base + len(run)
-            continue
-        for i in range(len(run) - 1):
-            yield run[i:i + 2], base + i, base + i + 2
+class WordTokenizer(_SpanTokenizer):
+    method = "words"
+
+
+class BigramTokenizer(_SpanTokenizer):
+    method = "grams"
 
 
 def word_analyzer():
-    return JiebaTokenizer() | LowercaseFilter()
+    return WordTokenizer()
 
 
 def bigram_analyzer():
-    return CjkBigramTokenizer() | LowercaseFilter()
+    return BigramTokenizer()
 
 
 def analyzer_settings() -> dict:
-    """What an index records so that a search can tell it was built differently."""
-    import jieba
-
-    return {"analyzer_version": ANALYZER_VERSION, "segmenter": f"jieba {jieba.__version__}",
-            "word_field": "jieba words + 2/3-character sub-words", "bigram_field": "CJK bigrams"}
+    return AnalyzerSettings.current().describe()

@@ -55,7 +55,7 @@ def whoosh_schema():
     )
 
 
-def _write_whoosh(folder: Path, stories: list[Story]) -> None:
+def write_keyword_index(folder: Path, stories: list[Story]) -> None:
     from whoosh import index as whoosh_index
 
     folder.mkdir()
@@ -97,7 +97,8 @@ def _write_jsonl(path: Path, rows) -> None:
 
 
 def _versions() -> dict:
-    names = ["storysearch", "whoosh3", "faiss-cpu", "sentence-transformers", "transformers", "torch", "jieba"]
+    names = ["storysearch", "whoosh3", "faiss-cpu", "sentence-transformers", "transformers", "torch",
+             "rjieba", "opencc"]
     versions = {"python": platform.python_version()}
     for name in names:
         try:
@@ -120,7 +121,7 @@ def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL) -> 
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
         _write_jsonl(staging / layout.STORIES, (story.to_dict() for story in stories))
-        _write_whoosh(staging / layout.WHOOSH, stories)
+        write_keyword_index(staging / layout.WHOOSH, stories)
         n_passages, model_info = _write_vectors(staging, stories, model_name)
         seconds = time.perf_counter() - started
         meta = {

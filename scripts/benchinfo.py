@@ -5,7 +5,7 @@ import os
 import platform
 from importlib import metadata
 
-PACKAGES = ("storysearch", "torch", "sentence-transformers", "transformers", "faiss-cpu", "whoosh3", "jieba")
+PACKAGES = ("storysearch", "torch", "sentence-transformers", "transformers", "faiss-cpu", "whoosh3", "rjieba", "opencc")
 
 
 def describe() -> str:

@@ -6,13 +6,15 @@ import threading
 from pathlib import Path
 
 from index import layout
+from index.analysis import analyzer_settings
 from index.embedding import Embedder, load_embedder
 from index.stories import Story
 
-from .base import Searcher
+from .base import Filters, Searcher
 from .hits import Hit
 from .hybrid import HybridSearcher
-from .lexical import KeywordSearcher
+from .lexical import KeywordSearcher, query_terms
+from .query import ParsedQuery, parse_query
 from .semantic import SemanticSearcher
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -21,6 +23,11 @@ MAX_K = 100
 
 class QueryError(ValueError):
     """A request that cannot be answered as asked; the message says why."""
+
+
+def is_searchable(parsed: ParsedQuery) -> bool:
+    words, grams = query_terms(" ".join(parsed.positive_texts))
+    return bool(words or grams or parsed.fields or parsed.excluded)
 
 
 class SearchEngine:
@@ -34,6 +41,7 @@ class SearchEngine:
             stories = [Story.from_dict(json.loads(line)) for line in handle]
         self.stories = {story.id: story for story in stories}
         self.keyword = KeywordSearcher(self.folder)
+        self.warnings = self._analyzer_warnings()
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
         self._lock = threading.Lock()
@@ -50,8 +58,16 @@ class SearchEngine:
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
                                      f"not {embedder.name!r}; rebuild it with `storysearch index`")
-                self._semantic = SemanticSearcher(self.folder, embedder)
+                self._semantic = SemanticSearcher(self.folder, embedder, self.stories)
             return self._semantic
+
+    def _analyzer_warnings(self) -> list[str]:
+        built, now = self.meta.get("analyzer", {}), analyzer_settings()
+        changed = sorted(key for key in set(built) | set(now) if built.get(key) != now.get(key))
+        if not changed:
+            return []
+        return [f"the index was built with other analyzer settings ({', '.join(changed)} differ), so keyword "
+                f"search may miss matches; rebuild it with `storysearch index`"]
 
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query
@@ -66,13 +82,15 @@ class SearchEngine:
             return HybridSearcher(self.keyword, self.semantic)
         raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10) -> list[Hit]:
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None) -> list[Hit]:
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
         searcher = self.searcher(mode)
         if not query.strip():
             return []
-        return searcher.search(query, k)
+        if not is_searchable(parse_query(query)):
+            raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax")
+        return searcher.search(query, k, filters)
 
     def hit_record(self, hit: Hit) -> dict:
         """The JSON form of a hit, shared by the CLI and the API."""
@@ -88,6 +106,7 @@ class SearchEngine:
             "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
         }
 
-    def search_response(self, query: str, mode: str = "hybrid", k: int = 10) -> dict:
-        hits = self.search(query, mode, k)
-        return {"query": query, "mode": mode, "hits": [self.hit_record(hit) for hit in hits]}
+    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None) -> dict:
+        hits = self.search(query, mode, k, filters)
+        return {"query": query, "mode": mode, "hits": [self.hit_record(hit) for hit in hits],
+                "warnings": self.warnings}

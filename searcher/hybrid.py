@@ -1,7 +1,7 @@
 """Hybrid search: keyword and semantic lists merged by reciprocal rank fusion."""
 from __future__ import annotations
 
-from .base import Searcher
+from .base import Filters, Searcher
 from .fusion import RRF_K, reciprocal_rank_fusion
 from .hits import Hit
 from .lexical import KeywordSearcher
@@ -18,10 +18,10 @@ class HybridSearcher(Searcher):
         self.keyword, self.semantic = keyword, semantic
         self.rrf_k, self.depth = rrf_k, depth
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         depth = max(k, self.depth)
         runs = {
-            "keyword": self.keyword.search(query, depth),
-            "semantic": self.semantic.search(query, depth),
+            "keyword": self.keyword.search(query, depth, filters),
+            "semantic": self.semantic.search(query, depth, filters),
         }
         return reciprocal_rank_fusion(runs, k=self.rrf_k, depth=k)

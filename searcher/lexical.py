@@ -9,33 +9,88 @@ from whoosh import query as Q
 from whoosh import scoring
 
 from index import layout
-from index.analysis import bigram_analyzer, word_analyzer
+from index.analysis import text_analysis
 
-from .base import Searcher
+from .base import Filters, Searcher
 from .hits import Hit, ranked
+from .query import ParsedQuery, parse_query
 
 # Headline matches count more than body matches; the bigram fields back the
 # word fields up where segmentation differs between query and text.
-FIELD_BOOSTS = {"headline": 3.0, "body": 1.0, "headline_bigrams": 1.5, "body_bigrams": 0.5}
-MAX_QUERY_CHARS = 1000
+WORD_BOOSTS = {"headline": 3.0, "body": 1.0}
+GRAM_BOOSTS = {"headline_bigrams": 1.5, "body_bigrams": 0.5}
+GRAM_FIELDS = {"headline": "headline_bigrams", "body": "body_bigrams"}
+# Score multiplier (1 - COORD) + COORD * matched/total: a bonus for matching all terms.
+COORD = 0.2
+MAX_TERMS = 200
 
 
-def _terms(analyzer, text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for token in analyzer(text):
-        seen.setdefault(token.text, None)
-    return list(seen)
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
-def build_query(text: str) -> Q.Query | None:
-    """Plain text to an OR of every analyzed term over every field."""
-    text = text[:MAX_QUERY_CHARS]
-    words, grams = _terms(word_analyzer(), text), _terms(bigram_analyzer(), text)
+def query_terms(text: str) -> tuple[list[str], list[str]]:
+    """(words, grams) of plain text as the index analyses it; grams are CJK
+    bigrams, or the character itself where it stands alone."""
+    analysis = text_analysis()
+    words = _unique(w for w, *_ in analysis.words(text))[:MAX_TERMS]
+    grams = _unique(g for g, *_ in analysis.grams(text, unigrams=False))[:MAX_TERMS]
+    return words, grams
+
+
+def substring_query(text: str, fields=("headline_bigrams", "body_bigrams")) -> Q.Query | None:
+    """Stories containing ``text`` as it is written (after folding): a phrase of
+    its bigrams, so it does not depend on how jieba segments the context."""
+    grams = [g for g, *_ in text_analysis().grams(text, unigrams=False)]
+    if not grams:
+        return None
+    if len(grams) == 1:
+        return Q.Or([Q.Term(f, grams[0]) for f in fields])
+    return Q.Or([Q.Phrase(f, grams) for f in fields])
+
+
+def _field_query(name: str, value: str) -> Q.Query | None:
+    if name == "headline":
+        return substring_query(value, fields=("headline_bigrams",))
+    if name == "author":
+        return Q.Term("authors", value)
+    if name == "source":
+        return Q.Prefix("source", value)
+    return substring_query(value)
+
+
+def build_query(parsed: ParsedQuery) -> Q.Query | None:
+    """The Whoosh query for a parsed query; None when nothing can match."""
+    words, grams = query_terms(" ".join(parsed.terms + parsed.phrases))
+    optional = [Q.Term(f, w, boost=b) for f, b in WORD_BOOSTS.items() for w in words]
+    optional += [Q.Term(f, g, boost=b) for f, b in GRAM_BOOSTS.items() for g in grams]
+    required = [substring_query(p) for p in parsed.phrases]
+    required += [_field_query(name, value) for name, value in parsed.fields]
+    required = [q for q in required if q is not None]
+    if len(required) < len(parsed.phrases) + len(parsed.fields):
+        return None  # a condition with nothing searchable in it cannot be met
+    scored = Q.Or(optional, scale=COORD) if optional else None
+    if required and scored is not None:
+        query = Q.AndMaybe(Q.And(required), scored)
+    elif required:
+        query = Q.And(required)
+    elif scored is not None:
+        query = scored
+    elif parsed.excluded:
+        query = Q.Every()
+    else:
+        return None
+    excluded = [q for q in (_field_query(name, value) for name, value in parsed.excluded) if q is not None]
+    return Q.AndNot(query, Q.Or(excluded)) if excluded else query
+
+
+def filter_query(filters: Filters | None) -> Q.Query | None:
+    """Exact filters: ``source`` (a file name) and ``author`` (a name)."""
     clauses = []
-    for fieldname, boost in FIELD_BOOSTS.items():
-        terms = grams if fieldname.endswith("_bigrams") else words
-        clauses.extend(Q.Term(fieldname, term, boost=boost) for term in terms)
-    return Q.Or(clauses) if clauses else None
+    for name, value in (filters or {}).items():
+        if value:
+            clauses.append(Q.Term("source", value) if name == "source" else Q.Term("authors", value))
+    return Q.And(clauses) if clauses else None
 
 
 class KeywordSearcher(Searcher):
@@ -49,16 +104,16 @@ class KeywordSearcher(Searcher):
         self._local = threading.local()
 
     def _searcher(self):
-        # One Whoosh searcher per thread: they are cheap to keep, not to share.
+        # One Whoosh searcher per thread: cheap to keep, not safe to share.
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
             searcher = self._index.searcher(weighting=scoring.BM25F())
             self._local.searcher = searcher
         return searcher
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        parsed = build_query(query)
-        if parsed is None or k <= 0:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        whoosh_query = build_query(parse_query(query))
+        if whoosh_query is None or k <= 0:
             return []
-        results = self._searcher().search(parsed, limit=k)
+        results = self._searcher().search(whoosh_query, limit=k, filter=filter_query(filters))
         return ranked([(hit["id"], hit.score) for hit in results], self.mode)

@@ -2,24 +2,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index import layout
 from index.embedding import Embedder
+from index.stories import Story
 
-from .base import Searcher
+from .base import Filters, Searcher
+from .conditions import has_conditions, story_matches
 from .hits import Hit, ranked
+from .query import parse_query
 
 PASSAGES_PER_STORY_GUESS = 4
+
+
+def embedding_text(query: str) -> str:
+    """What to embed of a query: its words and phrases, without the syntax."""
+    parsed = parse_query(query)
+    return " ".join(parsed.positive_texts)
 
 
 class SemanticSearcher(Searcher):
     mode = "semantic"
 
-    def __init__(self, folder: Path, embedder: Embedder):
+    def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story]):
         import faiss
 
         folder = Path(folder)
@@ -29,34 +38,46 @@ class SemanticSearcher(Searcher):
         with open(folder / layout.PASSAGES, encoding="utf-8") as handle:
             self._story_of = {row["id"]: row["story"] for row in map(json.loads, handle)}
         self.embedder = embedder
+        self.stories = stories
         if self._index.d != embedder.dimension:
             raise ValueError(f"the index holds {self._index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
 
-    def embed(self, query: str) -> np.ndarray:
-        return self.embedder.encode_queries([query])[0]
+    def embed(self, query: str) -> np.ndarray | None:
+        text = embedding_text(query)
+        return self.embedder.encode_queries([text])[0] if text.strip() else None
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        return self.search_vector(self.embed(query), k)
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        return self.search_vector(self.embed(query), k, query, filters)
 
-    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10) -> dict[str, list[Hit]]:
-        vectors = self.embedder.encode_queries(list(queries))
-        return {qid: self.search_vector(vector, k) for qid, vector in zip(qids, vectors)}
+    def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
+                     filters: Filters | None = None) -> dict[str, list[Hit]]:
+        texts = [embedding_text(q) for q in queries]
+        vectors = self.embedder.encode_queries([t or " " for t in texts])
+        return {qid: self.search_vector(vector if text.strip() else None, k, query, filters)
+                for qid, query, text, vector in zip(qids, queries, texts, vectors)}
 
-    def search_vector(self, vector: np.ndarray, k: int = 10) -> list[Hit]:
-        """Stories ranked by their best passage; asks faiss for more passages
-        until ``k`` distinct stories are found or the index is exhausted."""
+    def search_vector(self, vector: np.ndarray | None, k: int = 10, query: str = "",
+                      filters: Filters | None = None) -> list[Hit]:
+        """Stories ranked by their best passage, keeping those that meet the
+        query's conditions; asks faiss for more passages until ``k`` stories
+        are found or the index is exhausted."""
         total = self._index.ntotal
-        if k <= 0 or total == 0:
+        if vector is None or k <= 0 or total == 0:
             return []
+        parsed = parse_query(query)
+        check = has_conditions(parsed, filters)
         depth = min(total, k * PASSAGES_PER_STORY_GUESS)
-        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        matrix = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         while True:
-            scores, ids = self._index.search(query, depth)
+            scores, ids = self._index.search(matrix, depth)
             best: dict[str, float] = {}
             for score, pid in zip(scores[0], ids[0]):
-                if pid >= 0:
-                    best.setdefault(self._story_of[int(pid)], float(score))
+                if pid < 0:
+                    continue
+                story = self._story_of[int(pid)]
+                if story not in best and (not check or story_matches(self.stories[story], parsed, filters)):
+                    best[story] = float(score)
             if len(best) >= k or depth >= total:
                 break
             depth = min(total, depth * 4)

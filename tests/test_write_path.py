@@ -1,5 +1,4 @@
 """Corpus reading, analysis and passages."""
-from index.analysis import bigram_analyzer, word_analyzer
 from index.corpus import read_corpus
 from index.passages import PASSAGE_CHARS, story_passages
 
@@ -17,22 +16,6 @@ def test_gbk_empty_and_binary_files(tmp_path):
     reasons = {s.source: s.reason for s in skipped}
     assert set(reasons) == {"empty.txt", "binary.txt"}
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["binary.txt"]
-
-
-def test_positions_count_tokens_and_offsets_count_characters():
-    text = "推进乡贤参与基层治理"
-    tokens = [(t.text, t.pos, t.startchar, t.endchar)
-              for t in word_analyzer()(text, positions=True, chars=True)]
-    for word, _, start, end in tokens:
-        assert text[start:end].lower() == word
-    positions = sorted({pos for _, pos, _, _ in tokens})
-    assert positions == list(range(len(positions)))
-
-
-def test_fullwidth_folds_and_offsets_stay_exact():
-    text = "ＡＢＣ乡贤"
-    tokens = [(t.text, t.startchar, t.endchar) for t in bigram_analyzer()(text, chars=True)]
-    assert tokens == [("abc", 0, 3), ("乡贤", 3, 5)]
 
 
 def test_passages_repeat_the_headline_and_stay_short():

@@ -6,7 +6,8 @@ from werkzeug.exceptions import HTTPException
 
 from searcher import MODES, SearchEngine
 from searcher.engine import MAX_K, QueryError
-from searcher.snippets import snippet
+from searcher.query import parse_query
+from searcher.snippets import highlight_all, snippet
 
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
 DEFAULT_K = 10
@@ -17,6 +18,10 @@ def _error(message: str, status: int):
     response = jsonify({"ok": False, "error": message, "status": status})
     response.status_code = status
     return response
+
+
+def _filters() -> dict[str, str]:
+    return {name: request.args.get(name, "").strip() for name in ("source", "author") if request.args.get(name)}
 
 
 def _search_args() -> tuple[str, str, int]:
@@ -49,21 +54,22 @@ def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
         query, mode, k = request.args.get("q", ""), request.args.get("mode", "hybrid"), DEFAULT_K
         try:
             query, mode, k = _search_args()
-            hits = engine.search(query, mode, k)
+            hits = engine.search(query, mode, k, _filters())
         except QueryError as exc:
             error, hits = str(exc), []
+        parsed = parse_query(query)
         for hit in hits:
             record = engine.hit_record(hit)
-            record["snippet"] = snippet(engine.stories[hit.docid].body, query)
+            record["snippet"] = snippet(engine.stories[hit.docid].body, parsed)
             results.append(record)
-        return render_template("search.html", query=query, mode=mode, modes=MODE_LABELS,
-                               results=results, error=error), (400 if error else 200)
+        return render_template("search.html", query=query, mode=mode, modes=MODE_LABELS, results=results,
+                               error=error, warnings=engine.warnings), (400 if error else 200)
 
     @app.get("/api/search")
     def api_search():
         try:
             query, mode, k = _search_args()
-            return jsonify(engine.search_response(query, mode, k))
+            return jsonify(engine.search_response(query, mode, k, _filters()))
         except QueryError as exc:
             return _error(str(exc), 400)
 
@@ -75,7 +81,10 @@ def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
 
     @app.get("/story/<story_id>")
     def story_page(story_id: str):
-        return render_template("story.html", story=find_story(story_id), query=request.args.get("q", ""))
+        story, query = find_story(story_id), request.args.get("q", "")
+        parsed = parse_query(query)
+        paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
+        return render_template("story.html", story=story, query=query, paragraphs=paragraphs)
 
     @app.get("/api/story/<story_id>")
     def api_story(story_id: str):

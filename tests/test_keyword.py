@@ -1,0 +1,153 @@
+"""Keyword search on the bundled corpus: the query language, folding,
+highlighting and filters."""
+import json
+import shutil
+
+import pytest
+
+from searcher import SearchEngine
+from searcher.engine import QueryError
+from searcher.query import parse_query
+from searcher.snippets import highlight_all, snippet
+
+
+def headlines(engine, query, k=10, **filters):
+    return [engine.stories[h.docid].headline for h in engine.search(query, "keyword", k, filters or None)]
+
+
+def texts(engine, query, k=10):
+    return [engine.stories[h.docid].text for h in engine.search(query, "keyword", k)]
+
+
+def test_quoted_phrase_must_occur_as_written(engine):
+    found = texts(engine, '"小马拉大车"')
+    assert found and all("小马拉大车" in text for text in found)
+    assert set(headlines(engine, '"小马拉大车"')) == {
+        s.headline for s in engine.stories.values() if "小马拉大车" in s.text}
+    # unquoted, the words may stand apart: more stories match
+    assert len(texts(engine, "小马 大车")) >= len(found)
+
+
+def test_curly_quotes_work_like_straight_ones(engine):
+    assert headlines(engine, "“全域土地综合整治”") == headlines(engine, '"全域土地综合整治"')
+
+
+def test_traditional_query_finds_simplified_text(engine):
+    assert headlines(engine, "鄉賢", 3) == headlines(engine, "乡贤", 3)
+    assert "乡贤润桑梓 共拓幸福路" in headlines(engine, "鄉賢", 3)
+
+
+def test_single_character_matches(engine):
+    found = texts(engine, "蜗")
+    assert found and all("蜗" in text for text in found)
+
+
+@pytest.mark.parametrize("query, headline", [
+    ("1+X+N", "推行“六事工作法” 提升社区治理效能"),
+    ("e锦红聚", "社工学院 培训接地气"),
+    ("AP", "海盐经开3个项目 入选省重点建设计划"),
+    ("ap氢能源", "海盐经开3个项目 入选省重点建设计划"),
+    ("ＡＰ", "海盐经开3个项目 入选省重点建设计划"),
+    ("2.6万", "推行“六事工作法” 提升社区治理效能"),
+])
+def test_latin_and_digit_queries(engine, query, headline):
+    assert headlines(engine, query, 3)[0] == headline
+
+
+def test_a_part_of_a_long_word_finds_it(engine):
+    # 农业 is inside 全球重要农业文化遗产 only
+    assert headlines(engine, "农业") == ["筑巢引凤 助企业发展"]
+
+
+def test_field_conditions(engine):
+    assert all("乡贤" in h for h in headlines(engine, "headline:乡贤"))
+    assert len(headlines(engine, "headline:乡贤")) == 3
+    by_author = {engine.stories[h.docid].id for h in engine.search("author:俞琳", "keyword", 20)}
+    assert by_author == {s.id for s in engine.stories.values() if "俞琳" in s.authors}
+    assert all(s.startswith("003_") for s in
+               (engine.stories[h.docid].source for h in engine.search("source:003 乡贤", "keyword", 20)))
+    assert headlines(engine, "作者:潘梦菲") == ["凝心聚力织就“民心网”"]
+
+
+def test_exclusion(engine):
+    with_excluded = headlines(engine, "乡贤", 20)
+    without = headlines(engine, "乡贤 -疫情", 20)
+    assert "乡贤都来帮帮 共治力量充沛" in with_excluded and "乡贤都来帮帮 共治力量充沛" not in without
+    assert all("疫情" not in t for t in texts(engine, "乡贤 -疫情", 20))
+    assert all("俞琳" not in engine.stories[h.docid].authors for h in engine.search("乡贤 -author:俞琳", "keyword", 20))
+
+
+def test_all_terms_rank_above_some(engine):
+    top = texts(engine, "乡贤 教育基金", 1)[0]
+    assert "乡贤" in top and "教育基金" in top
+
+
+def test_headline_matches_rank_first(engine):
+    assert "社区治理" in headlines(engine, "社区治理", 1)[0]
+
+
+@pytest.mark.parametrize("query", ['"乡贤', '乡贤"参与', "“乡贤", "乡贤\x00\x07参与", "-", "--乡贤", "headline:",
+                                   "乡贤 " * 3000, "(乡贤) OR [治理] AND {x}", "乡贤\\", "a" * 10000])
+def test_malformed_queries_give_results_or_a_clear_message(engine, query):
+    try:
+        hits = engine.search(query, "keyword", 10)
+    except QueryError as exc:
+        assert "nothing to search" in str(exc)
+    else:
+        assert all(hit.docid in engine.stories for hit in hits)
+
+
+@pytest.mark.parametrize("query", ["，。！？", "  ", "\u3000\u3000", '""'])
+def test_queries_with_nothing_to_search(engine, query):
+    if query.strip():
+        with pytest.raises(QueryError, match="nothing to search"):
+            engine.search(query, "keyword", 10)
+    else:
+        assert engine.search(query, "keyword", 10) == []
+
+
+def test_snippet_marks_exact_characters_and_escapes():
+    text = "<b>推進</b>鄉賢參與基層治理，ＡＰ项目"
+    html = snippet(text, parse_query("乡贤 治理 ap"))
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert "<mark>鄉賢</mark>" in html and "<mark>ＡＰ</mark>" in html
+    assert "<mark>治理</mark>" in html
+
+
+def test_snippet_picks_the_passage_with_the_matches():
+    text = "无关的开头。" * 40 + "这里讲乡贤参与基层治理的做法。" + "无关的结尾。" * 40
+    html = snippet(text, parse_query("乡贤 基层治理"))
+    assert html.startswith("…") and "<mark>乡贤</mark>" in html and len(html) < 400
+
+
+def test_story_page_highlight_marks_phrases_whole():
+    html = highlight_all("破解“小马拉大车”难题", parse_query('"小马拉大车"'))
+    assert html == "破解“<mark>小马拉大车</mark>”难题"
+
+
+def test_filters_by_source_and_author(engine, client):
+    assert set(headlines(engine, "乡贤", 20, source="003_168c443595a6d6d6.txt")) == {"乡贤都来帮帮 共治力量充沛"}
+    response = client.get("/api/search", query_string={"q": "乡贤", "mode": "hybrid", "author": "俞琳"})
+    hits = response.get_json()["hits"]
+    assert hits and all("俞琳" in hit["authors"] for hit in hits)
+    response = client.get("/api/search", query_string={"q": "乡贤", "mode": "semantic", "source": "004_6dd7ce5d22c7d686.txt"})
+    assert {hit["source"] for hit in response.get_json()["hits"]} == {"004_6dd7ce5d22c7d686.txt"}
+
+
+def test_conditions_hold_in_every_mode(engine):
+    for mode in ("keyword", "semantic", "hybrid"):
+        for hit in engine.search('乡贤 "疫情" -姚庄镇', mode, 10):
+            text = engine.stories[hit.docid].text
+            assert "疫情" in text and "姚庄镇" not in text, mode
+
+
+def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, tmp_path):
+    copy = tmp_path / "index"
+    shutil.copytree(corpus_index, copy)
+    meta = json.loads((copy / "meta.json").read_text(encoding="utf-8"))
+    meta["analyzer"]["dictionary_checksum"] = "0" * 64
+    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    engine = SearchEngine(copy, embedder)
+    assert engine.warnings and "storysearch index" in engine.warnings[0]
+    assert "dictionary_checksum" in engine.warnings[0]
+    assert engine.search_response("乡贤", "keyword")["warnings"] == engine.warnings
