@@ -24,11 +24,15 @@ from . import layout
 from .analysis import analyzer_settings, bigram_analyzer, word_analyzer
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
+from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
 from .passages import story_passages
 from .segment import split_stories
 from .stories import Story
 
 log = logging.getLogger(__name__)
+ANN_THRESHOLD = int(os.environ.get("STORYSEARCH_ANN_THRESHOLD", 200_000))
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
 
 
 @dataclass
@@ -38,6 +42,7 @@ class BuildReport:
     passages: int
     seconds: float
     skipped: list[SkippedFile] = field(default_factory=list)
+    embedded: int = 0  # passages embedded now; the others came from the cache
 
 
 def whoosh_schema():
@@ -70,24 +75,48 @@ def write_keyword_index(folder: Path, stories: list[Story]) -> None:
             )
 
 
-def _write_vectors(folder: Path, stories: list[Story], model_name: str) -> tuple[int, dict]:
-    import faiss
-
-    embedder = load_embedder(model_name)
-    rows = []
+def story_passage_rows(stories: list[Story]) -> list[dict]:
+    """Passage records: id (the faiss id), story id and text."""
+    rows: list[dict] = []
     for story in stories:
         for text in story_passages(story.title, [*story.paragraphs, *story.captions]):
             rows.append({"id": len(rows), "story": story.id, "text": text})
-    log.info("embedding %d passages of %d stories with %s", len(rows), len(stories), model_name)
-    vectors = embedder.encode_documents([row["text"] for row in rows], progress=log.isEnabledFor(logging.INFO))
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dimension))
+    return rows
+
+
+def vector_index(dimension: int, count: int, ann_threshold: int = ANN_THRESHOLD):
+    """Exact inner product up to ``ann_threshold`` passages, HNSW above; both
+    wrapped in IndexIDMap2 so faiss ids are the passage ids we assign."""
+    import faiss
+
+    if count > ann_threshold:
+        inner = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        kind = f"hnsw (M={HNSW_NEIGHBOURS}, efConstruction={HNSW_EF_CONSTRUCTION})"
+    else:
+        inner, kind = faiss.IndexFlatIP(dimension), "flat (exact inner product)"
+    return faiss.IndexIDMap2(inner), kind
+
+
+def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
+                         ann_threshold: int = ANN_THRESHOLD) -> dict:
+    """Embed every passage (reusing cached vectors) into ``vectors.faiss`` and
+    ``passages.jsonl``; returns what meta.json records about it."""
+    import faiss
+
+    rows = story_passage_rows(stories)
+    log.info("embedding %d passages of %d stories with %s", len(rows), len(stories), embedder.name)
+    vectors, computed = embed_with_cache(
+        [row["text"] for row in rows],
+        lambda texts: embedder.encode_documents(texts, progress=log.isEnabledFor(logging.INFO)), cache)
+    index, kind = vector_index(embedder.dimension, len(rows), ann_threshold)
     if rows:
         index.add_with_ids(vectors, np.arange(len(rows), dtype=np.int64))
     faiss.write_index(index, str(folder / layout.VECTORS))
     _write_jsonl(folder / layout.PASSAGES, rows)
-    model_info = {"name": model_name, "dimension": embedder.dimension,
-                  "query_prompt": embedder.query_prompt, "document_prompt": embedder.document_prompt}
-    return len(rows), model_info
+    return {"name": embedder.name, "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
+            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(rows),
+            "embedded": computed, "from_cache": len(rows) - computed}
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -108,7 +137,8 @@ def _versions() -> dict:
     return versions
 
 
-def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL) -> BuildReport:
+def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
+                ann_threshold: int = ANN_THRESHOLD) -> BuildReport:
     started = time.perf_counter()
     corpus, target = Path(corpus), Path(target)
     pages, skipped = read_corpus(corpus)
@@ -122,7 +152,14 @@ def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL) -> 
     try:
         _write_jsonl(staging / layout.STORIES, (story.to_dict() for story in stories))
         write_keyword_index(staging / layout.WHOOSH, stories)
-        n_passages, model_info = _write_vectors(staging, stories, model_name)
+        embedder = load_embedder(model_name)
+        cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
+                               embedder.dimension)
+        try:
+            model_info = write_semantic_index(staging, stories, embedder, cache, ann_threshold)
+        finally:
+            cache.close()
+        n_passages = model_info["passages"]
         seconds = time.perf_counter() - started
         meta = {
             "format_version": layout.FORMAT_VERSION,
@@ -140,7 +177,7 @@ def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL) -> 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildReport(target, len(stories), n_passages, seconds, skipped)
+    return BuildReport(target, len(stories), n_passages, seconds, skipped, model_info["embedded"])
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .analysis import jieba_tokenizer
 from .stories import Story, StoryFlags, story_id
+from .textsim import near_duplicate
 
 MAX_HEADLINE_CHARS = 40
 MAX_BYLINE_CHARS = 24
@@ -271,18 +272,6 @@ def _move_fragments(drafts: list[_Draft]) -> None:
 
 
 # ----------------------------------------------------------- 3. duplicates
-def _grams(text: str, n: int = 4) -> set[str]:
-    chars = "".join(c for c in text if c.isalnum())
-    return {chars[i:i + n] for i in range(max(len(chars) - n + 1, 1))}
-
-
-def _is_duplicate(a: str, b: str) -> bool:
-    if a == b or a.startswith(b) or b.startswith(a):
-        return True
-    ga, gb = _grams(a), _grams(b)
-    return len(ga & gb) / max(min(len(ga), len(gb)), 1) >= DUPLICATE_CONTAINMENT
-
-
 def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     """Drop every body line that repeats an earlier one (page order); the
     fuller of the two texts stays at the earlier place."""
@@ -290,7 +279,7 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     removed: dict[int, list[str]] = {}
     owner = {id(line): i for i, d in enumerate(drafts) for line in d.items()}
     for line in sorted((line for d in drafts for line in d.items() if line.kind == "body"), key=lambda x: x.no):
-        twin = next((k for k in kept if _is_duplicate(k.text, line.text)), None)
+        twin = next((k for k in kept if near_duplicate(k.text, line.text, DUPLICATE_CONTAINMENT)), None)
         if twin is None:
             kept.append(line)
             continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from index import layout
@@ -12,13 +13,16 @@ from index.stories import Story
 
 from .base import Filters, Searcher
 from .hits import Hit
-from .hybrid import HybridSearcher
+from .hybrid import DEFAULT_FUSION, FUSIONS, HybridSearcher
 from .lexical import KeywordSearcher, query_terms
 from .query import ParsedQuery, parse_query
 from .semantic import SemanticSearcher
+from .similar import SimilarHit, SimilarSearcher
 
 MODES = ("hybrid", "keyword", "semantic")
 MAX_K = 100
+MAX_RESULTS = 100  # how deep one search ranks; pages are cut from that ranking
+RANKING_CACHE_SIZE = 256
 
 
 class QueryError(ValueError):
@@ -30,11 +34,19 @@ def is_searchable(parsed: ParsedQuery) -> bool:
     return bool(words or grams or parsed.fields or parsed.excluded)
 
 
+def check_k(k) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
+    return k
+
+
 class SearchEngine:
     """Opens an index folder; the embedding model is loaded on first semantic use
     (or up front with ``preload()``) and then kept for the life of the process."""
 
-    def __init__(self, folder: Path, embedder: Embedder | None = None):
+    def __init__(self, folder: Path, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION):
+        if fusion not in FUSIONS:
+            raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
         self.folder = Path(folder)
         self.meta = layout.read_meta(self.folder)
         with open(self.folder / layout.STORIES, encoding="utf-8") as handle:
@@ -42,9 +54,11 @@ class SearchEngine:
         self.stories = {story.id: story for story in stories}
         self.keyword = KeywordSearcher(self.folder)
         self.warnings = self._analyzer_warnings()
+        self.fusion = fusion
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
         self._lock = threading.Lock()
+        self._rankings: OrderedDict = OrderedDict()
 
     @property
     def model_name(self) -> str:
@@ -57,9 +71,13 @@ class SearchEngine:
                 embedder = self._embedder or load_embedder(self.model_name)
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
-                                     f"not {embedder.name!r}; rebuild it with `storysearch index`")
+                                     f"not {embedder.name!r}; rebuild it with `storysearch index --model …`")
                 self._semantic = SemanticSearcher(self.folder, embedder, self.stories)
             return self._semantic
+
+    @property
+    def similar(self) -> SimilarSearcher:
+        return SimilarSearcher(self.semantic, self.stories)
 
     def _analyzer_warnings(self) -> list[str]:
         built, now = self.meta.get("analyzer", {}), analyzer_settings()
@@ -73,29 +91,50 @@ class SearchEngine:
         self.semantic  # noqa: B018 - loads the model now rather than on the first query
         return self
 
-    def searcher(self, mode: str) -> Searcher:
+    def searcher(self, mode: str, fusion: str | None = None) -> Searcher:
         if mode == "keyword":
             return self.keyword
         if mode == "semantic":
             return self.semantic
         if mode == "hybrid":
-            return HybridSearcher(self.keyword, self.semantic)
+            fusion = fusion or self.fusion
+            if fusion not in FUSIONS:
+                raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
+            return HybridSearcher(self.keyword, self.semantic, fusion)
         raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None) -> list[Hit]:
-        if not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
-        searcher = self.searcher(mode)
+    def ranking(self, query: str, mode: str = "hybrid", filters: Filters | None = None,
+                fusion: str | None = None) -> list[Hit]:
+        """The best ``MAX_RESULTS`` stories, computed once per distinct request
+        and kept (LRU), so paging through results searches nothing again."""
+        searcher = self.searcher(mode, fusion)
         if not query.strip():
             return []
         if not is_searchable(parse_query(query)):
             raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax")
-        return searcher.search(query, k, filters)
+        key = (query, mode, fusion or self.fusion, tuple(sorted((filters or {}).items())))
+        with self._lock:
+            if key in self._rankings:
+                self._rankings.move_to_end(key)
+                return self._rankings[key]
+        hits = searcher.search(query, MAX_RESULTS, filters)
+        with self._lock:
+            self._rankings[key] = hits
+            while len(self._rankings) > RANKING_CACHE_SIZE:
+                self._rankings.popitem(last=False)
+        return hits
 
-    def hit_record(self, hit: Hit) -> dict:
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
+               offset: int = 0, fusion: str | None = None) -> list[Hit]:
+        check_k(k)
+        if not isinstance(offset, int) or offset < 0:
+            raise QueryError("the page must be a whole number from 1")
+        return self.ranking(query, mode, filters, fusion)[offset:offset + k]
+
+    def hit_record(self, hit: Hit, explain: bool = False, fusion: str | None = None) -> dict:
         """The JSON form of a hit, shared by the CLI and the API."""
         story = self.stories[hit.docid]
-        return {
+        record = {
             "id": hit.docid,
             "headline": story.headline,
             "subheadline": story.subheadline,
@@ -105,8 +144,40 @@ class SearchEngine:
             "rank": hit.rank,
             "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
         }
+        if explain:
+            record["explain"] = {
+                name: {"rank": hit.ranks.get(name),
+                       "score": None if hit.scores.get(name) is None else round(hit.scores[name], 6)}
+                for name in ("keyword", "semantic")
+            }
+            if len(hit.scores) > 1:
+                record["explain"]["fused"] = {"score": round(hit.score, 6),
+                                              "method": HybridSearcher.describe_fusion(fusion or self.fusion)}
+        return record
 
-    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None) -> dict:
-        hits = self.search(query, mode, k, filters)
-        return {"query": query, "mode": mode, "hits": [self.hit_record(hit) for hit in hits],
-                "warnings": self.warnings}
+    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
+                        offset: int = 0, explain: bool = False, fusion: str | None = None) -> dict:
+        hits = self.search(query, mode, k, filters, offset, fusion)
+        total = len(self.ranking(query, mode, filters, fusion)) if query.strip() else 0
+        return {"query": query, "mode": mode, "total": total, "offset": offset,
+                "hits": [self.hit_record(hit, explain, fusion) for hit in hits], "warnings": self.warnings}
+
+    def similar_record(self, hit: SimilarHit) -> dict:
+        story = self.stories[hit.docid]
+        return {"id": hit.docid, "headline": story.headline, "subheadline": story.subheadline,
+                "source": story.source, "authors": story.authors, "score": round(hit.score, 6),
+                "rank": hit.rank, "reason": hit.reason}
+
+    def similar_response(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
+        check_k(k)
+        if story_id is not None:
+            if story_id not in self.stories:
+                raise KeyError(story_id)
+            hits = self.similar.similar_to_story(story_id, k)
+            about = {"id": story_id, "headline": self.stories[story_id].headline}
+        elif text and text.strip():
+            hits = self.similar.similar_to_text(text, k)
+            about = {"text": text}
+        else:
+            raise QueryError("give a story id or a text describing the practice")
+        return {"about": about, "hits": [self.similar_record(hit) for hit in hits]}

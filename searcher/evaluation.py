@@ -39,3 +39,31 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str,
         scores["mrr@10"] += reciprocal_rank(ranking, relevant)
         scores["ndcg@10"] += ndcg_at(ranking, relevant)
     return {name: value / len(judged) for name, value in scores.items()} | {"queries": len(judged)}
+
+
+def read_queries(path) -> dict[str, str]:
+    """Queries as TSV: query id, a tab, the query text (Pyserini's topic files)."""
+    queries = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            qid, sep, text = line.rstrip("\n").partition("\t")
+            if not sep or not text.strip():
+                raise ValueError(f"{path}:{number}: expected 'query id<TAB>query text'")
+            queries[qid.strip()] = text.strip()
+    return queries
+
+
+def read_qrels(path) -> dict[str, dict[str, int]]:
+    """TREC qrels: query id, iteration (ignored), story id, graded relevance."""
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split()
+            if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
+                raise ValueError(f"{path}:{number}: expected 'query-id 0 story-id grade'")
+            qrels.setdefault(parts[0], {})[parts[2]] = int(parts[3])
+    return qrels

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Hit:
     """One ranked story: its id, score and 1-based rank in this list, and the
-    rank it had in each list that contributed to it (None where absent)."""
+    rank and score it had in each list that contributed to it (None where absent)."""
 
     docid: str
     score: float
     rank: int
     ranks: dict[str, int | None] = field(default_factory=dict)
+    scores: dict[str, float | None] = field(default_factory=dict)
 
 
 def ranked(scored: list[tuple[str, float]], mode: str) -> list[Hit]:
     """Hits from (docid, score) pairs already in rank order."""
-    return [Hit(docid, float(score), rank, {mode: rank}) for rank, (docid, score) in enumerate(scored, 1)]
+    return [Hit(docid, float(score), rank, {mode: rank}, {mode: float(score)})
+            for rank, (docid, score) in enumerate(scored, 1)]

