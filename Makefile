@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install model index serve test clean
+.PHONY: install browser index serve test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,16 @@ index: install
 serve: index
 	$(BIN)/storysearch serve --host $(HOST) --port $(PORT)
 
-test: install
+# The browser tests drive Debian's Chromium; as root with apt-get we install
+# it (and a CJK font for the screenshots), elsewhere those tests say why they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei \
+	      || echo "note: could not install chromium; the browser tests will be skipped"; \
+	  else echo "note: chromium is not installed and this is not root with apt-get; the browser tests will be skipped"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
                        help="how hybrid mode merges the two lists (default: %(default)s)")
+    serve.add_argument("--config", type=Path, help="settings file (TOML; env STORYSEARCH_CONFIG), see README")
     serve.add_argument("--debug", action="store_true", help="Flask's debug server (never in production)")
     return parser
 
@@ -175,9 +176,11 @@ def _eval(args) -> int:
 def _serve(args) -> int:
     from searcher import SearchEngine
     from web.app import create_app
+    from web.settings import WebSettings
 
+    settings = WebSettings.load(args.config)
     engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion).preload()
-    app = create_app(engine)
+    app = create_app(engine, settings)
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0

@@ -1,8 +1,18 @@
-"""The Flask app: search and story pages and their JSON twins."""
+"""The Flask app: search, story and embed pages, each with a JSON twin.
+
+Every URL is built with ``url_for`` so the app works under a URL prefix
+(behind a reverse proxy that sends ``X-Forwarded-Prefix``, or mounted at a
+sub-path). Framing is refused unless frame ancestors are configured; CORS on
+``/api/*`` only for configured origins.
+"""
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, render_template, request
+from collections import Counter
+
+from flask import Flask, abort, jsonify, render_template, request, url_for
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from searcher import MODES, SearchEngine
 from searcher.engine import MAX_K, QueryError
@@ -10,10 +20,17 @@ from searcher.hybrid import FUSIONS
 from searcher.query import parse_query
 from searcher.snippets import highlight_all, snippet
 
+from .openapi import openapi_spec
+from .settings import WebSettings
+
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
+EXAMPLES = [("乡贤", "一个词"), ("老旧小区停车难怎么解决", "一个问题"), ('"小马拉大车"', "确切短语"),
+            ("电动自行车 -疫情", "排除一个词"), ("author:俞琳", "某位作者")]
 DEFAULT_K = 10
+MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
 MAX_QUERY_CHARS = 10_000
+MAX_AUTHOR_CHOICES = 300
 
 
 def _error(message: str, status: int):
@@ -42,56 +59,116 @@ def _text_arg(name: str) -> str:
     return value
 
 
-def _filters() -> dict[str, str]:
-    return {name: request.args.get(name, "").strip() for name in ("source", "author") if request.args.get(name)}
-
-
 def _search_args() -> dict:
     """The search request's parameters, validated; QueryError otherwise."""
-    mode = request.args.get("mode", "hybrid")
+    mode = request.args.get("mode") or "hybrid"
     if mode not in MODES:
         raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
     fusion = request.args.get("fusion") or None
     if fusion is not None and fusion not in FUSIONS:
         raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
-    k = _int_arg("k", DEFAULT_K, 1, MAX_K)
-    page = _int_arg("page", 1, 1, 1000)
-    return {"query": _text_arg("q"), "mode": mode, "k": k, "offset": (page - 1) * k, "fusion": fusion,
-            "filters": _filters()}
+    filters = {name: request.args.get(name, "").strip() for name in ("source", "author")}
+    return {"q": _text_arg("q"), "mode": mode, "k": _int_arg("k", DEFAULT_K, 1, MAX_K),
+            "page": _int_arg("page", 1, 1, MAX_PAGE), "fusion": fusion,
+            "filters": {name: value for name, value in filters.items() if value}}
 
 
-def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
+def _page_url(endpoint: str, args: dict, page: int) -> str:
+    params = {"q": args["q"], "mode": args["mode"], "page": page, **args["filters"]}
+    if args["k"] != DEFAULT_K:
+        params["k"] = args["k"]
+    if args["fusion"]:
+        params["fusion"] = args["fusion"]
+    return url_for(endpoint, **params)
+
+
+def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Flask:
+    settings = settings or WebSettings.load()
     app = Flask(__name__)
-    app.config.update(**(config or {}))
     app.json.ensure_ascii = False
     app.extensions["storysearch"] = engine
+    if settings.behind_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+    if settings.cors_origins:
+        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}}, methods=["GET", "OPTIONS"],
+             max_age=600, vary_header=True)
+    sources = sorted({story.source for story in engine.stories.values()})
+    authors = [name for name, _ in Counter(a for s in engine.stories.values() for a in s.authors)
+               .most_common(MAX_AUTHOR_CHOICES)]
+
+    @app.context_processor
+    def template_globals():
+        return {"modes": MODE_LABELS, "sources": sources, "authors": authors, "warnings": engine.warnings}
+
+    @app.after_request
+    def security_headers(response):
+        ancestors = " ".join(settings.frame_ancestors) or "'none'"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}")
+        if not settings.frame_ancestors:
+            response.headers["X-Frame-Options"] = "DENY"
+        if settings.cors_origins and request.path.startswith("/api/"):
+            response.vary.add("Origin")  # CORS headers depend on it, for one allowed origin too
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    def search_context(endpoint: str) -> dict:
+        """Everything a search page shows, and its JSON twin returns."""
+        context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
+                   "filters": {}, "results": [], "total": 0, "page": 1, "error": None,
+                   "next_url": None, "prev_url": None, "first": 0, "last": 0}
+        try:
+            args = _search_args()
+            context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"])
+            offset = (args["page"] - 1) * args["k"]
+            if args["q"].strip():
+                response = engine.search_response(args["q"], args["mode"], args["k"], args["filters"],
+                                                  offset, explain=True, fusion=args["fusion"])
+                context["total"] = response["total"]
+                parsed = parse_query(args["q"])
+                for hit in response["hits"]:
+                    hit["snippet"] = snippet(engine.stories[hit["id"]].body, parsed)
+                    context["results"].append(hit)
+                context["first"], context["last"] = offset + 1, offset + len(context["results"])
+                if offset + args["k"] < context["total"]:
+                    context["next_url"] = _page_url(endpoint, args, args["page"] + 1)
+                if args["page"] > 1:
+                    context["prev_url"] = _page_url(endpoint, args, args["page"] - 1)
+        except QueryError as exc:
+            context["error"] = str(exc)
+        return context
+
+    def render_search(template: str, endpoint: str):
+        context = search_context(endpoint)
+        context["json_url"] = url_for("api_search", **request.args)
+        status = 400 if context["error"] else 200
+        return render_template(template, examples=EXAMPLES, embed_target=settings.embed_target, **context), status
 
     @app.get("/")
     def search_page():
-        error, results, args = None, [], {"query": request.args.get("q", ""), "mode": "hybrid"}
-        try:
-            args = _search_args()
-            hits = engine.search(args["query"], args["mode"], args["k"], args["filters"], args["offset"],
-                                 args["fusion"])
-        except QueryError as exc:
-            error, hits = str(exc), []
-        parsed = parse_query(args["query"])
-        for hit in hits:
-            record = engine.hit_record(hit, explain=True)
-            record["snippet"] = snippet(engine.stories[hit.docid].body, parsed)
-            results.append(record)
-        return render_template("search.html", query=args["query"], mode=args["mode"], modes=MODE_LABELS,
-                               results=results, error=error, warnings=engine.warnings), (400 if error else 200)
+        return render_search("search.html", "search_page")
+
+    @app.get("/embed")
+    def embed_page():
+        return render_search("embed.html", "embed_page")
 
     @app.get("/api/search")
     def api_search():
-        try:
-            args = _search_args()
-            explain = request.args.get("explain", "") in ("1", "true", "yes")
-            return jsonify(engine.search_response(args["query"], args["mode"], args["k"], args["filters"],
-                                                  args["offset"], explain, args["fusion"]))
-        except QueryError as exc:
-            return _error(str(exc), 400)
+        context = search_context("api_search")
+        if context["error"]:
+            return _error(context["error"], 400)
+        explain = request.args.get("explain", "") in ("1", "true", "yes")
+        for hit in context["results"]:
+            hit["snippet"] = str(hit["snippet"])
+            if not explain:
+                hit.pop("explain")
+        return jsonify({"query": context["query"], "mode": context["mode"], "filters": context["filters"],
+                        "total": context["total"], "page": context["page"],
+                        "offset": max(context["first"] - 1, 0), "hits": context["results"],
+                        "next_url": context["next_url"], "prev_url": context["prev_url"],
+                        "warnings": engine.warnings})
 
     def find_story(story_id: str):
         story = engine.stories.get(story_id)
@@ -101,11 +178,12 @@ def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
 
     @app.get("/story/<story_id>")
     def story_page(story_id: str):
-        story, query = find_story(story_id), request.args.get("q", "")
+        story, query = find_story(story_id), request.args.get("q", "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query)
         paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
         similar = engine.similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
-        return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar)
+        return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
+                               json_url=url_for("api_story", story_id=story_id))
 
     @app.get("/api/story/<story_id>")
     def api_story(story_id: str):
@@ -126,18 +204,27 @@ def create_app(engine: SearchEngine, config: dict | None = None) -> Flask:
         except QueryError as exc:
             return _error(str(exc), 400)
 
+    @app.get("/api/openapi.json")
+    def api_openapi():
+        return jsonify(openapi_spec(url_for("search_page", _external=True).rstrip("/")))
+
+    @app.get("/opensearch.xml")
+    def opensearch():
+        body = render_template("opensearch.xml", search_url=url_for("search_page", _external=True),
+                               api_url=url_for("api_search", _external=True))
+        return app.response_class(body, mimetype="application/opensearchdescription+xml")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return _error(exc.description or exc.name, exc.code or 500)
-        return exc
+        return render_template("error.html", status=exc.code, message=exc.description or exc.name), exc.code
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         app.logger.exception("unexpected error on %s", request.path)
         if request.path.startswith("/api/"):
             return _error("internal error; the server log has the details", 500)
-        return render_template("search.html", query="", mode="hybrid", modes=MODE_LABELS,
-                               results=[], error="服务器内部错误，请稍后再试。", warnings=[]), 500
+        return render_template("error.html", status=500, message="服务器内部错误，请稍后再试。"), 500
 
     return app

@@ -1,0 +1,141 @@
+"""End-to-end tests in a real headless Chromium (Debian's, driven by
+Playwright): search, switch mode, page, open a story and its similar
+practices, and /embed inside a portal page that is allowed to frame it and
+one that is not. Screenshots go to docs/screenshots/."""
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from web.app import create_app
+from web.server import create_server
+from web.settings import WebSettings
+
+CHROMIUM = os.environ.get("STORYSEARCH_CHROMIUM") or shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("no Chromium here: `make test` installs Debian's chromium when it runs as root with apt-get",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def serve_in_thread(server):
+    thread = threading.Thread(target=server.serve_forever if hasattr(server, "serve_forever") else server.run,
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="module")
+def portal():
+    """A stand-in intranet portal on its own port: /portal.html frames the app's /embed."""
+    app_url = {}
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            body = ("<!doctype html><meta charset=utf-8><title>门户</title><h1>单位门户</h1>"
+                    f"<iframe id=search src=\"{app_url['url']}/embed?q=乡贤\" width=900 height=600 "
+                    "onload=\"this.dataset.loaded='1'\"></iframe>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    serve_in_thread(server)
+    yield app_url, server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live(engine, portal):
+    app_url, portal_port = portal
+    allowed = f"http://127.0.0.1:{portal_port}"
+    app = create_app(engine, WebSettings(frame_ancestors=(allowed,), embed_target="_blank"))
+    server = create_server(app, "127.0.0.1", 0, threads=4)
+    serve_in_thread(server)
+    app_url["url"] = f"http://127.0.0.1:{server.effective_port}"
+    yield app_url["url"], allowed, f"http://localhost:{portal_port}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+    yield context.new_page()
+    context.close()
+
+
+def test_search_switch_mode_page_open_story_and_similar(live, page):
+    base, _, _ = live
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(base + "/")
+    page.fill("#q", "社区治理")
+    page.press("#q", "Enter")
+    page.wait_for_selector("ol.results li")
+    assert "共" in page.inner_text("p.count")
+    assert page.locator("ol.results li mark").count() > 0
+    page.screenshot(path=str(SHOTS / "search.png"))
+
+    page.check("input[name=mode][value=semantic]")  # the script re-runs the search
+    page.wait_for_url("**mode=semantic**")
+    assert page.locator("ol.results li").count() == 10
+
+    page.click("a[rel=next]")
+    page.wait_for_url("**page=2**")
+    assert "第 11–20 篇" in page.inner_text("p.count")
+    assert page.is_checked("input[name=mode][value=semantic]") and page.input_value("#q") == "社区治理"
+
+    page.click("ol.results li h2 a >> nth=0")
+    page.wait_for_selector("article.story h1")
+    headline = page.inner_text("article.story h1")
+    page.screenshot(path=str(SHOTS / "story.png"), full_page=True)
+
+    page.click("#similar ol li a >> nth=0")
+    page.wait_for_selector("article.story h1")
+    assert page.inner_text("article.story h1") != headline
+    assert "/story/" in page.url
+
+
+def test_query_is_shown_as_text_not_run(live, page):
+    base, _, _ = live
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(base + "/?q=" + "<script>alert(1)</script>")
+    assert page.input_value("#q") == "<script>alert(1)</script>"
+    assert dialogs == []
+
+
+def test_embed_is_framed_by_the_allowed_portal_only(live, page):
+    _, allowed, refused = live
+    page.goto(allowed + "/portal.html")
+    frame = page.frame_locator("iframe#search")
+    frame.locator("ol.results li").first.wait_for()
+    assert frame.locator("form[role=search]").count() == 1
+    assert frame.locator("ol.results li h2 a").first.get_attribute("target") == "_blank"
+    page.screenshot(path=str(SHOTS / "embed.png"))
+
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.goto(refused + "/portal.html")
+    page.wait_for_function("document.querySelector('iframe#search').dataset.loaded === '1'")
+    assert page.inner_text("h1") == "单位门户"  # the portal itself loaded
+    assert page.frame_locator("iframe#search").locator("form[role=search]").count() == 0
+    assert any("frame-ancestors" in text for text in messages), messages

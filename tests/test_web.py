@@ -1,0 +1,165 @@
+"""The web app: pages and their JSON twins, URL prefix, framing, CORS,
+OpenSearch and OpenAPI."""
+import json
+
+import pytest
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
+
+from web.app import create_app
+from web.settings import SettingsError, WebSettings
+
+PORTAL = "https://portal.example.gov.cn"
+
+
+@pytest.fixture(scope="module")
+def portal_app(engine):
+    return create_app(engine, WebSettings(frame_ancestors=(PORTAL,), cors_origins=(PORTAL,), embed_target="_parent"))
+
+
+def test_empty_query_shows_help_and_examples(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "怎么查" in page and "老旧小区停车难怎么解决" in page
+    assert 'role="search"' in page and '<label for="q">' in page
+
+
+def test_no_results_suggest_the_semantic_mode(client):
+    page = client.get("/", query_string={"q": "量子计算机", "mode": "keyword"}).get_data(as_text=True)
+    assert "没有找到" in page and "mode=semantic" in page
+
+
+def test_result_count_is_announced_politely(client):
+    page = client.get("/", query_string={"q": "乡贤"}).get_data(as_text=True)
+    assert 'aria-live="polite"' in page and "共 38 篇相关报道" in page
+
+
+def test_badges_say_where_a_hit_came_from(client):
+    page = client.get("/", query_string={"q": "乡贤 教育基金", "k": 40}).get_data(as_text=True)
+    assert "关键词+语义</span>" in page and "语义</span>" in page
+
+
+def test_pagination_keeps_query_mode_and_filters(client):
+    page = client.get("/", query_string={"q": "社区", "mode": "hybrid", "author": "", "page": 1}).get_data(as_text=True)
+    assert 'rel="next"' in page and "page=2" in page
+    data = client.get("/api/search", query_string={"q": "社区", "mode": "semantic", "source": "001_b59fd8846a464d7b.txt",
+                                                   "k": 3}).get_json()
+    assert "page=2" in data["next_url"] and "mode=semantic" in data["next_url"] and "source=001" in data["next_url"]
+    following = client.get(data["next_url"]).get_json()
+    assert following["page"] == 2 and following["prev_url"] and [h["rank"] for h in following["hits"]] == [4, 5, 6]
+    last = client.get("/api/search", query_string={"q": "社区", "k": 100}).get_json()
+    assert last["next_url"] is None and last["prev_url"] is None
+
+
+def test_every_page_has_a_json_twin(client, engine):
+    page = client.get("/", query_string={"q": "乡贤"}).get_data(as_text=True)
+    assert 'rel="alternate" type="application/json" href="/api/search?q=' in page
+    story = next(iter(engine.stories))
+    page = client.get(f"/story/{story}").get_data(as_text=True)
+    assert f'type="application/json" href="/api/story/{story}"' in page
+    assert client.get(f"/api/story/{story}").get_json()["id"] == story
+
+
+def test_framing_is_refused_unless_configured(client, portal_app):
+    response = client.get("/embed")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    allowed = portal_app.test_client().get("/embed")
+    assert f"frame-ancestors {PORTAL}" in allowed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in allowed.headers
+
+
+def test_embed_is_compact_and_links_open_as_configured(client, portal_app):
+    page = client.get("/embed", query_string={"q": "乡贤"}).get_data(as_text=True)
+    assert '<header class="site">' not in page and 'target="_blank"' in page
+    page = portal_app.test_client().get("/embed", query_string={"q": "乡贤"}).get_data(as_text=True)
+    assert 'target="_parent"' in page and 'action="/embed"' in page
+
+
+def test_cors_only_for_configured_origins_on_the_api(client, portal_app):
+    assert "Access-Control-Allow-Origin" not in client.get("/api/search?q=x", headers={"Origin": PORTAL}).headers
+    portal = portal_app.test_client()
+    response = portal.get("/api/search?q=乡贤", headers={"Origin": PORTAL})
+    assert response.headers["Access-Control-Allow-Origin"] == PORTAL
+    assert "Origin" in response.headers["Vary"]
+    other = portal.get("/api/search?q=乡贤", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = portal.options("/api/search", headers={"Origin": PORTAL, "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 200 and preflight.headers["Access-Control-Allow-Origin"] == PORTAL
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Origin" not in portal.get("/", headers={"Origin": PORTAL}).headers
+
+
+def links(html):
+    import re
+    return re.findall(r'(?:href|action|src)="([^"]+)"', html)
+
+
+@pytest.mark.parametrize("via", ["proxy header", "mounted"])
+def test_the_app_works_under_a_url_prefix(engine, via):
+    if via == "proxy header":
+        app = create_app(engine, WebSettings(behind_proxy=True))
+        client = app.test_client()
+        headers = {"X-Forwarded-Prefix": "/search", "X-Forwarded-Host": "portal.example.gov.cn",
+                   "X-Forwarded-Proto": "https"}
+        get = lambda path, **kw: client.get(path, headers=headers, **kw)  # noqa: E731
+    else:
+        app = create_app(engine, WebSettings())
+        client = Client(DispatcherMiddleware(lambda e, s: s("404 Not Found", []) or [b""], {"/search": app}))
+        get = lambda path, **kw: client.get("/search" + path, **kw)  # noqa: E731
+    for path in ("/", "/?q=乡贤&page=1", "/embed?q=乡贤", f"/story/{next(iter(engine.stories))}"):
+        response = get(path)
+        assert response.status_code == 200, path
+        local = [link for link in links(response.get_data(as_text=True)) if not link.startswith(("http", "#"))]
+        assert local and all(link.startswith("/search/") for link in local), (path, local)
+    data = json.loads(get("/api/search?q=乡贤&k=2").get_data(as_text=True))
+    assert data["next_url"].startswith("/search/api/search?")
+    opensearch = get("/opensearch.xml").get_data(as_text=True)
+    expected = "https://portal.example.gov.cn/search/" if via == "proxy header" else "http://localhost/search/"
+    assert f'template="{expected}?q={{searchTerms}}"' in opensearch
+
+
+def test_opensearch_description_and_autodiscovery(client):
+    response = client.get("/opensearch.xml")
+    assert response.mimetype == "application/opensearchdescription+xml"
+    body = response.get_data(as_text=True)
+    assert "<ShortName>报纸档案检索</ShortName>" in body and "{searchTerms}" in body
+    assert 'rel="search" type="application/opensearchdescription+xml"' in client.get("/").get_data(as_text=True)
+
+
+def test_openapi_description_is_valid_and_complete(client, app):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/openapi.json").get_json()
+    validate(spec)
+    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
+    for path in spec["paths"]:
+        assert path in routes
+    assert {"/api/search", "/api/story/{story_id}", "/api/similar/{story_id}", "/api/similar"} <= set(spec["paths"])
+
+
+def test_html_errors_are_pages_and_api_errors_json(client):
+    page = client.get("/story/../../etc/passwd")
+    assert page.status_code == 404 and "返回检索" in page.get_data(as_text=True)
+    assert client.get("/api/story/..%2F..%2Fetc%2Fpasswd").get_json()["status"] == 404
+    assert client.post("/api/search").get_json() == {"ok": False, "error": "The method is not allowed for the "
+                                                     "requested URL.", "status": 405}
+
+
+def test_settings_from_environment_and_file(tmp_path):
+    env = {"STORYSEARCH_FRAME_ANCESTORS": "https://a.example.org  http://10.0.0.1:8080",
+           "STORYSEARCH_CORS_ORIGINS": "https://a.example.org", "STORYSEARCH_BEHIND_PROXY": "1"}
+    settings = WebSettings.load(environ=env)
+    assert settings.frame_ancestors == ("https://a.example.org", "http://10.0.0.1:8080")
+    assert settings.cors_origins == ("https://a.example.org",) and settings.behind_proxy
+    path = tmp_path / "storysearch.toml"
+    path.write_text('frame_ancestors = ["https://b.example.org"]\nembed_target = "_top"\n', encoding="utf-8")
+    from_file = WebSettings.load(path, environ={})
+    assert from_file.frame_ancestors == ("https://b.example.org",) and from_file.embed_target == "_top"
+    assert WebSettings.load(path, environ={"STORYSEARCH_FRAME_ANCESTORS": ""}).frame_ancestors == ()
+    with pytest.raises(SettingsError, match="not an origin"):
+        WebSettings.load(environ={"STORYSEARCH_CORS_ORIGINS": "*"})
+    with pytest.raises(SettingsError, match="embed_target"):
+        WebSettings.load(environ={"STORYSEARCH_EMBED_TARGET": "_new"})
+    path.write_text("frame_ancestors = [", encoding="utf-8")
+    with pytest.raises(SettingsError, match="cannot read"):
+        WebSettings.load(path, environ={})

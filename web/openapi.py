@@ -1,0 +1,94 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from __future__ import annotations
+
+from importlib import metadata
+
+
+def _param(name: str, description: str, schema: dict, required: bool = False, where: str = "query") -> dict:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+ERRORS = {str(code): _json("#/components/schemas/Error", text)
+          for code, text in ((400, "A request that cannot be answered as asked"), (404, "No such story"))}
+K = _param("k", "How many results (per page)", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10})
+NULLABLE_INT = {"type": ["integer", "null"]}
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
+def openapi_spec(server_url: str) -> dict:
+    story_ref = {"$ref": "#/components/schemas/StoryRef"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "storysearch", "version": metadata.version("storysearch"),
+                 "description": "Keyword and semantic search over Chinese newspaper archives."},
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/api/search": {"get": {
+                "summary": "Search stories", "operationId": "search",
+                "parameters": [
+                    _param("q", 'Query: plain text, "phrase", -exclude, headline:/author:/source:',
+                           {"type": "string", "maxLength": 10000}, required=True),
+                    _param("mode", "Ranking", {"type": "string", "enum": ["hybrid", "keyword", "semantic"],
+                                               "default": "hybrid"}),
+                    K,
+                    _param("page", "Page of results", {"type": "integer", "minimum": 1, "default": 1}),
+                    _param("source", "Only stories of this corpus file", {"type": "string"}),
+                    _param("author", "Only stories by this author", {"type": "string"}),
+                    _param("fusion", "How hybrid merges the lists", {"type": "string", "enum": ["weighted", "rrf"]}),
+                    _param("explain", "Add each list's rank and score", {"type": "string", "enum": ["0", "1"]}),
+                ],
+                "responses": {"200": _json("#/components/schemas/SearchResponse", "Ranked stories"),
+                              "400": ERRORS["400"]}}},
+            "/api/story/{story_id}": {"get": {
+                "summary": "One story, whole and clean", "operationId": "story",
+                "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path")],
+                "responses": {"200": _json("#/components/schemas/Story", "The story"), "404": ERRORS["404"]}}},
+            "/api/similar/{story_id}": {"get": {
+                "summary": "Stories of similar practices to a story", "operationId": "similarToStory",
+                "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path"), K],
+                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
+                              **ERRORS}}},
+            "/api/similar": {"get": {
+                "summary": "Stories of similar practices to a description", "operationId": "similarToText",
+                "parameters": [_param("text", "A description of the practice", {"type": "string"}, True), K],
+                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
+                              "400": ERRORS["400"]}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["ok", "error", "status"], "properties": {
+                "ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}},
+            "StoryRef": {"type": "object", "required": ["id", "headline", "source", "authors"], "properties": {
+                "id": {"type": "string"}, "headline": {"type": "string"}, "subheadline": {"type": "string"},
+                "source": {"type": "string"}, "authors": STRINGS}},
+            "Hit": {"allOf": [story_ref, {"type": "object", "required": ["score", "rank", "ranks"], "properties": {
+                "score": {"type": "number"}, "rank": {"type": "integer"},
+                "ranks": {"type": "object", "properties": {"keyword": NULLABLE_INT, "semantic": NULLABLE_INT}},
+                "snippet": {"type": "string", "description": "HTML: escaped text with <mark> around matches"},
+                "explain": {"type": "object"}}}]},
+            "SearchResponse": {"type": "object", "required": ["query", "mode", "total", "hits"], "properties": {
+                "query": {"type": "string"}, "mode": {"type": "string"}, "filters": {"type": "object"},
+                "total": {"type": "integer"}, "page": {"type": "integer"}, "offset": {"type": "integer"},
+                "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+                "next_url": {"type": ["string", "null"]}, "prev_url": {"type": ["string", "null"]},
+                "warnings": STRINGS}},
+            "Story": {"type": "object", "required": ["id", "source", "headline", "paragraphs", "flags"], "properties": {
+                "id": {"type": "string"}, "source": {"type": "string"}, "order": {"type": "integer"},
+                "headline": {"type": "string"}, "subheadline": {"type": "string"}, "authors": STRINGS,
+                "paragraphs": STRINGS, "captions": STRINGS, "duplicates": STRINGS,
+                "lines": {"type": "array", "items": {"type": "integer"}},
+                "flags": {"type": "object", "properties": {
+                    "continued_from_earlier_page": {"type": "boolean"}, "truncated": {"type": "boolean"},
+                    "has_photo": {"type": "boolean"}}}}},
+            "SimilarResponse": {"type": "object", "required": ["about", "hits"], "properties": {
+                "about": {"type": "object"},
+                "hits": {"type": "array", "items": {"allOf": [story_ref, {"type": "object", "properties": {
+                    "score": {"type": "number"}, "rank": {"type": "integer"},
+                    "reason": {"type": "object", "properties": {
+                        "passage": {"type": ["string", "null"]}, "match": {"type": "string"}}}}}]}}}},
+        }},
+    }

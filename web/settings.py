@@ -1,0 +1,65 @@
+"""Deployment settings of the web app: a TOML file, then the environment.
+
+    frame_ancestors = ["https://portal.example.gov.cn"]   # STORYSEARCH_FRAME_ANCESTORS
+    cors_origins = ["https://portal.example.gov.cn"]      # STORYSEARCH_CORS_ORIGINS
+    behind_proxy = true                                    # STORYSEARCH_BEHIND_PROXY=1
+    embed_target = "_blank"                                # STORYSEARCH_EMBED_TARGET
+
+Environment variables take space-separated origin lists and win over the file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+EMBED_TARGETS = ("_blank", "_parent", "_top", "_self")
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def _origins(name: str, values) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = values.split()
+    origins = tuple(v.rstrip("/") for v in values)
+    for origin in origins:
+        if not ORIGIN.match(origin):
+            raise SettingsError(f"{name}: {origin!r} is not an origin like https://portal.example.org")
+    return origins
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    frame_ancestors: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    behind_proxy: bool = False
+    embed_target: str = "_blank"
+
+    @classmethod
+    def load(cls, path: Path | None = None, environ=os.environ) -> "WebSettings":
+        values: dict = {}
+        path = path or (Path(environ["STORYSEARCH_CONFIG"]) if environ.get("STORYSEARCH_CONFIG") else None)
+        if path is not None:
+            try:
+                values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"cannot read the settings file {path}: {exc}") from exc
+        for key, env in (("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS"), ("cors_origins", "STORYSEARCH_CORS_ORIGINS"),
+                         ("behind_proxy", "STORYSEARCH_BEHIND_PROXY"), ("embed_target", "STORYSEARCH_EMBED_TARGET")):
+            if environ.get(env) is not None:
+                values[key] = environ[env]
+        proxy = values.get("behind_proxy", False)
+        embed_target = values.get("embed_target", "_blank")
+        if embed_target not in EMBED_TARGETS:
+            raise SettingsError(f"embed_target must be one of {', '.join(EMBED_TARGETS)}, not {embed_target!r}")
+        return cls(
+            frame_ancestors=_origins("frame_ancestors", values.get("frame_ancestors", ())),
+            cors_origins=_origins("cors_origins", values.get("cors_origins", ())),
+            behind_proxy=proxy if isinstance(proxy, bool) else str(proxy).strip().lower() in ("1", "true", "yes", "on"),
+            embed_target=embed_target,
+        )
