@@ -1,8 +1,16 @@
-"""Building an index folder from a corpus folder.
+"""Building and updating an index folder from a corpus folder.
 
-The new index is written into a staging folder beside the target and moved
-into place only when complete, so a failed or killed build never leaves a
-half-written index where the searcher looks.
+``build_index`` is incremental: corpus files are compared by content hash
+with those of the live generation; unchanged files cost nothing, changed
+files are segmented again and their stories replaced, new files added,
+removed files' stories deleted. The Whoosh index is updated in a copy and
+the faiss index by removing and adding passage ids. A model change rebuilds
+the vectors, an analyzer change the keyword index, ``rebuild=True`` both.
+
+Crash safety: one writer at a time (an OS file lock, released by the kernel
+when a writer dies); the next generation is written into
+``gen-NNNNNN.building`` and switched to by replacing ``CURRENT``; unfinished
+builds left by a killed writer are removed by the next one.
 """
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ import logging
 import os
 import platform
 import shutil
-import tempfile
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +33,8 @@ from .analysis import analyzer_settings, bigram_analyzer, word_analyzer
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
+from .failpoints import failpoint
+from .locking import writer_lock
 from .passages import story_passages
 from .segment import split_stories
 from .stories import Story
@@ -42,7 +52,14 @@ class BuildReport:
     passages: int
     seconds: float
     skipped: list[SkippedFile] = field(default_factory=list)
-    embedded: int = 0  # passages embedded now; the others came from the cache
+    embedded: int = 0  # passages embedded now; the others came from the cache or the last generation
+    added: list[str] = field(default_factory=list)  # corpus files new, changed or removed since
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    generation: str = ""
+    incremental: bool = False
+    up_to_date: bool = False  # nothing changed: no new generation was written
 
 
 def whoosh_schema():
@@ -60,27 +77,42 @@ def whoosh_schema():
     )
 
 
+def _add_documents(writer, stories: list[Story]) -> None:
+    for story in stories:
+        writer.add_document(
+            id=story.id, source=story.source, order=story.order,
+            headline=story.title, body=story.body,
+            headline_bigrams=story.title, body_bigrams=story.body,
+            authors=",".join(story.authors),
+        )
+
+
 def write_keyword_index(folder: Path, stories: list[Story]) -> None:
     from whoosh import index as whoosh_index
 
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), whoosh_schema())
     with ix.writer(limitmb=256) as writer:
-        for story in stories:
-            writer.add_document(
-                id=story.id, source=story.source, order=story.order,
-                headline=story.title, body=story.body,
-                headline_bigrams=story.title, body_bigrams=story.body,
-                authors=",".join(story.authors),
-            )
+        _add_documents(writer, stories)
 
 
-def story_passage_rows(stories: list[Story]) -> list[dict]:
+def update_keyword_index(folder: Path, drop_sources: set[str], stories: list[Story]) -> None:
+    """Delete the stories of ``drop_sources`` and add ``stories`` (in place)."""
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(folder))
+    with ix.writer(limitmb=256) as writer:
+        for source in sorted(drop_sources):
+            writer.delete_by_term("source", source)
+        _add_documents(writer, stories)
+
+
+def story_passage_rows(stories: list[Story], first_id: int = 0) -> list[dict]:
     """Passage records: id (the faiss id), story id and text."""
     rows: list[dict] = []
     for story in stories:
         for text in story_passages(story.title, [*story.paragraphs, *story.captions]):
-            rows.append({"id": len(rows), "story": story.id, "text": text})
+            rows.append({"id": first_id + len(rows), "story": story.id, "text": text})
     return rows
 
 
@@ -98,25 +130,44 @@ def vector_index(dimension: int, count: int, ann_threshold: int = ANN_THRESHOLD)
     return faiss.IndexIDMap2(inner), kind
 
 
+def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: bool) -> tuple[np.ndarray, int]:
+    log.info("embedding %d passages with %s", len(rows), embedder.name)
+    return embed_with_cache([row["text"] for row in rows],
+                            lambda texts: embedder.encode_documents(texts, progress=progress), cache)
+
+
 def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
-                         ann_threshold: int = ANN_THRESHOLD) -> dict:
-    """Embed every passage (reusing cached vectors) into ``vectors.faiss`` and
-    ``passages.jsonl``; returns what meta.json records about it."""
+                         ann_threshold: int = ANN_THRESHOLD, previous: Path | None = None,
+                         drop_stories: set[str] = frozenset(), progress: bool = False) -> dict:
+    """Write ``vectors.faiss`` and ``passages.jsonl`` for ``stories``: all of
+    them, or (with ``previous``) the previous generation's passages less those
+    of ``drop_stories``, plus the passages of ``stories``. Returns what
+    meta.json records about it."""
     import faiss
 
-    rows = story_passage_rows(stories)
-    log.info("embedding %d passages of %d stories with %s", len(rows), len(stories), embedder.name)
-    vectors, computed = embed_with_cache(
-        [row["text"] for row in rows],
-        lambda texts: embedder.encode_documents(texts, progress=log.isEnabledFor(logging.INFO)), cache)
-    index, kind = vector_index(embedder.dimension, len(rows), ann_threshold)
+    kept: list[dict] = []
+    next_id = 0
+    if previous is not None:
+        with open(previous / layout.PASSAGES, encoding="utf-8") as handle:
+            old = [json.loads(line) for line in handle]
+        kept = [row for row in old if row["story"] not in drop_stories]
+        next_id = max((row["id"] for row in old), default=-1) + 1
+    rows = story_passage_rows(stories, next_id)
+    vectors, computed = _embed(rows, embedder, cache, progress)
+    total = len(kept) + len(rows)
+    index, kind = vector_index(embedder.dimension, total, ann_threshold)
+    if previous is not None:
+        old_index = faiss.read_index(str(previous / layout.VECTORS))
+        kept_ids = np.array([row["id"] for row in kept], dtype=np.int64)
+        if kept:
+            index.add_with_ids(np.stack([old_index.reconstruct(int(i)) for i in kept_ids]), kept_ids)
     if rows:
-        index.add_with_ids(vectors, np.arange(len(rows), dtype=np.int64))
+        index.add_with_ids(vectors, np.array([row["id"] for row in rows], dtype=np.int64))
     faiss.write_index(index, str(folder / layout.VECTORS))
-    _write_jsonl(folder / layout.PASSAGES, rows)
+    _write_jsonl(folder / layout.PASSAGES, kept + rows)
     return {"name": embedder.name, "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
-            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(rows),
-            "embedded": computed, "from_cache": len(rows) - computed}
+            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": total,
+            "embedded": computed}
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -137,54 +188,169 @@ def _versions() -> dict:
     return versions
 
 
-def build_index(corpus: Path, target: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
-                ann_threshold: int = ANN_THRESHOLD) -> BuildReport:
+@dataclass
+class _Previous:
+    """The live generation, when a build can start from it."""
+
+    path: Path
+    meta: dict
+    stories: dict[str, list[Story]]  # by source file
+
+    @classmethod
+    def load(cls, folder: Path) -> "_Previous | None":
+        try:
+            path = layout.current_generation(folder)
+            meta = layout.read_meta(path)
+        except layout.IndexNotFound:
+            return None
+        by_source: dict[str, list[Story]] = {}
+        with open(path / layout.STORIES, encoding="utf-8") as handle:
+            for line in handle:
+                story = Story.from_dict(json.loads(line))
+                by_source.setdefault(story.source, []).append(story)
+        return cls(path, meta, by_source)
+
+    def file_hash(self, source: str) -> str | None:
+        return self.meta.get("files", {}).get(source)
+
+
+def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
+                ann_threshold: int = ANN_THRESHOLD, rebuild: bool = False, wait: float = 0,
+                progress: bool | None = None) -> BuildReport:
+    """Bring the index in ``folder`` up to date with the corpus; see the module docstring."""
     started = time.perf_counter()
-    corpus, target = Path(corpus), Path(target)
+    corpus, folder = Path(corpus), Path(folder)
+    progress = sys.stderr.isatty() if progress is None else progress
+    folder.mkdir(parents=True, exist_ok=True)
+    with writer_lock(folder, wait):
+        failpoint("locked")
+        for name in layout.remove_stale(folder):
+            log.info("removed %s (left by an earlier run)", name)
+        report = _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
     pages, skipped = read_corpus(corpus)
     for item in skipped:
         log.warning("skipped %s: %s", item.source, item.reason)
-    stories = [story for page in pages for story in split_stories(page.source, page.text)]
-    log.info("read %d pages (%d skipped), %d stories", len(pages), len(skipped), len(stories))
+    previous = None if rebuild else _Previous.load(folder)
+    analyzer = analyzer_settings()
+    keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
+    vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
+    if previous is not None and not keyword_incremental:
+        log.info("the analyzer settings changed: the keyword index is rebuilt")
+    if previous is not None and not vectors_incremental:
+        log.info("the model changed: the vectors are rebuilt")
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-    try:
-        _write_jsonl(staging / layout.STORIES, (story.to_dict() for story in stories))
+    current = {page.source: page for page in pages}
+    report = BuildReport(folder, 0, 0, 0.0, skipped, incremental=previous is not None)
+    stories_by_source: dict[str, list[Story]] = {}
+    fresh: list[Story] = []  # stories of new and changed files
+    pages_to_split = []
+    for page in pages:
+        old_hash = previous.file_hash(page.source) if previous else None
+        if old_hash == page.sha256:
+            stories_by_source[page.source] = previous.stories.get(page.source, [])
+            report.unchanged += 1
+        else:
+            (report.changed if old_hash else report.added).append(page.source)
+            pages_to_split.append(page)
+    for page in _progress(pages_to_split, progress, "segmenting"):
+        stories_by_source[page.source] = split_stories(page.source, page.text)
+        fresh.extend(stories_by_source[page.source])
+    if previous:
+        report.removed = sorted(set(previous.meta.get("files", {})) - set(current))
+    stories = [story for page in pages for story in stories_by_source[page.source]]
+    dropped_sources = set(report.changed) | set(report.removed)
+    dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
+    log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
+             report.unchanged, len(report.added), len(report.changed), len(report.removed), len(stories))
+    failpoint("segmented")
+    if previous is not None and keyword_incremental and vectors_incremental and not (
+            report.added or report.changed or report.removed) and previous.meta.get("skipped") == [
+            {"source": s.source, "reason": s.reason} for s in skipped]:
+        report.stories, report.passages = len(stories), previous.meta["counts"]["passages"]
+        report.generation, report.up_to_date = previous.path.name, True
+        log.info("the index is up to date")
+        return report
+
+    name = layout.next_generation_name(folder)
+    staging = folder / (name + layout.BUILDING_SUFFIX)
+    staging.mkdir()
+    _write_jsonl(staging / layout.STORIES, (story.to_dict() for story in stories))
+    if keyword_incremental:
+        shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
+        update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
+    else:
         write_keyword_index(staging / layout.WHOOSH, stories)
-        embedder = load_embedder(model_name)
-        cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
-                               embedder.dimension)
-        try:
-            model_info = write_semantic_index(staging, stories, embedder, cache, ann_threshold)
-        finally:
-            cache.close()
-        n_passages = model_info["passages"]
-        seconds = time.perf_counter() - started
-        meta = {
-            "format_version": layout.FORMAT_VERSION,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "build_seconds": round(seconds, 2),
-            "corpus": str(corpus.resolve()),
-            "counts": {"pages": len(pages), "stories": len(stories), "passages": n_passages},
-            "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
-            "model": model_info,
-            "analyzer": analyzer_settings(),
-            "versions": _versions(),
-        }
-        (staging / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return BuildReport(target, len(stories), n_passages, seconds, skipped, model_info["embedded"])
+    failpoint("keyword-written")
+    if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
+        for filename in (layout.VECTORS, layout.PASSAGES):
+            shutil.copy2(previous.path / filename, staging / filename)
+        model_info = {**previous.meta["model"], "embedded": 0}
+    else:
+        model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
+                                    dropped_stories, model_name, cache_dir, ann_threshold, progress)
+    failpoint("vectors-written")
+    report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
+    meta = {
+        "format_version": layout.FORMAT_VERSION,
+        "generation": name,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "corpus": str(Path(corpus).resolve()),
+        "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
+        "files": {page.source: page.sha256 for page in pages},
+        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+        "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
+                   "removed": report.removed, "unchanged": report.unchanged},
+        "model": model_info,
+        "analyzer": analyzer,
+        "versions": _versions(),
+    }
+    (staging / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_tree(staging)
+    failpoint("before-switch")
+    final = folder / name
+    os.replace(staging, final)
+    layout.switch_to(folder, final)
+    failpoint("after-switch")
+    layout.remove_stale(folder)
+    report.generation = name
+    return report
 
 
-def _swap_into_place(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, cache_dir, ann_threshold,
+                   progress) -> dict:
+    embedder = load_embedder(model_name)
+    cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
+                           embedder.dimension)
+    try:
+        if previous is not None:
+            return write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
+                                        dropped_stories, progress)
+        return write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
+    finally:
+        cache.close()
+
+
+def _progress(items, enabled: bool, label: str):
+    """A tqdm bar on a terminal, a log line every 100 items otherwise."""
+    if enabled:
+        from tqdm import tqdm
+
+        yield from tqdm(items, desc=label, unit="file")
+        return
+    for number, item in enumerate(items, 1):
+        if number % 100 == 0:
+            log.info("%s: %d of %d files", label, number, len(items))
+        yield item
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush a finished generation to disk before it is made live."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())

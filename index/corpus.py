@@ -2,6 +2,7 @@
 encoding, with unreadable files reported by name instead of stopping the run."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ class Page:
     source: str  # file name, relative to the corpus folder
     text: str
     encoding: str
+    sha256: str = ""  # of the file's bytes: what incremental indexing compares
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,13 @@ def read_corpus(folder: Path) -> tuple[list[Page], list[SkippedFile]]:
     for path in sorted(folder.rglob("*.txt")):
         source = path.relative_to(folder).as_posix()
         try:
-            text, encoding = decode_page(path.read_bytes())
+            data = path.read_bytes()
+            text, encoding = decode_page(data)
         except UnreadableFile as exc:
             skipped.append(SkippedFile(source, str(exc)))
             continue
         except OSError as exc:
             skipped.append(SkippedFile(source, f"cannot be read: {exc.strerror or exc}"))
             continue
-        pages.append(Page(source, text, encoding))
+        pages.append(Page(source, text, encoding, hashlib.sha256(data).hexdigest()))
     return pages, skipped

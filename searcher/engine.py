@@ -48,17 +48,23 @@ class SearchEngine:
         if fusion not in FUSIONS:
             raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
         self.folder = Path(folder)
-        self.meta = layout.read_meta(self.folder)
-        with open(self.folder / layout.STORIES, encoding="utf-8") as handle:
+        self.generation = layout.current_generation(self.folder)
+        self.meta = layout.read_meta(self.generation)
+        with open(self.generation / layout.STORIES, encoding="utf-8") as handle:
             stories = [Story.from_dict(json.loads(line)) for line in handle]
         self.stories = {story.id: story for story in stories}
-        self.keyword = KeywordSearcher(self.folder)
+        self.keyword = KeywordSearcher(self.generation)
         self.warnings = self._analyzer_warnings()
         self.fusion = fusion
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
         self._lock = threading.Lock()
         self._rankings: OrderedDict = OrderedDict()
+
+    @property
+    def current(self) -> "SearchEngine":
+        """This engine: a fixed index (LiveEngine follows a changing one)."""
+        return self
 
     @property
     def model_name(self) -> str:
@@ -72,7 +78,7 @@ class SearchEngine:
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
                                      f"not {embedder.name!r}; rebuild it with `storysearch index --model …`")
-                self._semantic = SemanticSearcher(self.folder, embedder, self.stories)
+                self._semantic = SemanticSearcher(self.generation, embedder, self.stories)
             return self._semantic
 
     @property

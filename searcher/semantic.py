@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,28 +24,25 @@ HNSW_EF_SEARCH = 128
 
 class PassageStore:
     """Which story each passage belongs to, and its text read from disk when
-    asked for (an archive's passage texts need not sit in memory)."""
+    asked for (an archive's passage texts need not sit in memory). The file
+    stays open, so a generation removed while a request reads it still reads."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.story_of: list[str] = []
-        self.offsets: list[int] = []
+        self.story_of: dict[int, str] = {}
         self.of_story: dict[str, list[int]] = {}
-        with open(path, "rb") as handle:
-            offset = 0
-            for line in handle:
-                row = json.loads(line)
-                if row["id"] != len(self.story_of):
-                    raise ValueError(f"{path}: passage ids must be 0, 1, 2, … in order")
-                self.story_of.append(row["story"])
-                self.offsets.append(offset)
-                self.of_story.setdefault(row["story"], []).append(row["id"])
-                offset += len(line)
+        self._spans: dict[int, tuple[int, int]] = {}  # passage id -> (byte offset, length) of its line
+        self._file = open(path, "rb")
+        offset = 0
+        for line in self._file:
+            row = json.loads(line)
+            self.story_of[row["id"]] = row["story"]
+            self.of_story.setdefault(row["story"], []).append(row["id"])
+            self._spans[row["id"]] = (offset, len(line))
+            offset += len(line)
 
     def text(self, pid: int) -> str:
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offsets[pid])
-            return json.loads(handle.readline())["text"]
+        offset, length = self._spans[pid]
+        return json.loads(os.pread(self._file.fileno(), length, offset))["text"]
 
 
 def embedding_text(query: str) -> str:

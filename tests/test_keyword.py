@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from index import layout
 from searcher import SearchEngine
 from searcher.engine import QueryError
 from searcher.query import parse_query
@@ -144,9 +145,10 @@ def test_conditions_hold_in_every_mode(engine):
 def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(corpus_index, copy)
-    meta = json.loads((copy / "meta.json").read_text(encoding="utf-8"))
+    meta_path = layout.current_generation(copy) / layout.META
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["analyzer"]["dictionary_checksum"] = "0" * 64
-    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
     engine = SearchEngine(copy, embedder)
     assert engine.warnings and "storysearch index" in engine.warnings[0]
     assert "dictionary_checksum" in engine.warnings[0]

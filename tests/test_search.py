@@ -16,7 +16,8 @@ def headline_of(engine, hit):
 
 
 def test_index_folder_records_versions_model_and_analyzer(corpus_index):
-    meta = json.loads((corpus_index / layout.META).read_text(encoding="utf-8"))
+    generation = layout.current_generation(corpus_index)
+    meta = json.loads((generation / layout.META).read_text(encoding="utf-8"))
     assert meta["counts"]["pages"] == 5
     assert meta["counts"]["stories"] == 38
     assert meta["counts"]["passages"] >= meta["counts"]["stories"]
@@ -27,7 +28,7 @@ def test_index_folder_records_versions_model_and_analyzer(corpus_index):
         assert meta["versions"][package]
     assert meta["built_at"]
     for name in (layout.STORIES, layout.PASSAGES, layout.VECTORS, layout.WHOOSH):
-        assert (corpus_index / name).exists()
+        assert (generation / name).exists()
 
 
 def test_keyword_term_of_one_story_returns_it_first(engine):

@@ -1,6 +1,7 @@
 """`storysearch stories` and bad files in a corpus."""
 import json
 
+from index import layout
 from index.build import build_index
 from index.embedding import DEFAULT_MODEL
 from storysearch.cli import main
@@ -44,5 +45,5 @@ def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
     report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
     assert report.stories == 1
     assert [(s.source, s.reason) for s in report.skipped] == [("empty.txt", "the file is empty")]
-    meta = json.loads((tmp_path / "index" / "meta.json").read_text(encoding="utf-8"))
+    meta = json.loads((layout.current_generation(tmp_path / "index") / "meta.json").read_text(encoding="utf-8"))
     assert meta["skipped"] == [{"source": "empty.txt", "reason": "the file is empty"}]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flask import Flask, abort, jsonify, render_template, request, url_for
+from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -82,23 +82,44 @@ def _page_url(endpoint: str, args: dict, page: int) -> str:
     return url_for(endpoint, **params)
 
 
-def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Flask:
+def _choices(engine: SearchEngine) -> tuple[list[str], list[str]]:
+    """Source files and the most frequent authors, for the filter inputs."""
+    sources = sorted({story.source for story in engine.stories.values()})
+    authors = Counter(a for story in engine.stories.values() for a in story.authors)
+    return sources, [name for name, _ in authors.most_common(MAX_AUTHOR_CHOICES)]
+
+
+def create_app(source, settings: WebSettings | None = None) -> Flask:
+    """``source``: a SearchEngine, or a LiveEngine whose ``current`` engine
+    changes when a new index generation goes live; each request uses the
+    engine that is current when it starts."""
     settings = settings or WebSettings.load()
     app = Flask(__name__)
     app.json.ensure_ascii = False
-    app.extensions["storysearch"] = engine
+    app.extensions["storysearch"] = source
+    choices: dict[str, tuple[list[str], list[str]]] = {}
     if settings.behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     if settings.cors_origins:
         CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}}, methods=["GET", "OPTIONS"],
              max_age=600, vary_header=True)
-    sources = sorted({story.source for story in engine.stories.values()})
-    authors = [name for name, _ in Counter(a for s in engine.stories.values() for a in s.authors)
-               .most_common(MAX_AUTHOR_CHOICES)]
+
+    @app.before_request
+    def pin_engine():
+        g.engine = source.current
+
+    def engine() -> SearchEngine:
+        return g.engine
 
     @app.context_processor
     def template_globals():
-        return {"modes": MODE_LABELS, "sources": sources, "authors": authors, "warnings": engine.warnings}
+        current = engine()
+        key = current.generation.name
+        if key not in choices:
+            choices.clear()
+            choices[key] = _choices(current)
+        sources, authors = choices[key]
+        return {"modes": MODE_LABELS, "sources": sources, "authors": authors, "warnings": current.warnings}
 
     @app.after_request
     def security_headers(response):
@@ -124,12 +145,12 @@ def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Fla
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"])
             offset = (args["page"] - 1) * args["k"]
             if args["q"].strip():
-                response = engine.search_response(args["q"], args["mode"], args["k"], args["filters"],
+                response = engine().search_response(args["q"], args["mode"], args["k"], args["filters"],
                                                   offset, explain=True, fusion=args["fusion"])
                 context["total"] = response["total"]
                 parsed = parse_query(args["q"])
                 for hit in response["hits"]:
-                    hit["snippet"] = snippet(engine.stories[hit["id"]].body, parsed)
+                    hit["snippet"] = snippet(engine().stories[hit["id"]].body, parsed)
                     context["results"].append(hit)
                 context["first"], context["last"] = offset + 1, offset + len(context["results"])
                 if offset + args["k"] < context["total"]:
@@ -168,10 +189,10 @@ def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Fla
                         "total": context["total"], "page": context["page"],
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],
                         "next_url": context["next_url"], "prev_url": context["prev_url"],
-                        "warnings": engine.warnings})
+                        "warnings": engine().warnings})
 
     def find_story(story_id: str):
-        story = engine.stories.get(story_id)
+        story = engine().stories.get(story_id)
         if story is None:
             abort(404, description=f"no story with id {story_id!r}")
         return story
@@ -181,7 +202,7 @@ def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Fla
         story, query = find_story(story_id), request.args.get("q", "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query)
         paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
-        similar = engine.similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
+        similar = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
                                json_url=url_for("api_story", story_id=story_id))
 
@@ -193,14 +214,14 @@ def create_app(engine: SearchEngine, settings: WebSettings | None = None) -> Fla
     def api_similar_story(story_id: str):
         find_story(story_id)
         try:
-            return jsonify(engine.similar_response(story_id=story_id, k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
+            return jsonify(engine().similar_response(story_id=story_id, k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
             return _error(str(exc), 400)
 
     @app.get("/api/similar")
     def api_similar_text():
         try:
-            return jsonify(engine.similar_response(text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
+            return jsonify(engine().similar_response(text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
             return _error(str(exc), 400)
 
