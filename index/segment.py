@@ -357,7 +357,8 @@ def segment_page(source: str, text: str) -> PageSegmentation:
     stories: list[Story] = []
     for index, draft in enumerate(drafts):
         if not any(line.kind in ("body", "caption") for line in draft.items()):
-            debris.extend(Debris(no, page_lines[no], "headline without story text") for no in draft.lines)
+            numbers = sorted(set(draft.lines) | {line.no for line in draft.items()})
+            debris.extend(Debris(no, page_lines[no], "no story text with it") for no in numbers)
             continue
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)

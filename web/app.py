@@ -96,6 +96,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     settings = settings or WebSettings.load()
     app = Flask(__name__)
     app.json.ensure_ascii = False
+    app.url_map.merge_slashes = False  # "/api/story//x" is a 404, not a redirect
     app.extensions["storysearch"] = source
     choices: dict[str, tuple[list[str], list[str]]] = {}
     if settings.behind_proxy:
