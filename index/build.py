@@ -154,20 +154,28 @@ def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: Em
         next_id = max((row["id"] for row in old), default=-1) + 1
     rows = story_passage_rows(stories, next_id)
     vectors, computed = _embed(rows, embedder, cache, progress)
-    total = len(kept) + len(rows)
-    index, kind = vector_index(embedder.dimension, total, ann_threshold)
-    if previous is not None:
+    if kept:
         old_index = faiss.read_index(str(previous / layout.VECTORS))
-        kept_ids = np.array([row["id"] for row in kept], dtype=np.int64)
-        if kept:
-            index.add_with_ids(np.stack([old_index.reconstruct(int(i)) for i in kept_ids]), kept_ids)
-    if rows:
-        index.add_with_ids(vectors, np.array([row["id"] for row in rows], dtype=np.int64))
-    faiss.write_index(index, str(folder / layout.VECTORS))
-    _write_jsonl(folder / layout.PASSAGES, kept + rows)
+        vectors = np.vstack([np.stack([old_index.reconstruct(row["id"]) for row in kept]), vectors])
+    kind = save_vectors(folder, kept + rows, vectors, embedder.dimension, ann_threshold)
     return {"name": embedder.name, "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
-            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": total,
+            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(kept) + len(rows),
             "embedded": computed}
+
+
+def save_vectors(folder: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
+                 ann_threshold: int = ANN_THRESHOLD) -> str:
+    """Write passage records and their vectors (row i is rows[i]'s); returns
+    the kind of vector index written."""
+    import faiss
+
+    index, kind = vector_index(dimension, len(rows), ann_threshold)
+    if rows:
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                           np.array([row["id"] for row in rows], dtype=np.int64))
+    faiss.write_index(index, str(folder / layout.VECTORS))
+    _write_jsonl(folder / layout.PASSAGES, rows)
+    return kind
 
 
 def _write_jsonl(path: Path, rows) -> None:

@@ -1,0 +1,147 @@
+"""Load on a local `storysearch serve`: a fixed number of concurrent clients
+for a bounded time, mixing keyword, semantic, hybrid and similar requests.
+
+    python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30]
+
+Starts the server on a free loopback port (the index must exist: `storysearch
+index`), waits until it answers, runs the clients, stops the server, and
+prints throughput, latency p50/p95/p99 per kind of request and the errors.
+Only 127.0.0.1 is ever contacted.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchinfo import describe, percentile  # noqa: E402
+
+# One or two of these terms make a query: about 400 distinct queries, so the
+# server's ranking and embedding caches help only as much as real repeats would.
+TERMS = ["乡贤", "老旧小区", "停车难", "电动自行车", "充电安全", "基层治理", "小马拉大车", "餐饮油烟", "扰民",
+         "年轻干部", "廉洁教育", "志愿者", "上门送餐", "共同富裕", "乡村振兴", '"全域土地综合整治"', "营商环境",
+         "疫情防控", "网格员", "业委会"]
+
+
+def query(rng: random.Random) -> str:
+    return " ".join(rng.sample(TERMS, rng.choice([1, 2])))
+MIX = [("keyword", 3), ("semantic", 2), ("hybrid", 3), ("similar", 2)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request_path(kind: str, rng: random.Random, story_ids: list[str]) -> str:
+    if kind == "similar":
+        if rng.random() < 0.5:
+            return f"/api/similar/{rng.choice(story_ids)}?k=10"
+        return "/api/similar?" + urlencode({"text": query(rng), "k": 10})
+    return "/api/search?" + urlencode({"q": query(rng), "mode": kind, "k": 10, "page": rng.choice([1, 1, 2])})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=Path("var/index"))
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--max-requests", type=int, default=100_000)
+    args = parser.parse_args()
+    print(describe())
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "storysearch", "serve", "--index", str(args.index),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/search?q=%E4%B9%A1%E8%B4%A4&mode=keyword")
+                first = json.loads(conn.getresponse().read())
+                break
+            except (OSError, ValueError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start:\n" + (server.stdout.read() if server.stdout else ""))
+                time.sleep(0.5)
+        conn.request("GET", "/api/search?" + urlencode({"q": "社区", "mode": "keyword", "k": 100}))
+        story_ids = [hit["id"] for hit in json.loads(conn.getresponse().read())["hits"]] or [first["hits"][0]["id"]]
+        conn.close()
+
+        latencies: dict[str, list[float]] = defaultdict(list)
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop_at = time.monotonic() + args.seconds
+        count = [0]
+
+        def client(seed: int) -> None:
+            rng = random.Random(seed)
+            kinds = [kind for kind, weight in MIX for _ in range(weight)]
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while time.monotonic() < stop_at:
+                with lock:
+                    if count[0] >= args.max_requests:
+                        return
+                    count[0] += 1
+                kind = rng.choice(kinds)
+                path = request_path(kind, rng, story_ids)
+                started = time.perf_counter()
+                try:
+                    connection.request("GET", path)
+                    response = connection.getresponse()
+                    body = response.read()
+                    ok = response.status == 200 and json.loads(body)
+                except (OSError, http.client.HTTPException, ValueError) as exc:
+                    ok = False
+                    body = repr(exc).encode()
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies[kind].append(elapsed)
+                    if not ok:
+                        errors.append(f"{path}: {body[:200]!r}")
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(seed,)) for seed in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    total = sum(len(v) for v in latencies.values())
+    everything = [ms for values in latencies.values() for ms in values]
+    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, 8 threads), "
+          f"index {args.index}")
+    print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}")
+    print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
+          f"p99 {percentile(everything, 99):7.1f} ms")
+    for kind, values in sorted(latencies.items()):
+        print(f"{kind:>9}: p50 {percentile(values, 50):7.1f} ms  p95 {percentile(values, 95):7.1f} ms  "
+              f"p99 {percentile(values, 99):7.1f} ms  ({len(values)} requests)")
+    for line in errors[:10]:
+        print("error:", line)
+    if errors:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""How cost grows with the archive: synthetic archives of 1k, 10k and 100k
+stories built from real text, measured for index size on disk, memory of
+the serving process, and query latency per mode; plus embedding throughput
+on real passages.
+
+    python scripts/bench_scale.py [--sizes 1000 10000 100000] [--queries 200]
+
+Stories recombine real paragraphs (the bundled corpus and CMRC 2018 dev)
+under real headlines. So that embedding time does not dominate the run, each
+synthetic passage's vector is a real passage vector (multilingual-e5-small,
+from the embedding cache) with a little noise, normalised; the keyword index
+is built for real. Query latency excludes query embedding: the query vectors
+are real question embeddings computed beforehand. Hybrid = keyword list +
+semantic list (100 each) + weighted fusion, as HybridSearcher does it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cmrc  # noqa: E402
+from benchinfo import describe, percentile  # noqa: E402
+
+from index import layout  # noqa: E402
+from index.analysis import analyzer_settings  # noqa: E402
+from index.build import ANN_THRESHOLD, save_vectors, story_passage_rows, write_keyword_index  # noqa: E402
+from index.corpus import read_corpus  # noqa: E402
+from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
+from index.segment import split_stories  # noqa: E402
+from index.stories import Story  # noqa: E402
+from searcher import SearchEngine  # noqa: E402
+from searcher.fusion import weighted_fusion  # noqa: E402
+from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
+
+NOISE = 0.15
+MEMORY_PROBE = """
+import json, resource, sys
+from pathlib import Path
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) // 1024
+from index.embedding import load_embedder, DEFAULT_MODEL
+load_embedder(DEFAULT_MODEL).encode_queries(['warm up'])
+model = rss()
+from searcher import SearchEngine
+engine = SearchEngine(Path(sys.argv[1])).preload()
+engine.search('乡贤 社区治理', 'hybrid', 10)
+print(json.dumps({'model_mb': model, 'serving_mb': rss()}))
+"""
+
+
+def real_material(embedder):
+    """Real paragraphs, headlines, passage vectors and question vectors."""
+    bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
+    cmrc_stories, questions, _ = cmrc.load()
+    paragraphs = [p for s in bundled for p in s.paragraphs]
+    for story in cmrc_stories:
+        sentences = [s + "。" for s in story.paragraphs[0].split("。") if s.strip()]
+        paragraphs += ["".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
+    headlines = [s.headline for s in bundled if s.headline] + [p[:14] for p in paragraphs[::7]]
+    cache_dir = default_cache_dir()
+    rows = story_passage_rows(bundled + cmrc_stories)
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension)
+    vectors, _ = embed_with_cache([r["text"] for r in rows], embedder.encode_documents, cache)
+    qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension)
+    asked = [q for _, q in questions]
+    question_vectors, _ = embed_with_cache(asked, embedder.encode_queries, qcache)
+    return paragraphs, headlines, vectors, asked, question_vectors
+
+
+def synthetic_archive(n: int, paragraphs, headlines, rng: random.Random) -> list[Story]:
+    stories = []
+    for i in range(n):
+        body = rng.sample(paragraphs, rng.randint(2, 6))
+        stories.append(Story(f"syn-{i:06d}", f"synthetic-{i // 50:05d}.txt", i % 50, rng.choice(headlines),
+                             authors=[rng.choice(["张三", "李四", "王五", "赵六", "钱七"])], paragraphs=body))
+    return stories
+
+
+def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder, rng) -> dict:
+    generation = folder / "gen-000001"
+    generation.mkdir(parents=True)
+    timings = {}
+    started = time.perf_counter()
+    write_keyword_index(generation / layout.WHOOSH, stories)
+    timings["keyword_index_s"] = time.perf_counter() - started
+    rows = story_passage_rows(stories)
+    picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])
+    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal((len(rows), embedder.dimension))
+    vectors = real_vectors[picks] + NOISE * noise.astype(np.float32) / np.sqrt(embedder.dimension)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    started = time.perf_counter()
+    kind = save_vectors(generation, rows, vectors, embedder.dimension, ANN_THRESHOLD)
+    timings["vector_index_s"] = time.perf_counter() - started
+    with open(generation / layout.STORIES, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in stories)
+    meta = {"format_version": layout.FORMAT_VERSION, "generation": generation.name, "files": {},
+            "counts": {"stories": len(stories), "passages": len(rows)}, "analyzer": analyzer_settings(),
+            "model": {"name": embedder.name, "dimension": embedder.dimension, "vector_index": kind}}
+    (generation / layout.META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    layout.switch_to(folder, generation)
+    return {"passages": len(rows), "vector_index": kind.split(" ")[0], **timings}
+
+
+def latency(engine: SearchEngine, queries: list[str], vectors: np.ndarray) -> dict:
+    keyword, semantic = engine.keyword, engine.semantic
+    times = {"keyword": [], "semantic": [], "hybrid": []}
+    for query, vector in zip(queries, vectors):
+        started = time.perf_counter()
+        lists = {"keyword": keyword.search(query, FUSION_DEPTH)}
+        middle = time.perf_counter()
+        lists["semantic"] = semantic.search_vector(vector, FUSION_DEPTH, query)
+        end = time.perf_counter()
+        weighted_fusion(lists, DEFAULT_WEIGHTS, depth=10)
+        fused = time.perf_counter()
+        times["keyword"].append((middle - started) * 1000)
+        times["semantic"].append((end - middle) * 1000)
+        times["hybrid"].append((fused - started) * 1000)
+    return {mode: (statistics.median(v), percentile(v, 95)) for mode, v in times.items()}
+
+
+def disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2 ** 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    print(describe(), flush=True)
+    embedder = load_embedder(DEFAULT_MODEL)
+    paragraphs, headlines, real_vectors, questions, question_vectors = real_material(embedder)
+    sample = [p for p in story_passage_rows(
+        [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)])]
+    started = time.perf_counter()
+    embedder.encode_documents([row["text"] for row in sample])
+    rate = len(sample) / (time.perf_counter() - started)
+    print(f"embedding throughput on {len(sample)} real passages of the bundled corpus: {rate:.1f} passages/s "
+          f"(torch threads: {__import__('torch').get_num_threads()})", flush=True)
+    rng = random.Random(2026)
+    picks = rng.sample(range(len(questions)), args.queries)
+    queries, vectors = [questions[i] for i in picks], question_vectors[picks]
+    print(f"| stories | passages | vectors | keyword index build | size on disk | serving RSS (model alone) | "
+          f"keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "index"
+            stories = synthetic_archive(size, paragraphs, headlines, rng)
+            built = build(folder, stories, real_vectors, embedder, rng)
+            del stories
+            probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
+            memory = json.loads(probe.stdout.strip().splitlines()[-1]) if probe.returncode == 0 else {}
+            engine = SearchEngine(folder, embedder)
+            engine.search("乡贤", "hybrid", 10)  # open everything once
+            measured = latency(engine, queries, vectors)
+            print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
+                  f"{built['keyword_index_s']:.0f} s | {disk_mb(folder):.0f} MB | "
+                  f"{memory.get('serving_mb', '?')} MB ({memory.get('model_mb', '?')} MB) | "
+                  + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values()) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
