@@ -39,14 +39,11 @@ class Embedder:
     are never missing and never added twice.
     """
 
-    def __init__(self, name: str = DEFAULT_MODEL, threads: int | None = None):
+    def __init__(self, name: str = DEFAULT_MODEL):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        if threads:
-            torch.set_num_threads(threads)
         hf_logging.disable_progress_bar()
         self.name = name
         path = resolve_model_path(name)
@@ -66,6 +63,8 @@ class Embedder:
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length or 512)
         self._lock = threading.Lock()
+        # One vector per query text, reused by every mode, page and index generation.
+        self.query_vector = lru_cache(maxsize=1024)(self._query_vector)
 
     def _encode(self, texts: list[str], prompt: str | None, batch_size: int, progress: bool) -> np.ndarray:
         with self._lock:  # torch modules are not safe to share across request threads
@@ -77,6 +76,9 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, batch_size=32, progress=False)
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        return self.encode_queries([text])[0]
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self.document_prompt, batch_size=16, progress=progress)

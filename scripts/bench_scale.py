@@ -154,8 +154,8 @@ def main() -> None:
     rng = random.Random(2026)
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
-    print(f"| stories | passages | vectors | keyword index build | size on disk | serving RSS (model alone) | "
-          f"keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
+    print("| stories | passages | vectors | keyword index build | size on disk | serving RSS (model alone) | "
+          "keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "index"

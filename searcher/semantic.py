@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +73,8 @@ class SemanticSearcher(Searcher):
     def embed(self, query: str) -> np.ndarray | None:
         return self.embed_text(embedding_text(query))
 
-    @lru_cache(maxsize=512)
     def embed_text(self, text: str) -> np.ndarray | None:
-        """One query vector per text, reused by every mode and every page of results."""
-        return self.embedder.encode_queries([text])[0] if text.strip() else None
+        return self.embedder.query_vector(text) if text.strip() else None
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         return self.search_vector(self.embed(query), k, query, filters)
