@@ -130,6 +130,11 @@ class SearchEngine:
                 self._rankings.popitem(last=False)
         return hits
 
+    def forget_results(self) -> None:
+        """Empty the ranking cache (benchmarks time searches, not lookups)."""
+        with self._lock:
+            self._rankings.clear()
+
     def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
                offset: int = 0, fusion: str | None = None) -> list[Hit]:
         check_k(k)
