@@ -37,6 +37,7 @@ from .failpoints import failpoint
 from .locking import writer_lock
 from .passages import story_passages
 from .segment import split_stories
+from .sparse import write_sparse_index
 from .stories import Story
 
 log = logging.getLogger(__name__)
@@ -293,6 +294,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
         update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
     else:
         write_keyword_index(staging / layout.WHOOSH, stories)
+    write_sparse_index(staging / layout.SPARSE, stories)
     failpoint("keyword-written")
     if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
         for filename in (layout.VECTORS, layout.PASSAGES):

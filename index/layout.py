@@ -3,6 +3,7 @@
 An index folder holds generations. Each generation is a directory of plain
 files: ``meta.json`` (versions, settings, the corpus files' hashes),
 ``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
+``bm25s/`` (the same tokens as a BM25 term matrix, for fast plain queries),
 ``passages.jsonl`` and ``vectors.faiss`` (semantic index; faiss ids are the
 passage ids). The text file ``CURRENT`` names the live generation; a build
 writes the next generation beside it and switches by replacing ``CURRENT``
@@ -23,6 +24,7 @@ LOCK = "write.lock"
 META = "meta.json"
 STORIES = "stories.jsonl"
 WHOOSH = "whoosh"
+SPARSE = "bm25s"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.faiss"
 GENERATION = re.compile(r"^gen-(\d{6})$")

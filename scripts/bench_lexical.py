@@ -21,6 +21,7 @@ import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
 from index.build import write_keyword_index  # noqa: E402
+from index.sparse import write_sparse_index  # noqa: E402
 from searcher.evaluation import evaluate  # noqa: E402
 from searcher.lexical import KeywordSearcher  # noqa: E402
 
@@ -34,6 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         write_keyword_index(Path(tmp) / "whoosh", stories)
+        write_sparse_index(Path(tmp) / "bm25s", stories)
         index_seconds = time.perf_counter() - started
         searcher = KeywordSearcher(Path(tmp))
         runs, times = {}, []

@@ -25,6 +25,7 @@ import cmrc  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
 from index.build import vector_index, write_keyword_index, write_semantic_index  # noqa: E402
+from index.sparse import write_sparse_index  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from searcher.evaluation import evaluate  # noqa: E402
@@ -70,11 +71,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_keyword_index(folder / "whoosh", stories)
+        write_sparse_index(folder / "bm25s", stories)
         cache = EmbeddingCache(args.cache, embedder.name, embedder.document_prompt, embedder.dimension)
         started = time.perf_counter()
         info = write_semantic_index(folder, stories, embedder, cache)
         print(f"passages: {info['passages']} ({info['embedded']} embedded in {time.perf_counter() - started:.0f} s, "
-              f"{info['from_cache']} from the cache)")
+              f"{info['passages'] - info['embedded']} from the cache)")
         qcache = EmbeddingCache(args.cache, embedder.name, embedder.query_prompt, embedder.dimension)
         started = time.perf_counter()
         vectors, computed = embed_with_cache([q for _, q in questions], embedder.encode_queries, qcache)

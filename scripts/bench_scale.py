@@ -39,6 +39,7 @@ from index.corpus import read_corpus  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from index.segment import split_stories  # noqa: E402
+from index.sparse import write_sparse_index  # noqa: E402
 from index.stories import Story  # noqa: E402
 from searcher import SearchEngine  # noqa: E402
 from searcher.fusion import weighted_fusion  # noqa: E402
@@ -96,6 +97,7 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
     timings = {}
     started = time.perf_counter()
     write_keyword_index(generation / layout.WHOOSH, stories)
+    write_sparse_index(generation / layout.SPARSE, stories)
     timings["keyword_index_s"] = time.perf_counter() - started
     rows = story_passage_rows(stories)
     picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])

@@ -1,17 +1,20 @@
 """Keyword search over the Whoosh index (BM25F)."""
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh import scoring
 
-from index import layout
+from index import layout, sparse
 from index.analysis import text_analysis
 
 from .base import Filters, Searcher
+from .conditions import has_conditions
 from .hits import Hit, ranked
 from .query import ParsedQuery, parse_query
 
@@ -93,6 +96,37 @@ def filter_query(filters: Filters | None) -> Q.Query | None:
     return Q.And(clauses) if clauses else None
 
 
+class SparseScorer:
+    """Plain OR queries scored on the BM25 term matrix (index/sparse.py):
+    the same ranking idea as the Whoosh query, in vector operations."""
+
+    def __init__(self, folder: Path):
+        import bm25s
+
+        self.retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        self.ids = json.loads((folder / sparse.IDS).read_text(encoding="utf-8"))
+        self.vocab = self.retriever.vocab_dict
+        self.indices = np.asarray(self.retriever.scores["indices"])
+        self.indptr = np.asarray(self.retriever.scores["indptr"])
+
+    def search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
+        words, grams = query_terms(" ".join(parsed.terms))
+        tokens = [t for t in _unique(words + [sparse.gram_token(g) for g in grams]) if t in self.vocab]
+        if not tokens or not self.ids:
+            return []
+        scores = self.retriever.get_scores(tokens)
+        matched = np.zeros(len(scores), dtype=np.float32)
+        for token in tokens:  # how many query tokens each story has: the coordination bonus
+            tid = self.vocab[token]
+            np.add.at(matched, self.indices[self.indptr[tid]:self.indptr[tid + 1]], 1)
+        scores = scores * ((1 - COORD) + COORD * matched / len(tokens))
+        found = np.flatnonzero(scores > 0)
+        if len(found) > k:
+            found = found[np.argpartition(-scores[found], k - 1)[:k]]
+        best = sorted(((-float(scores[i]), self.ids[i]) for i in found))
+        return [(docid, -negative) for negative, docid in best]
+
+
 class KeywordSearcher(Searcher):
     mode = "keyword"
 
@@ -102,6 +136,8 @@ class KeywordSearcher(Searcher):
             raise layout.IndexNotFound(Path(folder), "no keyword index")
         self._index = whoosh_index.open_dir(str(path))
         self._local = threading.local()
+        matrix = Path(folder) / layout.SPARSE
+        self._sparse = SparseScorer(matrix) if (matrix / sparse.IDS).is_file() else None
 
     def _searcher(self):
         # One Whoosh searcher per thread: cheap to keep, not safe to share.
@@ -112,8 +148,13 @@ class KeywordSearcher(Searcher):
         return searcher
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
-        whoosh_query = build_query(parse_query(query))
-        if whoosh_query is None or k <= 0:
+        parsed = parse_query(query)
+        if k <= 0:
+            return []
+        if self._sparse is not None and not has_conditions(parsed, filters):
+            return ranked(self._sparse.search(parsed, k), self.mode)
+        whoosh_query = build_query(parsed)
+        if whoosh_query is None:
             return []
         results = self._searcher().search(whoosh_query, limit=k, filter=filter_query(filters))
         return ranked([(hit["id"], hit.score) for hit in results], self.mode)
