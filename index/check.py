@@ -12,11 +12,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout
+from . import layout, sparse
 from .build import update_keyword_index, write_semantic_index
 from .embedding import load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
 from .locking import writer_lock
+from .sparse import write_sparse_index
 from .stories import Story
 
 
@@ -29,11 +30,12 @@ class CheckReport:
     missing_vectors: list[str] = field(default_factory=list)  # stories without passages or vectors
     extra_vectors: list[str] = field(default_factory=list)  # passages of no story
     broken_passages: int = 0  # passage records and faiss ids that do not match
+    term_matrix_differs: bool = False  # the BM25 term matrix is missing or holds other stories
 
     @property
     def ok(self) -> bool:
         return not (self.missing_keyword or self.extra_keyword or self.missing_vectors
-                    or self.extra_vectors or self.broken_passages)
+                    or self.extra_vectors or self.broken_passages or self.term_matrix_differs)
 
 
 def _stories(generation: Path) -> dict[str, Story]:
@@ -62,6 +64,11 @@ def check_index(folder: Path) -> CheckReport:
     report.missing_vectors = sorted(set(stories) - vector_story_ids)
     report.extra_vectors = sorted({row["story"] for row in rows} - set(stories))
     report.broken_passages = len(faiss_ids ^ row_ids) + (len(rows) - len(row_ids))
+    try:
+        matrix_ids = json.loads((generation / layout.SPARSE / sparse.IDS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        matrix_ids = None
+    report.term_matrix_differs = matrix_ids != list(stories)
     return report
 
 
@@ -81,6 +88,7 @@ def repair_index(folder: Path, cache_dir: Path | None = None, wait: float = 0) -
         staging.mkdir()
         shutil.copy2(generation / layout.STORIES, staging / layout.STORIES)
         shutil.copytree(generation / layout.WHOOSH, staging / layout.WHOOSH)
+        write_sparse_index(staging / layout.SPARSE, list(stories.values()))
         redo_keyword = set(report.missing_keyword) | set(report.extra_keyword)
         _drop_ids(staging / layout.WHOOSH, redo_keyword)
         update_keyword_index(staging / layout.WHOOSH, set(), [stories[i] for i in report.missing_keyword])

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 LOCK = "write.lock"
 META = "meta.json"

@@ -119,6 +119,8 @@ def _check(args) -> int:
             print(f"  {label}: {len(ids)} ({', '.join(ids[:5])}{', …' if len(ids) > 5 else ''})")
     if report.broken_passages:
         print(f"  passages whose records and vectors do not match: {report.broken_passages}")
+    if report.term_matrix_differs:
+        print("  the BM25 term matrix is missing or holds other stories")
     if report.ok:
         print("  keyword index and vectors agree with the stories" + (" (repaired)" if args.repair else ""))
         return 0

@@ -103,8 +103,10 @@ def test_check_reports_and_repairs_disagreement(small):
     vectors = faiss.read_index(str(generation / layout.VECTORS))
     vectors.remove_ids(faiss.IDSelectorBatch(faiss.vector_to_array(vectors.id_map)[:1]))
     faiss.write_index(vectors, str(generation / layout.VECTORS))
+    shutil.rmtree(generation / layout.SPARSE)
     report = check_index(folder)
     assert not report.ok and report.missing_keyword == [story_a] and report.missing_vectors
+    assert report.term_matrix_differs
     repaired = repair_index(folder, cache_dir=cache)
     assert repaired.ok and repaired.generation != generation.name
     engine = SearchEngine(folder)
