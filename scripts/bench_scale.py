@@ -97,8 +97,10 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
     timings = {}
     started = time.perf_counter()
     write_keyword_index(generation / layout.WHOOSH, stories)
-    write_sparse_index(generation / layout.SPARSE, stories)
     timings["keyword_index_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    write_sparse_index(generation / layout.SPARSE, stories)
+    timings["term_matrix_s"] = time.perf_counter() - started
     rows = story_passage_rows(stories)
     picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])
     noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal((len(rows), embedder.dimension))
@@ -156,8 +158,8 @@ def main() -> None:
     rng = random.Random(2026)
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
-    print("| stories | passages | vectors | keyword index build | size on disk | serving RSS (model alone) | "
-          "keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
+    print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
+          "serving RSS (model alone) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "index"
@@ -165,13 +167,15 @@ def main() -> None:
             built = build(folder, stories, real_vectors, embedder, rng)
             del stories
             probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
-            memory = json.loads(probe.stdout.strip().splitlines()[-1]) if probe.returncode == 0 else {}
+            if probe.returncode != 0:
+                raise SystemExit(f"the memory probe failed:\n{probe.stderr[-2000:]}")
+            memory = json.loads(probe.stdout.strip().splitlines()[-1])
             engine = SearchEngine(folder, embedder)
             engine.search("乡贤", "hybrid", 10)  # open everything once
             measured = latency(engine, queries, vectors)
             print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
-                  f"{built['keyword_index_s']:.0f} s | {disk_mb(folder):.0f} MB | "
-                  f"{memory.get('serving_mb', '?')} MB ({memory.get('model_mb', '?')} MB) | "
+                  f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | {disk_mb(folder):.0f} MB | "
+                  f"{memory['serving_mb']} MB ({memory['model_mb']} MB) | "
                   + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values()) + " |", flush=True)
 
 

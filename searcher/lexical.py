@@ -103,7 +103,9 @@ class SparseScorer:
     def __init__(self, folder: Path):
         import bm25s
 
-        self.retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        # Memory-mapped: a query reads only its tokens' columns, so a large
+        # archive's matrix need not be resident.
+        self.retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
         self.ids = json.loads((folder / sparse.IDS).read_text(encoding="utf-8"))
         self.vocab = self.retriever.vocab_dict
         self.indices = np.asarray(self.retriever.scores["indices"])
