@@ -253,7 +253,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     if previous is not None and not vectors_incremental:
         log.info("the model changed: the vectors are rebuilt")
 
-    current = {page.source: page for page in pages}
+    current = {page.source for page in pages}
     report = BuildReport(folder, 0, 0, 0.0, skipped, incremental=previous is not None)
     stories_by_source: dict[str, list[Story]] = {}
     fresh: list[Story] = []  # stories of new and changed files
@@ -270,7 +270,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
         stories_by_source[page.source] = split_stories(page.source, page.text)
         fresh.extend(stories_by_source[page.source])
     if previous:
-        report.removed = sorted(set(previous.meta.get("files", {})) - set(current))
+        report.removed = sorted(set(previous.meta.get("files", {})) - current)
     stories = [story for page in pages for story in stories_by_source[page.source]]
     dropped_sources = set(report.changed) | set(report.removed)
     dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}

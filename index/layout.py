@@ -108,7 +108,10 @@ def remove_stale(folder: Path) -> list[str]:
     live = current_name(folder)
     for path in folder.iterdir() if folder.is_dir() else []:
         if path.name.endswith(BUILDING_SUFFIX) or path.name.startswith(".CURRENT."):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path.name)
     old = [g for g in generations(folder) if g.name != live]
     for path in old[:max(len(old) - (KEEP_GENERATIONS - 1), 0)]:

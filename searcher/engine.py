@@ -34,6 +34,18 @@ def is_searchable(parsed: ParsedQuery) -> bool:
     return bool(words or grams or parsed.fields or parsed.excluded)
 
 
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    return mode
+
+
+def check_fusion(fusion: str) -> str:
+    if fusion not in FUSIONS:
+        raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
+    return fusion
+
+
 def check_k(k) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
@@ -45,8 +57,7 @@ class SearchEngine:
     (or up front with ``preload()``) and then kept for the life of the process."""
 
     def __init__(self, folder: Path, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION):
-        if fusion not in FUSIONS:
-            raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
+        self.fusion = check_fusion(fusion)
         self.folder = Path(folder)
         self.generation = layout.current_generation(self.folder)
         self.meta = layout.read_meta(self.generation)
@@ -55,7 +66,6 @@ class SearchEngine:
         self.stories = {story.id: story for story in stories}
         self.keyword = KeywordSearcher(self.generation)
         self.warnings = self._analyzer_warnings()
-        self.fusion = fusion
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
         self._lock = threading.Lock()
@@ -102,12 +112,8 @@ class SearchEngine:
             return self.keyword
         if mode == "semantic":
             return self.semantic
-        if mode == "hybrid":
-            fusion = fusion or self.fusion
-            if fusion not in FUSIONS:
-                raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
-            return HybridSearcher(self.keyword, self.semantic, fusion)
-        raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+        check_mode(mode)
+        return HybridSearcher(self.keyword, self.semantic, check_fusion(fusion or self.fusion))
 
     def ranking(self, query: str, mode: str = "hybrid", filters: Filters | None = None,
                 fusion: str | None = None) -> list[Hit]:
@@ -135,12 +141,18 @@ class SearchEngine:
         with self._lock:
             self._rankings.clear()
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
-               offset: int = 0, fusion: str | None = None) -> list[Hit]:
+    def _page(self, query: str, mode: str, k: int, filters: Filters | None, offset: int,
+              fusion: str | None) -> tuple[list[Hit], int]:
+        """One page of the ranking and the ranking's length."""
         check_k(k)
         if not isinstance(offset, int) or offset < 0:
             raise QueryError("the page must be a whole number from 1")
-        return self.ranking(query, mode, filters, fusion)[offset:offset + k]
+        ranking = self.ranking(query, mode, filters, fusion)
+        return ranking[offset:offset + k], len(ranking)
+
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
+               offset: int = 0, fusion: str | None = None) -> list[Hit]:
+        return self._page(query, mode, k, filters, offset, fusion)[0]
 
     def hit_record(self, hit: Hit, explain: bool = False, fusion: str | None = None) -> dict:
         """The JSON form of a hit, shared by the CLI and the API."""
@@ -168,8 +180,7 @@ class SearchEngine:
 
     def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
                         offset: int = 0, explain: bool = False, fusion: str | None = None) -> dict:
-        hits = self.search(query, mode, k, filters, offset, fusion)
-        total = len(self.ranking(query, mode, filters, fusion)) if query.strip() else 0
+        hits, total = self._page(query, mode, k, filters, offset, fusion)
         return {"query": query, "mode": mode, "total": total, "offset": offset,
                 "hits": [self.hit_record(hit, explain, fusion) for hit in hits], "warnings": self.warnings}
 

@@ -22,7 +22,6 @@ from .query import ParsedQuery, parse_query
 # word fields up where segmentation differs between query and text.
 WORD_BOOSTS = {"headline": 3.0, "body": 1.0}
 GRAM_BOOSTS = {"headline_bigrams": 1.5, "body_bigrams": 0.5}
-GRAM_FIELDS = {"headline": "headline_bigrams", "body": "body_bigrams"}
 # Score multiplier (1 - COORD) + COORD * matched/total: a bonus for matching all terms.
 COORD = 0.2
 MAX_TERMS = 200

@@ -14,9 +14,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from searcher import MODES, SearchEngine
-from searcher.engine import MAX_K, QueryError
-from searcher.hybrid import FUSIONS
+from searcher import SearchEngine
+from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
 from searcher.snippets import highlight_all, snippet
 
@@ -61,12 +60,10 @@ def _text_arg(name: str) -> str:
 
 def _search_args() -> dict:
     """The search request's parameters, validated; QueryError otherwise."""
-    mode = request.args.get("mode") or "hybrid"
-    if mode not in MODES:
-        raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    mode = check_mode(request.args.get("mode") or "hybrid")
     fusion = request.args.get("fusion") or None
-    if fusion is not None and fusion not in FUSIONS:
-        raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
+    if fusion is not None:
+        check_fusion(fusion)
     filters = {name: request.args.get(name, "").strip() for name in ("source", "author")}
     return {"q": _text_arg("q"), "mode": mode, "k": _int_arg("k", DEFAULT_K, 1, MAX_K),
             "page": _int_arg("page", 1, 1, MAX_PAGE), "fusion": fusion,
