@@ -90,6 +90,9 @@ class _Draft:
 class PageSegmentation:
     stories: list[Story]
     debris: list[Debris]
+    # Story text left out of the stories (duplicates, headlines without text):
+    # what an index run reports, so that nothing is lost silently.
+    removed: list[Debris] = field(default_factory=list)
 
 
 def is_complete(text: str) -> bool:
@@ -273,21 +276,23 @@ def _move_fragments(drafts: list[_Draft]) -> None:
 
 # ----------------------------------------------------------- 3. duplicates
 def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
-    """Drop every body line that repeats an earlier one (page order); the
-    fuller of the two texts stays at the earlier place."""
-    kept: list[Line] = []
+    """Drop every body line that repeats an earlier line of the same story
+    (page order); the fuller of the two texts stays at the earlier place.
+    Two stories that say similar things are two stories: lines are compared
+    only within one story, after fragments went back to their stories."""
     removed: dict[int, list[str]] = {}
-    owner = {id(line): i for i, d in enumerate(drafts) for line in d.items()}
-    for line in sorted((line for d in drafts for line in d.items() if line.kind == "body"), key=lambda x: x.no):
-        twin = next((k for k in kept if near_duplicate(k.text, line.text, DUPLICATE_CONTAINMENT)), None)
-        if twin is None:
-            kept.append(line)
-            continue
-        if len(line.text) > len(twin.text):
-            twin.text, line.text = line.text, twin.text
-        twin.credit = twin.credit or line.credit
-        line.kind = "duplicate"
-        removed.setdefault(owner[id(line)], []).append(line.text)
+    for index, draft in enumerate(drafts):
+        kept: list[Line] = []
+        for line in sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no):
+            twin = next((k for k in kept if near_duplicate(k.text, line.text, DUPLICATE_CONTAINMENT)), None)
+            if twin is None:
+                kept.append(line)
+                continue
+            if len(line.text) > len(twin.text):
+                twin.text, line.text = line.text, twin.text
+            twin.credit = twin.credit or line.credit
+            line.kind = "duplicate"
+            removed.setdefault(index, []).append(line.text)
     return removed
 
 
@@ -355,14 +360,20 @@ def segment_page(source: str, text: str) -> PageSegmentation:
     _move_fragments(drafts)
     removed = _remove_duplicates(drafts)
     stories: list[Story] = []
+    reported: list[Debris] = []
     for index, draft in enumerate(drafts):
         if not any(line.kind in ("body", "caption") for line in draft.items()):
             numbers = sorted(set(draft.lines) | {line.no for line in draft.items()})
-            debris.extend(Debris(no, page_lines[no], "no story text with it") for no in numbers)
+            dropped = [Debris(no, page_lines[no], "no story text with it") for no in numbers]
+            debris.extend(dropped)
+            reported.extend(dropped)
             continue
+        reported.extend(Debris(line.no, page_lines[line.no], f"paragraph printed twice in {draft.headline or '(无标题)'}")
+                        for line in draft.items() if line.kind == "duplicate")
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)
-    return PageSegmentation(stories, debris)
+    reported.sort(key=lambda d: d.no)
+    return PageSegmentation(stories, debris, reported)
 
 
 def split_stories(source: str, text: str) -> list[Story]:

@@ -235,3 +235,28 @@ def test_fullwidth_and_halfwidth_punctuation_both_end_sentences():
     story = one("标题\n\n第一句，没有完\n\n结束了．还有！\n\n第二段?\n\n第三段。\n")
     assert story.paragraphs[0] == "第一句，没有完结束了．还有！"
     assert story.paragraphs[1:] == ["第二段?", "第三段。"]
+
+
+def formulaic_story(district: str, name: str) -> str:
+    return (f"{district}垃圾分类宣传进社区\n\n{name}\n\n近日,{district}组织志愿者走进社区,"
+            f"向居民讲解垃圾分类知识,发放宣传资料200余份,现场指导居民正确投放。\n")
+
+
+def test_two_stories_that_say_similar_things_are_two_stories():
+    text = formulaic_story("西湖区", "张三") + "\n" + formulaic_story("鄞州区", "李四")
+    result = segment_page("t.txt", text)
+    assert [s.headline for s in result.stories] == ["西湖区垃圾分类宣传进社区", "鄞州区垃圾分类宣传进社区"]
+    assert all(len(s.paragraphs) == 1 and not s.duplicates for s in result.stories)
+    assert result.removed == []
+
+
+def test_a_page_of_500_formulaic_stories_keeps_all_500():
+    districts = [f"第{n}区" for n in range(500)]
+    text = "\n".join(formulaic_story(d, "王五") for d in districts)
+    assert len(split_stories("t.txt", text)) == 500
+
+
+def test_removed_text_is_reported_with_its_line():
+    text = "标题\n\n第一段说了一件事,内容完整。\n\n第一段说了一件事,内容完整。\n\n孤立的标题\n"
+    result = segment_page("t.txt", text)
+    assert [(d.no, d.reason) for d in result.removed] == [(5, "paragraph printed twice in 标题")]
