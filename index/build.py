@@ -36,9 +36,9 @@ from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
 from .failpoints import failpoint
 from .locking import writer_lock
 from .passages import story_passages
-from .segment import split_stories
+from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
-from .stories import Story
+from .stories import Story, check_unique_ids, read_stories, write_stories
 
 log = logging.getLogger(__name__)
 ANN_THRESHOLD = int(os.environ.get("STORYSEARCH_ANN_THRESHOLD", 200_000))
@@ -61,6 +61,9 @@ class BuildReport:
     generation: str = ""
     incremental: bool = False
     up_to_date: bool = False  # nothing changed: no new generation was written
+    left_out: list[tuple[str, Debris]] = field(default_factory=list)  # (source, line) of story text removed now
+    without_stories: list[str] = field(default_factory=list)  # pages read now in which no story was found
+    damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
 
 
 def whoosh_schema():
@@ -206,21 +209,67 @@ class _Previous:
     stories: dict[str, list[Story]]  # by source file
 
     @classmethod
-    def load(cls, folder: Path) -> "_Previous | None":
-        try:
-            path = layout.current_generation(folder)
-            meta = layout.read_meta(path)
-        except layout.IndexNotFound:
-            return None
+    def load(cls, folder: Path) -> "_Previous":
+        """The live generation, checked: its files as written, its stories as
+        many per corpus file as meta.json says. IndexNotFound without one,
+        IndexDamaged when it cannot be trusted."""
+        path = layout.current_generation(folder)
+        meta = layout.verify_generation(path)
         by_source: dict[str, list[Story]] = {}
-        with open(path / layout.STORIES, encoding="utf-8") as handle:
-            for line in handle:
-                story = Story.from_dict(json.loads(line))
-                by_source.setdefault(story.source, []).append(story)
+        for story in read_stories(path / layout.STORIES):
+            by_source.setdefault(story.source, []).append(story)
+        files = meta.get("files", {})
+        for source in sorted(set(files) | set(by_source)):
+            expected = files.get(source, {}).get("stories")
+            if expected != len(by_source.get(source, [])):
+                raise layout.IndexDamaged(path / layout.STORIES, f"{len(by_source.get(source, []))} stories of "
+                                          f"{source} where meta.json records {expected}")
         return cls(path, meta, by_source)
 
     def file_hash(self, source: str) -> str | None:
-        return self.meta.get("files", {}).get(source)
+        return self.meta.get("files", {}).get(source, {}).get("sha256")
+
+
+class GenerationWriter:
+    """Writes one generation: a ``gen-NNNNNN.building`` folder that becomes
+    live only by ``commit`` (files flushed, the folder renamed, CURRENT
+    replaced atomically). Any failure before that removes the folder and, for
+    an OS error, raises IndexWriteError naming the path and the reason; what
+    served before still serves. The one way the build, repair and the
+    benchmarks write a generation."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.name = layout.next_generation_name(self.folder)
+        self.path = self.folder / (self.name + layout.BUILDING_SUFFIX)
+
+    def __enter__(self) -> "GenerationWriter":
+        try:
+            self.path.mkdir()
+        except OSError as exc:
+            raise layout.IndexWriteError(exc, self.path) from exc
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is None:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise layout.IndexWriteError(error) from error
+
+    def commit(self, meta: dict) -> Path:
+        """Record the files' sizes in meta.json, flush, make the generation live."""
+        meta = {**meta, "format_version": layout.FORMAT_VERSION, "generation": self.name,
+                "stored_files": layout.stored_files(self.path)}
+        (self.path / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        _fsync_tree(self.path)
+        failpoint("before-switch")
+        final = self.folder / self.name
+        os.replace(self.path, final)
+        layout.switch_to(self.folder, final)
+        failpoint("after-switch")
+        layout.remove_stale(self.folder)
+        return final
 
 
 def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
@@ -230,7 +279,10 @@ def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cac
     started = time.perf_counter()
     corpus, folder = Path(corpus), Path(folder)
     progress = sys.stderr.isatty() if progress is None else progress
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise layout.IndexWriteError(exc, folder) from exc
     with writer_lock(folder, wait):
         failpoint("locked")
         for name in layout.remove_stale(folder):
@@ -240,38 +292,66 @@ def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cac
     return report
 
 
+def _load_previous(folder: Path, report: "BuildReport") -> _Previous | None:
+    try:
+        return _Previous.load(folder)
+    except layout.IndexNotFound:
+        return None
+    except layout.IndexDamaged as exc:
+        report.damaged = str(exc).split(" Run `", 1)[0]
+        log.warning("the live generation cannot be built on: %s; rebuilding everything from the corpus",
+                    report.damaged)
+        return None
+
+
+def _segment(page, report: BuildReport) -> list[Story]:
+    result = segment_page(page.source, page.text)
+    report.left_out.extend((page.source, item) for item in result.removed)
+    if not result.stories:
+        report.without_stories.append(page.source)
+        log.warning("no story found in %s: its %d lines are all page furniture (%s)", page.source,
+                    len(result.debris), "; ".join(sorted({d.reason for d in result.debris})))
+    return result.stories
+
+
 def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
     pages, skipped = read_corpus(corpus)
     for item in skipped:
         log.warning("skipped %s: %s", item.source, item.reason)
-    previous = None if rebuild else _Previous.load(folder)
+    report = BuildReport(folder, 0, 0, 0.0, skipped)
+    previous = None if rebuild else _load_previous(folder, report)
+    report.incremental = previous is not None
     analyzer = analyzer_settings()
+    segmentation = {"version": SEGMENTER_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
+    resegment = previous is not None and previous.meta.get("segmentation") != segmentation
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")
     if previous is not None and not vectors_incremental:
         log.info("the model changed: the vectors are rebuilt")
+    if resegment:
+        log.info("the segmenter changed: every page is segmented again")
 
     current = {page.source for page in pages}
-    report = BuildReport(folder, 0, 0, 0.0, skipped, incremental=previous is not None)
     stories_by_source: dict[str, list[Story]] = {}
     fresh: list[Story] = []  # stories of new and changed files
     pages_to_split = []
     for page in pages:
         old_hash = previous.file_hash(page.source) if previous else None
-        if old_hash == page.sha256:
+        if old_hash == page.sha256 and not resegment:
             stories_by_source[page.source] = previous.stories.get(page.source, [])
             report.unchanged += 1
         else:
             (report.changed if old_hash else report.added).append(page.source)
             pages_to_split.append(page)
     for page in _progress(pages_to_split, progress, "segmenting"):
-        stories_by_source[page.source] = split_stories(page.source, page.text)
+        stories_by_source[page.source] = _segment(page, report)
         fresh.extend(stories_by_source[page.source])
     if previous:
         report.removed = sorted(set(previous.meta.get("files", {})) - current)
     stories = [story for page in pages for story in stories_by_source[page.source]]
+    check_unique_ids(stories)
     dropped_sources = set(report.changed) | set(report.removed)
     dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
@@ -285,49 +365,40 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
         log.info("the index is up to date")
         return report
 
-    name = layout.next_generation_name(folder)
-    staging = folder / (name + layout.BUILDING_SUFFIX)
-    staging.mkdir()
-    _write_jsonl(staging / layout.STORIES, (story.to_dict() for story in stories))
-    if keyword_incremental:
-        shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
-        update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
-    else:
-        write_keyword_index(staging / layout.WHOOSH, stories)
-    write_sparse_index(staging / layout.SPARSE, stories)
-    failpoint("keyword-written")
-    if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
-        for filename in (layout.VECTORS, layout.PASSAGES):
-            shutil.copy2(previous.path / filename, staging / filename)
-        model_info = {**previous.meta["model"], "embedded": 0}
-    else:
-        model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
-                                    dropped_stories, model_name, cache_dir, ann_threshold, progress)
-    failpoint("vectors-written")
-    report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
-    meta = {
-        "format_version": layout.FORMAT_VERSION,
-        "generation": name,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "corpus": str(Path(corpus).resolve()),
-        "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
-        "files": {page.source: page.sha256 for page in pages},
-        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
-        "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
-                   "removed": report.removed, "unchanged": report.unchanged},
-        "model": model_info,
-        "analyzer": analyzer,
-        "versions": _versions(),
-    }
-    (staging / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    _fsync_tree(staging)
-    failpoint("before-switch")
-    final = folder / name
-    os.replace(staging, final)
-    layout.switch_to(folder, final)
-    failpoint("after-switch")
-    layout.remove_stale(folder)
-    report.generation = name
+    with GenerationWriter(folder) as writer:
+        staging = writer.path
+        write_stories(staging / layout.STORIES, stories)
+        if keyword_incremental:
+            shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
+            update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
+        else:
+            write_keyword_index(staging / layout.WHOOSH, stories)
+        write_sparse_index(staging / layout.SPARSE, stories)
+        failpoint("keyword-written")
+        if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
+            for filename in (layout.VECTORS, layout.PASSAGES):
+                shutil.copy2(previous.path / filename, staging / filename)
+            model_info = {**previous.meta["model"], "embedded": 0}
+        else:
+            model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
+                                        dropped_stories, model_name, cache_dir, ann_threshold, progress)
+        failpoint("vectors-written")
+        report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
+        counts = {source: len(found) for source, found in stories_by_source.items()}
+        writer.commit({
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "corpus": str(Path(corpus).resolve()),
+            "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
+            "files": {page.source: {"sha256": page.sha256, "stories": counts[page.source]} for page in pages},
+            "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+            "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
+                       "removed": report.removed, "unchanged": report.unchanged},
+            "segmentation": segmentation,
+            "model": model_info,
+            "analyzer": analyzer,
+            "versions": _versions(),
+        })
+    report.generation = writer.name
     return report
 
 

@@ -1,143 +1,154 @@
-"""Do the keyword and the vector index hold the same stories as stories.jsonl?
+"""Is the live generation whole, and do its stores hold the same stories?
 
-``check_index`` reports; ``repair_index`` writes a new generation in which
-the keyword index and the vectors agree with the stories again (re-adding
-what is missing, dropping what has no story) and switches to it.
+``check_index`` reads every store of the live generation and reports what
+it finds: files missing or cut short, records that cannot be read back,
+counts that disagree with meta.json, and stories that the keyword index, the
+BM25 term matrix or the vectors lack or hold in excess. It never fails on a
+damaged file: it names it. ``repair_index`` rebuilds the index from its
+corpus, the source of truth, whatever store is damaged (embeddings come from
+the cache, so that costs segmenting and the keyword index).
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout, sparse
-from .build import update_keyword_index, write_semantic_index
-from .embedding import load_embedder
-from .embedding_cache import EmbeddingCache, default_cache_dir
-from .locking import writer_lock
-from .sparse import write_sparse_index
-from .stories import Story
+from .build import build_index
+from .embedding import DEFAULT_MODEL
+from .stories import read_stories
 
 
 @dataclass
 class CheckReport:
     generation: str
     stories: int
+    problems: list[str] = field(default_factory=list)  # damaged files, counts that disagree with meta.json
     missing_keyword: list[str] = field(default_factory=list)  # stories the keyword index lacks
     extra_keyword: list[str] = field(default_factory=list)  # keyword documents with no story
     missing_vectors: list[str] = field(default_factory=list)  # stories without passages or vectors
     extra_vectors: list[str] = field(default_factory=list)  # passages of no story
     broken_passages: int = 0  # passage records and faiss ids that do not match
-    term_matrix_differs: bool = False  # the BM25 term matrix is missing or holds other stories
+    term_matrix_differs: bool = False  # the BM25 term matrix holds other stories
+    repaired_from: str = ""  # the corpus the index was rebuilt from, after a repair
 
     @property
     def ok(self) -> bool:
-        return not (self.missing_keyword or self.extra_keyword or self.missing_vectors
+        return not (self.problems or self.missing_keyword or self.extra_keyword or self.missing_vectors
                     or self.extra_vectors or self.broken_passages or self.term_matrix_differs)
 
 
-def _stories(generation: Path) -> dict[str, Story]:
-    with open(generation / layout.STORIES, encoding="utf-8") as handle:
-        return {s.id: s for s in (Story.from_dict(json.loads(line)) for line in handle)}
+def _attempt(report: CheckReport, name: str, read):
+    """``read()``, or None with the damage noted under the file's name."""
+    try:
+        return read()
+    except layout.IndexDamaged as exc:
+        report.problems.append(str(exc).split(" Run `", 1)[0])
+    except Exception as exc:  # noqa: BLE001 - any failure to read a store is damage to report
+        report.problems.append(f"{name} cannot be read ({type(exc).__name__}: {exc})")
+    return None
+
+
+def _keyword_ids(generation: Path) -> set[str]:
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(generation / layout.WHOOSH)).searcher() as searcher:
+        return {fields["id"] for fields in searcher.all_stored_fields()}
+
+
+def _passage_rows(generation: Path) -> list[dict]:
+    path = generation / layout.PASSAGES
+    rows = []
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                row = json.loads(line.decode("utf-8"))
+                rows.append({"id": int(row["id"]), "story": row["story"]})
+            except (ValueError, TypeError, KeyError) as exc:
+                raise layout.IndexDamaged(path, f"line {number} is not a passage record: {exc}") from None
+    return rows
+
+
+def _faiss_ids(generation: Path) -> set[int]:
+    import faiss
+
+    vectors = faiss.read_index(str(generation / layout.VECTORS))
+    return set(faiss.vector_to_array(vectors.id_map).tolist()) if vectors.ntotal else set()
+
+
+def _matrix_ids(generation: Path) -> list[str]:
+    return json.loads((generation / layout.SPARSE / sparse.IDS).read_text(encoding="utf-8"))
+
+
+def _check_counts(report: CheckReport, meta: dict, stories: list) -> None:
+    per_source: dict[str, int] = {}
+    for story in stories:
+        per_source[story.source] = per_source.get(story.source, 0) + 1
+    if len(stories) != meta.get("counts", {}).get("stories"):
+        report.problems.append(f"{layout.STORIES} holds {len(stories)} stories where meta.json records "
+                               f"{meta.get('counts', {}).get('stories')}")
+    files = meta.get("files", {})
+    wrong = [source for source in sorted(set(files) | set(per_source))
+             if files.get(source, {}).get("stories") != per_source.get(source, 0)]
+    if wrong:
+        report.problems.append(f"{layout.STORIES} holds another number of stories than meta.json records for "
+                               f"{len(wrong)} corpus files ({', '.join(wrong[:3])}{', …' if len(wrong) > 3 else ''})")
 
 
 def check_index(folder: Path) -> CheckReport:
-    import faiss
-    from whoosh import index as whoosh_index
-
+    folder = Path(folder)
     generation = layout.current_generation(folder)
-    stories = _stories(generation)
-    ix = whoosh_index.open_dir(str(generation / layout.WHOOSH))
-    with ix.searcher() as searcher:
-        keyword_ids = {fields["id"] for fields in searcher.all_stored_fields()}
-    with open(generation / layout.PASSAGES, encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle]
-    vectors = faiss.read_index(str(generation / layout.VECTORS))
-    faiss_ids = set(faiss.vector_to_array(vectors.id_map).tolist()) if vectors.ntotal else set()
-    row_ids = {row["id"] for row in rows}
-    vector_story_ids = {row["story"] for row in rows if row["id"] in faiss_ids}
-    report = CheckReport(generation.name, len(stories))
-    report.missing_keyword = sorted(set(stories) - keyword_ids)
-    report.extra_keyword = sorted(keyword_ids - set(stories))
-    report.missing_vectors = sorted(set(stories) - vector_story_ids)
-    report.extra_vectors = sorted({row["story"] for row in rows} - set(stories))
-    report.broken_passages = len(faiss_ids ^ row_ids) + (len(rows) - len(row_ids))
-    try:
-        matrix_ids = json.loads((generation / layout.SPARSE / sparse.IDS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        matrix_ids = None
-    report.term_matrix_differs = matrix_ids != list(stories)
+    report = CheckReport(generation.name, 0)
+    if layout.current_name(folder) != generation.name:
+        report.problems.append(f"{layout.CURRENT} is missing or names no complete generation")
+    meta = _attempt(report, layout.META, lambda: layout.read_meta(generation))
+    if meta is None:
+        return report
+    report.problems += [f"{generation / name} is damaged ({detail})" for name, detail in
+                        layout.damaged_files(generation, meta)]
+    stories = _attempt(report, layout.STORIES, lambda: read_stories(generation / layout.STORIES))
+    if stories is None:
+        return report
+    report.stories = len(stories)
+    _check_counts(report, meta, stories)
+    ids = {story.id for story in stories}
+    keyword_ids = _attempt(report, layout.WHOOSH + "/", lambda: _keyword_ids(generation))
+    if keyword_ids is not None:
+        report.missing_keyword = sorted(ids - keyword_ids)
+        report.extra_keyword = sorted(keyword_ids - ids)
+    matrix_ids = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: _matrix_ids(generation))
+    if matrix_ids is not None:
+        report.term_matrix_differs = matrix_ids != [story.id for story in stories]
+    rows = _attempt(report, layout.PASSAGES, lambda: _passage_rows(generation))
+    faiss_ids = _attempt(report, layout.VECTORS, lambda: _faiss_ids(generation))
+    if rows is not None and faiss_ids is not None:
+        row_ids = {row["id"] for row in rows}
+        report.missing_vectors = sorted(ids - {row["story"] for row in rows if row["id"] in faiss_ids})
+        report.extra_vectors = sorted({row["story"] for row in rows} - ids)
+        report.broken_passages = len(faiss_ids ^ row_ids) + (len(rows) - len(row_ids))
     return report
 
 
-def repair_index(folder: Path, cache_dir: Path | None = None, wait: float = 0) -> CheckReport:
-    """Rebuild what disagrees into a new generation; returns the check after."""
+def repair_index(folder: Path, corpus: Path | None = None, cache_dir: Path | None = None,
+                 wait: float = 0) -> CheckReport:
+    """Rebuild the index from its corpus into a new generation when the check
+    finds anything wrong; returns the check after. The corpus is the one
+    meta.json records unless ``corpus`` is given."""
     folder = Path(folder)
-    with writer_lock(folder, wait):
-        layout.remove_stale(folder)
-        report = check_index(folder)
-        if report.ok:
-            return report
-        generation = layout.current_generation(folder)
-        stories = _stories(generation)
-        meta = layout.read_meta(generation)
-        name = layout.next_generation_name(folder)
-        staging = folder / (name + layout.BUILDING_SUFFIX)
-        staging.mkdir()
-        shutil.copy2(generation / layout.STORIES, staging / layout.STORIES)
-        shutil.copytree(generation / layout.WHOOSH, staging / layout.WHOOSH)
-        write_sparse_index(staging / layout.SPARSE, list(stories.values()))
-        redo_keyword = set(report.missing_keyword) | set(report.extra_keyword)
-        _drop_ids(staging / layout.WHOOSH, redo_keyword)
-        update_keyword_index(staging / layout.WHOOSH, set(), [stories[i] for i in report.missing_keyword])
-        embedder = load_embedder(meta["model"]["name"])
-        cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
-                               embedder.dimension)
-        redo_vectors = set(report.missing_vectors) | set(report.extra_vectors)
-        base = _without_broken(generation, staging)
-        try:
-            meta["model"] = write_semantic_index(staging, [stories[i] for i in report.missing_vectors], embedder,
-                                                 cache, previous=base, drop_stories=redo_vectors)
-        finally:
-            cache.close()
-            shutil.rmtree(base)
-        meta["generation"] = name
-        meta["counts"]["passages"] = meta["model"]["passages"]
-        (staging / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(staging, folder / name)
-        layout.switch_to(folder, folder / name)
-        layout.remove_stale(folder)
-    return check_index(folder)
-
-
-def _drop_ids(whoosh_dir: Path, ids: set[str]) -> None:
-    from whoosh import index as whoosh_index
-
-    ix = whoosh_index.open_dir(str(whoosh_dir))
-    with ix.writer() as writer:
-        for story_id in sorted(ids):
-            writer.delete_by_term("id", story_id)
-
-
-def _without_broken(generation: Path, staging: Path) -> Path:
-    """A copy of the generation's passages and vectors that keeps only the
-    passages present in both, for the semantic update to start from."""
-    import faiss
-    import numpy as np
-
-    vectors = faiss.read_index(str(generation / layout.VECTORS))
-    faiss_ids = set(faiss.vector_to_array(vectors.id_map).tolist()) if vectors.ntotal else set()
-    with open(generation / layout.PASSAGES, encoding="utf-8") as handle:
-        rows = [row for row in map(json.loads, handle) if row["id"] in faiss_ids]
-    base = staging / ".repair-base"
-    base.mkdir()
-    keep = np.array([row["id"] for row in rows], dtype=np.int64)
-    clean = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.d))
-    if len(keep):
-        clean.add_with_ids(np.stack([vectors.reconstruct(int(i)) for i in keep]), keep)
-    faiss.write_index(clean, str(base / layout.VECTORS))
-    with open(base / layout.PASSAGES, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    return base
+    before = check_index(folder)
+    if before.ok:
+        return before
+    try:
+        meta = layout.read_meta(layout.current_generation(folder))
+    except layout.IndexNotFound:
+        meta = {}
+    recorded = corpus or meta.get("corpus")
+    source = Path(recorded) if recorded else None
+    if source is None or not source.is_dir():
+        raise FileNotFoundError(f"the corpus this index was built from ({source or 'not recorded'}) is not "
+                                f"there, and the index is repaired from its corpus; pass --corpus DIR")
+    build_index(source, folder, meta.get("model", {}).get("name", DEFAULT_MODEL), cache_dir, rebuild=True, wait=wait)
+    after = check_index(folder)
+    after.repaired_from = str(source)
+    return after

@@ -2,6 +2,7 @@
 encoding, with unreadable files reported by name instead of stopping the run."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 # UTF-8 first (strict, so GBK bytes never pass as mojibake), then GB18030,
 # the superset of GBK and GB2312 that Chinese Windows tools write.
 ENCODINGS = ("utf-8-sig", "gb18030")
+# UTF-16 and UTF-32 (Windows Notepad's "Unicode") are read when a byte-order
+# mark says which; UTF-32's marks first, since UTF-32-LE's begins like UTF-16-LE's.
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 MAX_CONTROL_RATIO = 0.01
 
 
@@ -30,24 +35,57 @@ class UnreadableFile(ValueError):
     """A corpus file that cannot be read as text; the message says why."""
 
 
+def _looks_like_utf16(data: bytes) -> bool:
+    """UTF-16 text without its byte-order mark: every NUL byte at the same
+    parity (the high byte of ASCII characters), and the bytes decode as
+    UTF-16 of that order into text with hardly any control characters."""
+    sample = data[:65536 - 65536 % 2] if len(data) > 65536 else data
+    if len(sample) % 2:
+        return False
+    parities = {i % 2 for i, byte in enumerate(sample) if byte == 0}
+    for encoding, parity in (("utf-16-le", 1), ("utf-16-be", 0)):
+        if parities == {parity}:
+            try:
+                text = sample.decode(encoding)
+            except UnicodeDecodeError:
+                return False
+            controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
+            return controls <= MAX_CONTROL_RATIO * len(text)
+    return False
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise UnreadableFile(f"the file starts with a {encoding.upper()} byte-order mark "
+                                     f"but is not {encoding.upper()} text") from None
+    if b"\x00" in data:
+        if _looks_like_utf16(data):
+            raise UnreadableFile("the file looks like UTF-16 without a byte-order mark, which is not "
+                                 "supported; save it as UTF-8")
+        raise UnreadableFile("the file is binary (it contains NUL bytes)")
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding.replace("-sig", "")
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("the file is neither UTF-8 nor GB18030/GBK text")
+
+
 def decode_page(data: bytes) -> tuple[str, str]:
     """Return (text, encoding) with newlines normalized to ``\\n``."""
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    if b"\x00" in data:
-        raise UnreadableFile("the file is binary (it contains NUL bytes)")
-    for encoding in ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        break
-    else:
-        raise UnreadableFile("the file is neither UTF-8 nor GB18030/GBK text")
+    text, encoding = _decode(data)
+    if not text.strip():  # str.strip knows the ideographic space and other Unicode blanks
+        raise UnreadableFile("the file is empty (it holds only whitespace)")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
     if controls > MAX_CONTROL_RATIO * len(text):
         raise UnreadableFile("the file is binary (too many control characters)")
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding.replace("-sig", "")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
 
 
 def read_corpus(folder: Path) -> tuple[list[Page], list[SkippedFile]]:

@@ -7,6 +7,7 @@ so vectors of two models can never be mixed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -54,9 +57,15 @@ class EmbeddingCache:
         return found
 
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Remember vectors; a cache that cannot be written (a full disk) only
+        costs the next run the embedding again, so it warns and goes on."""
         rows = [(key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in zip(keys, vectors)]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+        except sqlite3.Error as exc:
+            log.warning("could not keep %d embeddings in the cache %s (%s); the next run embeds them again",
+                        len(rows), self.path, exc)
 
     def close(self) -> None:
         self._db.close()

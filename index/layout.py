@@ -12,14 +12,17 @@ atomically, so readers always see a complete generation.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
-FORMAT_VERSION = 3
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
+TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
 META = "meta.json"
 STORIES = "stories.jsonl"
@@ -42,6 +45,31 @@ class IndexNotFound(FileNotFoundError):
         self.folder = folder
 
 
+class IndexWriteError(RuntimeError):
+    """Writing the index failed (permissions, a full disk); the message names
+    the path and the OS's reason. Nothing was switched: what served still does."""
+
+    def __init__(self, error: OSError, path: Path | None = None):
+        where = error.filename or path or "the index folder"
+        reason = error.strerror or str(error)
+        hint = {28: "free some disk space and run it again", 13: "run it as the index folder's owner, or "
+                "choose another folder with --index", 30: "the file system is read-only; choose another "
+                "folder with --index", 1: "run it as the index folder's owner, or choose another folder "
+                "with --index"}.get(error.errno, "fix that and run it again")
+        super().__init__(f"cannot write {where}: {reason}. Nothing was changed; {hint}.")
+        self.errno = error.errno
+
+
+class IndexDamaged(RuntimeError):
+    """A file of a generation cannot be read as written; the message names
+    the file and the fix."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(f"{path} is damaged ({detail}). Run `storysearch check --repair` to rebuild the "
+                         f"index from its corpus, or `storysearch index --rebuild`.")
+        self.path = Path(path)
+
+
 def index_dir(value: str | os.PathLike | None = None) -> Path:
     return Path(value or os.environ.get("STORYSEARCH_INDEX") or DEFAULT_INDEX)
 
@@ -50,16 +78,33 @@ def corpus_dir(value: str | os.PathLike | None = None) -> Path:
     return Path(value or os.environ.get("STORYSEARCH_CORPUS") or DEFAULT_CORPUS)
 
 
+_announced: set[tuple[str, str]] = set()
+
+
+def _say_once(folder: Path, message: str) -> None:
+    key = (str(Path(folder).resolve()), message)
+    if key not in _announced:
+        _announced.add(key)
+        log.warning(message)
+
+
 def current_generation(folder: Path) -> Path:
-    """The live generation's directory; IndexNotFound when there is none."""
+    """The live generation's directory. Without a usable ``CURRENT`` (missing,
+    or naming no complete generation) the newest complete generation serves,
+    and a warning says so once; IndexNotFound when there is none."""
     folder = Path(folder)
-    try:
-        name = (folder / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise IndexNotFound(folder) from None
-    if not GENERATION.match(name) or not (folder / name / META).is_file():
+    name = current_name(folder)
+    if name is not None and GENERATION.match(name) and (folder / name / META).is_file():
+        return folder / name
+    complete = [g for g in generations(folder) if (g / META).is_file()]
+    if not complete:
+        if name is None:
+            raise IndexNotFound(folder)
         raise IndexNotFound(folder, f"a damaged index (CURRENT names {name!r}, which is not a complete generation)")
-    return folder / name
+    problem = "has no CURRENT file" if name is None else f"has a CURRENT that names {name!r}, not a complete generation"
+    _say_once(folder, f"{folder} {problem}; using the newest complete generation, {complete[-1].name} "
+                      f"(the next `storysearch index` writes CURRENT again)")
+    return complete[-1]
 
 
 def current_name(folder: Path) -> str | None:
@@ -85,14 +130,20 @@ def next_generation_name(folder: Path) -> str:
 
 def switch_to(folder: Path, generation: Path) -> None:
     """Make ``generation`` live: write CURRENT beside itself and rename it into
-    place (atomic on POSIX), then make the change durable."""
+    place (atomic on POSIX), then make the change durable. The file is created
+    like every other index file (mode 0666 less the umask), so a server running
+    as another user can read it."""
     folder = Path(folder)
-    fd, temporary = tempfile.mkstemp(prefix=".CURRENT.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    temporary = folder / f"{TEMPORARY_CURRENT}{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    with open(temporary, "x", encoding="utf-8") as handle:
         handle.write(generation.name + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, folder / CURRENT)
+    fsync_directory(folder)
+
+
+def fsync_directory(folder: Path) -> None:
     directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -107,7 +158,7 @@ def remove_stale(folder: Path) -> list[str]:
     removed = []
     live = current_name(folder)
     for path in folder.iterdir() if folder.is_dir() else []:
-        if path.name.endswith(BUILDING_SUFFIX) or path.name.startswith(".CURRENT."):
+        if path.name.endswith(BUILDING_SUFFIX) or path.name.startswith(TEMPORARY_CURRENT):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -132,3 +183,51 @@ def read_meta(generation: Path) -> dict:
         raise IndexNotFound(Path(generation), f"an index of format {meta.get('format_version')!r} "
                                               f"(this version reads {FORMAT_VERSION}; rebuild with --rebuild)")
     return meta
+
+
+def stored_files(generation: Path) -> dict[str, int]:
+    """The size of every file of a generation but meta.json, by path inside
+    it: recorded in meta.json when the generation is written, so that a file
+    cut short or removed later is noticed without reading it."""
+    generation = Path(generation)
+    return {path.relative_to(generation).as_posix(): path.stat().st_size
+            for path in sorted(generation.rglob("*")) if path.is_file() and path.name != META}
+
+
+def damaged_files(generation: Path, meta: dict) -> list[tuple[str, str]]:
+    """(file, what is wrong) for each recorded file that is missing or no
+    longer has the size it was written with."""
+    problems = []
+    for name, size in meta.get("stored_files", {}).items():
+        try:
+            actual = (Path(generation) / name).stat().st_size
+        except OSError:
+            problems.append((name, "missing"))
+            continue
+        if actual != size:
+            problems.append((name, f"{actual:,} bytes where {size:,} were written"))
+    return problems
+
+
+def verify_generation(generation: Path) -> dict:
+    """The generation's meta, after checking that each stored file is there
+    with its size as written; IndexDamaged naming the first bad file otherwise."""
+    meta = read_meta(generation)
+    problems = damaged_files(generation, meta)
+    if problems:
+        name, detail = problems[0]
+        raise IndexDamaged(Path(generation) / name, detail)
+    return meta
+
+
+def newest_intact_generation(folder: Path, skip: str | None = None) -> Path | None:
+    """The newest generation (other than ``skip``) that passes verify_generation."""
+    for generation in reversed(generations(folder)):
+        if generation.name == skip:
+            continue
+        try:
+            verify_generation(generation)
+        except (IndexNotFound, IndexDamaged):
+            continue
+        return generation
+    return None

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -36,7 +36,8 @@ def _holder(folder: Path) -> str:
 
 @contextmanager
 def writer_lock(folder: Path, wait: float = 0):
-    """Hold the folder's write lock; IndexBusy after ``wait`` seconds."""
+    """Hold the folder's write lock; IndexBusy after ``wait`` seconds,
+    IndexWriteError when the folder cannot be written at all."""
     folder = Path(folder)
     lock = FileLock(str(folder / layout.LOCK), timeout=wait)
     try:
@@ -46,10 +47,17 @@ def writer_lock(folder: Path, wait: float = 0):
             f"{folder} is being written by {_holder(folder)}; this run did not wait"
             + (f" longer than {wait:g} s" if wait else "")
             + ". Try again when it has finished, or pass --wait SECONDS.") from None
+    except OSError as exc:
+        raise layout.IndexWriteError(exc, folder / layout.LOCK) from exc
     try:
-        (folder / HOLDER).write_text(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv[:3]),
-                                                 "started": time.time()}), encoding="utf-8")
+        try:
+            (folder / HOLDER).write_text(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv[:3]),
+                                                     "started": time.time()}), encoding="utf-8")
+        except OSError as exc:
+            raise layout.IndexWriteError(exc, folder / HOLDER) from exc
         yield
     finally:
-        (folder / HOLDER).unlink(missing_ok=True)
+        # Cleaning up must never hide the error that ended the run.
+        with suppress(OSError):
+            (folder / HOLDER).unlink(missing_ok=True)
         lock.release()

@@ -27,6 +27,10 @@ from .analysis import jieba_tokenizer
 from .stories import Story, StoryFlags, story_id
 from .textsim import near_duplicate
 
+# Recorded in the index: when it changes, the next `storysearch index`
+# segments every page again. Bump it whenever a page gives other stories
+# (or other story ids) than before.
+SEGMENTER_VERSION = 2
 MAX_HEADLINE_CHARS = 40
 MAX_BYLINE_CHARS = 24
 SENTENCE_PUNCTUATION = set(",，。;；!！?？、")

@@ -1,8 +1,12 @@
 """The story record: what segmentation produces and everything downstream reads."""
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import PurePosixPath
+from pathlib import Path
+
+from .layout import IndexDamaged
 
 
 @dataclass
@@ -51,8 +55,52 @@ class Story:
         return cls(**values)
 
 
+def write_stories(path: Path, stories: Iterable[Story]) -> None:
+    """``stories.jsonl``: one story record a line."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for story in stories:
+            handle.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
+
+
+def read_stories(path: Path) -> list[Story]:
+    """The records of ``stories.jsonl``; IndexDamaged naming the file and line
+    when one cannot be read back (a file cut mid-line, bytes changed)."""
+    stories = []
+    try:
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    stories.append(Story.from_dict(json.loads(line.decode("utf-8"))))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise IndexDamaged(path, f"line {number} is not a story record: {exc}") from None
+    except FileNotFoundError:
+        raise IndexDamaged(path, "missing") from None
+    return stories
+
+
+def _escape_path(path: str) -> str:
+    """A path as one URL segment, reversibly: ``%`` and ``~`` are escaped
+    (``%25``, ``%7E``) before ``/`` becomes ``~``, so two distinct paths never
+    give the same text (``sub/x`` is ``sub~x``, ``sub~x`` is ``sub%7Ex``)."""
+    return path.replace("%", "%25").replace("~", "%7E").replace("/", "~")
+
+
 def story_id(source: str, order: int) -> str:
-    """Stable for the same file: the file's path without ``.txt`` and the
-    story's order on the page (``/`` becomes ``~`` so the id is one URL segment)."""
-    stem = str(PurePosixPath(source).with_suffix("")).replace("/", "~")
-    return f"{stem}-{order:03d}"
+    """Stable for the same file: the file's path without ``.txt``, escaped
+    into one URL segment, and the story's order on the page."""
+    stem = source[:-len(".txt")] if source.endswith(".txt") else source
+    return f"{_escape_path(stem)}-{order:03d}"
+
+
+class StoryIdCollision(ValueError):
+    """Two stories got the same id; the build refuses to index either."""
+
+
+def check_unique_ids(stories) -> None:
+    """Raise StoryIdCollision, naming both sources, if two stories share an id."""
+    seen: dict[str, str] = {}
+    for story in stories:
+        if story.id in seen:
+            raise StoryIdCollision(f"the files {seen[story.id]} and {story.source} give the same story id "
+                                   f"{story.id!r}; rename one of them")
+        seen[story.id] = story.source

@@ -34,13 +34,14 @@ from benchinfo import describe, percentile  # noqa: E402
 
 from index import layout  # noqa: E402
 from index.analysis import analyzer_settings  # noqa: E402
-from index.build import ANN_THRESHOLD, save_vectors, story_passage_rows, write_keyword_index  # noqa: E402
+from index.build import (  # noqa: E402
+    ANN_THRESHOLD, GenerationWriter, save_vectors, story_passage_rows, write_keyword_index)
 from index.corpus import read_corpus  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from index.segment import split_stories  # noqa: E402
 from index.sparse import write_sparse_index  # noqa: E402
-from index.stories import Story  # noqa: E402
+from index.stories import Story, write_stories  # noqa: E402
 from searcher import SearchEngine  # noqa: E402
 from searcher.fusion import weighted_fusion  # noqa: E402
 from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
@@ -92,30 +93,31 @@ def synthetic_archive(n: int, paragraphs, headlines, rng: random.Random) -> list
 
 
 def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder, rng) -> dict:
-    generation = folder / "gen-000001"
-    generation.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     timings = {}
-    started = time.perf_counter()
-    write_keyword_index(generation / layout.WHOOSH, stories)
-    timings["keyword_index_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    write_sparse_index(generation / layout.SPARSE, stories)
-    timings["term_matrix_s"] = time.perf_counter() - started
-    rows = story_passage_rows(stories)
-    picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])
-    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal((len(rows), embedder.dimension))
-    vectors = real_vectors[picks] + NOISE * noise.astype(np.float32) / np.sqrt(embedder.dimension)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    started = time.perf_counter()
-    kind = save_vectors(generation, rows, vectors, embedder.dimension, ANN_THRESHOLD)
-    timings["vector_index_s"] = time.perf_counter() - started
-    with open(generation / layout.STORIES, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in stories)
-    meta = {"format_version": layout.FORMAT_VERSION, "generation": generation.name, "files": {},
-            "counts": {"stories": len(stories), "passages": len(rows)}, "analyzer": analyzer_settings(),
-            "model": {"name": embedder.name, "dimension": embedder.dimension, "vector_index": kind}}
-    (generation / layout.META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    layout.switch_to(folder, generation)
+    with GenerationWriter(folder) as writer:
+        generation = writer.path
+        started = time.perf_counter()
+        write_keyword_index(generation / layout.WHOOSH, stories)
+        timings["keyword_index_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        write_sparse_index(generation / layout.SPARSE, stories)
+        timings["term_matrix_s"] = time.perf_counter() - started
+        rows = story_passage_rows(stories)
+        picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])
+        noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal((len(rows), embedder.dimension))
+        vectors = real_vectors[picks] + NOISE * noise.astype(np.float32) / np.sqrt(embedder.dimension)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        started = time.perf_counter()
+        kind = save_vectors(generation, rows, vectors, embedder.dimension, ANN_THRESHOLD)
+        timings["vector_index_s"] = time.perf_counter() - started
+        write_stories(generation / layout.STORIES, stories)
+        counts: dict[str, int] = {}
+        for story in stories:
+            counts[story.source] = counts.get(story.source, 0) + 1
+        writer.commit({"files": {source: {"sha256": "", "stories": n} for source, n in counts.items()},
+                       "counts": {"stories": len(stories), "passages": len(rows)}, "analyzer": analyzer_settings(),
+                       "model": {"name": embedder.name, "dimension": embedder.dimension, "vector_index": kind}})
     return {"passages": len(rows), "vector_index": kind.split(" ")[0], **timings}
 
 

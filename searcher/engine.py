@@ -1,7 +1,6 @@
 """One opened index folder: its stories and a searcher per mode."""
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 from index import layout
 from index.analysis import analyzer_settings
 from index.embedding import Embedder, load_embedder
-from index.stories import Story
+from index.stories import read_stories
 
 from .base import Filters, Searcher
 from .hits import Hit
@@ -56,14 +55,14 @@ class SearchEngine:
     """Opens an index folder; the embedding model is loaded on first semantic use
     (or up front with ``preload()``) and then kept for the life of the process."""
 
-    def __init__(self, folder: Path, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION):
+    def __init__(self, folder: Path, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION,
+                 generation: Path | None = None):
+        """``generation``: serve this generation of the folder rather than the live one."""
         self.fusion = check_fusion(fusion)
         self.folder = Path(folder)
-        self.generation = layout.current_generation(self.folder)
-        self.meta = layout.read_meta(self.generation)
-        with open(self.generation / layout.STORIES, encoding="utf-8") as handle:
-            stories = [Story.from_dict(json.loads(line)) for line in handle]
-        self.stories = {story.id: story for story in stories}
+        self.generation = Path(generation) if generation else layout.current_generation(self.folder)
+        self.meta = layout.verify_generation(self.generation)
+        self.stories = {story.id: story for story in read_stories(self.generation / layout.STORIES)}
         self.keyword = KeywordSearcher(self.generation)
         self.warnings = self._analyzer_warnings()
         self._embedder = embedder

@@ -4,6 +4,11 @@ A server holds a LiveEngine: a background thread watches ``CURRENT`` and,
 when a build has switched to a new generation, opens it and swaps it in.
 Requests already running keep the engine they started with; the next ones
 get the new one. Nothing is restarted and no request fails.
+
+A damaged generation is never served: when the live one cannot be opened,
+or one of its files is cut short or removed while it serves, the newest
+intact generation serves instead, with a warning (said once, not at every
+poll), until a build or ``storysearch check --repair`` writes a good one.
 """
 from __future__ import annotations
 
@@ -24,13 +29,31 @@ class LiveEngine:
         self.folder = Path(folder)
         self.poll_seconds = poll_seconds
         self._options = engine_options
-        self._engine = self._open()
+        self._refused: set[str] = set()  # generations found damaged, not tried again
+        self._engine = self._open_live()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _open(self) -> SearchEngine:
-        engine = SearchEngine(self.folder, **self._options)
+    def _open(self, generation: Path | None = None) -> SearchEngine:
+        engine = SearchEngine(self.folder, generation=generation, **self._options)
         engine.preload()
+        return engine
+
+    def _open_live(self) -> SearchEngine:
+        """The live generation, or the newest intact one if it is damaged."""
+        try:
+            return self._open()
+        except (layout.IndexDamaged, layout.IndexNotFound) as exc:
+            return self._fall_back(layout.current_name(self.folder), exc)
+
+    def _fall_back(self, damaged: str | None, reason: Exception) -> SearchEngine:
+        self._refused.add(damaged)
+        intact = layout.newest_intact_generation(self.folder, skip=damaged)
+        if intact is None:
+            raise reason
+        engine = self._open(intact)
+        log.warning("%s; serving the newest intact generation, %s, until the index is repaired",
+                    str(reason).split(" Run `", 1)[0], intact.name)
         return engine
 
     @property
@@ -38,15 +61,29 @@ class LiveEngine:
         return self._engine
 
     def refresh(self) -> bool:
-        """Open the live generation if it is not the one served; True if swapped."""
-        if layout.current_name(self.folder) == self._engine.generation.name:
+        """Serve the live generation if it is new and intact, or another intact
+        one if the served one was damaged; True if the engine was swapped."""
+        serving = self._engine.generation
+        live = layout.current_name(self.folder)
+        damage = [] if serving.name in self._refused else layout.damaged_files(serving, self._engine.meta)
+        if damage:
+            name, detail = damage[0]
+            try:
+                engine = self._fall_back(serving.name, layout.IndexDamaged(serving / name, detail))
+            except (layout.IndexDamaged, layout.IndexNotFound):
+                log.error("%s is damaged (%s) and no other intact generation exists; "
+                          "run `storysearch check --repair`", serving / name, detail)
+                return False
+        elif live in (None, serving.name) or live in self._refused:
             return False
-        try:
-            engine = self._open()
-        except Exception:  # noqa: BLE001 - a bad generation must not stop the server
-            log.exception("could not open the new generation of %s; still serving %s",
-                          self.folder, self._engine.generation.name)
-            return False
+        else:
+            try:
+                engine = self._open()
+            except Exception as exc:  # noqa: BLE001 - a bad generation must not stop the server
+                self._refused.add(live)
+                log.error("could not open the new generation %s (%s); still serving %s",
+                          live, str(exc).split(" Run `", 1)[0], serving.name)
+                return False
         previous, self._engine = self._engine, engine
         log.warning("now serving %s (was %s)", engine.generation.name, previous.generation.name)
         return True

@@ -27,21 +27,30 @@ class PassageStore:
     stays open, so a generation removed while a request reads it still reads."""
 
     def __init__(self, path: Path):
+        self.path = Path(path)
         self.story_of: dict[int, str] = {}
         self.of_story: dict[str, list[int]] = {}
         self._spans: dict[int, tuple[int, int]] = {}  # passage id -> (byte offset, length) of its line
         self._file = open(path, "rb")
         offset = 0
-        for line in self._file:
-            row = json.loads(line)
+        for number, line in enumerate(self._file, 1):
+            row = self._parse(line, f"line {number}")
             self.story_of[row["id"]] = row["story"]
             self.of_story.setdefault(row["story"], []).append(row["id"])
             self._spans[row["id"]] = (offset, len(line))
             offset += len(line)
 
+    def _parse(self, line: bytes, where: str) -> dict:
+        try:
+            row = json.loads(line.decode("utf-8"))
+            return {"id": int(row["id"]), "story": str(row["story"]), "text": str(row["text"])}
+        except (ValueError, TypeError, KeyError) as exc:
+            raise layout.IndexDamaged(self.path, f"{where} is not a passage record: {exc}") from None
+
     def text(self, pid: int) -> str:
+        """A passage's text, read now; IndexDamaged if the file changed under us."""
         offset, length = self._spans[pid]
-        return json.loads(os.pread(self._file.fileno(), length, offset))["text"]
+        return self._parse(os.pread(self._file.fileno(), length, offset), f"passage {pid}")["text"]
 
 
 def embedding_text(query: str) -> str:
@@ -59,7 +68,10 @@ class SemanticSearcher(Searcher):
         folder = Path(folder)
         if not (folder / layout.VECTORS).is_file():
             raise layout.IndexNotFound(folder, "no semantic index")
-        self.index = faiss.read_index(str(folder / layout.VECTORS))
+        try:
+            self.index = faiss.read_index(str(folder / layout.VECTORS))
+        except RuntimeError as exc:  # faiss says what it could not read, in C++ terms
+            raise layout.IndexDamaged(folder / layout.VECTORS, str(exc).strip().splitlines()[-1]) from None
         inner = faiss.downcast_index(self.index.index)
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efSearch = HNSW_EF_SEARCH

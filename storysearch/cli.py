@@ -37,9 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                        help="wait this long for another index run on the same folder (default: do not wait)")
 
-    check = commands.add_parser("check", help="do the keyword and vector indexes agree with the stories?")
+    check = commands.add_parser("check", help="is the index whole, and do its stores agree with the stories?")
     _add_folders(check)
-    check.add_argument("--repair", action="store_true", help="rebuild what disagrees into a new generation")
+    check.add_argument("--repair", action="store_true",
+                       help="rebuild the index from its corpus (the one it records, or --corpus) if anything is wrong")
 
     stories = commands.add_parser("stories", help="split a corpus into stories and print them")
     stories.add_argument("corpus_dir", nargs="?", type=Path, metavar="CORPUS",
@@ -93,6 +94,17 @@ def _index(args) -> int:
     report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
+    for source in report.without_stories:
+        print(f"no story found in {source}: every line of it is page furniture (`storysearch stories` shows them)",
+              file=sys.stderr)
+    if report.left_out:
+        print(f"left out of the stories: {len(report.left_out)} lines", file=sys.stderr)
+        for source, item in report.left_out:
+            text = item.text if len(item.text) <= 40 else item.text[:40] + "…"
+            print(f"  {source}:{item.no} ({item.reason}): {text}", file=sys.stderr)
+    if report.damaged:
+        print(f"the live generation could not be built on ({report.damaged}); rebuilt from the corpus",
+              file=sys.stderr)
     if report.up_to_date:
         print(f"{report.index}/{report.generation} is up to date ({report.stories} stories, "
               f"{report.unchanged} files unchanged; checked in {report.seconds:.1f} s)")
@@ -108,8 +120,10 @@ def _check(args) -> int:
     from index.check import check_index, repair_index
 
     folder = layout.index_dir(args.index)
-    report = repair_index(folder) if args.repair else check_index(folder)
+    report = repair_index(folder, args.corpus) if args.repair else check_index(folder)
     print(f"{folder}/{report.generation}: {report.stories} stories")
+    for problem in report.problems:
+        print(f"  {problem}")
     problems = {"stories missing from the keyword index": report.missing_keyword,
                 "keyword documents without a story": report.extra_keyword,
                 "stories without vectors": report.missing_vectors,
@@ -120,11 +134,12 @@ def _check(args) -> int:
     if report.broken_passages:
         print(f"  passages whose records and vectors do not match: {report.broken_passages}")
     if report.term_matrix_differs:
-        print("  the BM25 term matrix is missing or holds other stories")
+        print("  the BM25 term matrix holds other stories")
     if report.ok:
-        print("  keyword index and vectors agree with the stories" + (" (repaired)" if args.repair else ""))
+        print("  every file is whole and the keyword index and vectors agree with the stories"
+              + (f" (rebuilt from {report.repaired_from})" if report.repaired_from else ""))
         return 0
-    print("  run `storysearch check --repair` to rebuild what disagrees")
+    print("  run `storysearch check --repair` to rebuild the index from its corpus")
     return 1
 
 
@@ -247,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                 "similar": _similar, "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)
-    except (layout.IndexNotFound, QueryError, FileNotFoundError, ModelLoadError, ModelBuildError,
-            ValueError) as exc:
+    except (layout.IndexNotFound, layout.IndexDamaged, layout.IndexWriteError, QueryError, FileNotFoundError,
+            ModelLoadError, ModelBuildError, ValueError) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
     except IndexBusy as exc:

@@ -49,8 +49,8 @@ def test_new_changed_and_removed_files(small, monkeypatch):
     import index.build as build
 
     segmented = []
-    original = build.split_stories
-    monkeypatch.setattr(build, "split_stories", lambda source, text: segmented.append(source) or original(source, text))
+    original = build.segment_page
+    monkeypatch.setattr(build, "segment_page", lambda source, text: segmented.append(source) or original(source, text))
     (corpus / "b.txt").unlink()
     write_pages(corpus, a=PAGE_A.replace("效果明显", "成效显著"), c=PAGE_C)
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
@@ -68,7 +68,7 @@ def test_unchanged_files_cost_nothing(small, monkeypatch):
     corpus, folder, cache = small
     import index.build as build
 
-    monkeypatch.setattr(build, "split_stories", lambda *a: pytest.fail("an unchanged file was segmented again"))
+    monkeypatch.setattr(build, "segment_page", lambda *a: pytest.fail("an unchanged file was segmented again"))
     monkeypatch.setattr(build, "load_embedder", lambda *a: pytest.fail("the model was loaded for nothing"))
     before = layout.current_name(folder)
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
@@ -106,7 +106,7 @@ def test_check_reports_and_repairs_disagreement(small):
     shutil.rmtree(generation / layout.SPARSE)
     report = check_index(folder)
     assert not report.ok and report.missing_keyword == [story_a] and report.missing_vectors
-    assert report.term_matrix_differs
+    assert any(layout.SPARSE in problem for problem in report.problems)
     repaired = repair_index(folder, cache_dir=cache)
     assert repaired.ok and repaired.generation != generation.name
     engine = SearchEngine(folder)
@@ -226,6 +226,9 @@ def test_generations_are_switched_by_a_pointer_and_old_ones_removed(small):
     names = [g.name for g in layout.generations(folder)]
     assert len(names) == layout.KEEP_GENERATIONS and layout.current_name(folder) == names[-1]
     (folder / layout.CURRENT).write_text("gen-999999\n", encoding="utf-8")
+    assert SearchEngine(folder).generation.name == names[-1]  # the newest complete generation serves
+    for name in names:
+        shutil.rmtree(folder / name)
     with pytest.raises(layout.IndexNotFound, match="damaged"):
         SearchEngine(folder)
     shutil.rmtree(folder)

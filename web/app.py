@@ -14,6 +14,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from index.layout import IndexDamaged
 from searcher import SearchEngine
 from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
@@ -30,6 +31,7 @@ MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
+DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请联系管理员运行 storysearch check --repair 修复。"
 
 
 def _error(message: str, status: int):
@@ -200,9 +202,13 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         story, query = find_story(story_id), request.args.get("q", "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query)
         paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
-        similar = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
+        try:
+            similar, similar_error = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"], None
+        except IndexDamaged:
+            app.logger.exception("the similar panel of %s could not be made", story_id)
+            similar, similar_error = [], DAMAGED_MESSAGE
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
-                               json_url=url_for("api_story", story_id=story_id))
+                               similar_error=similar_error, json_url=url_for("api_story", story_id=story_id))
 
     @app.get("/api/story/<story_id>")
     def api_story(story_id: str):
@@ -238,6 +244,14 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         if request.path.startswith("/api/"):
             return _error(exc.description or exc.name, exc.code or 500)
         return render_template("error.html", status=exc.code, message=exc.description or exc.name), exc.code
+
+    @app.errorhandler(IndexDamaged)
+    def damaged_index(exc: IndexDamaged):
+        app.logger.error("%s", exc)
+        if request.path.startswith("/api/"):
+            return _error(f"the index is damaged ({exc.path.name}); the administrator has to run "
+                          f"`storysearch check --repair`", 503)
+        return render_template("error.html", status=503, message=DAMAGED_MESSAGE), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -1,0 +1,311 @@
+"""Defects found by attacking the running product (issue 10): lost stories,
+colliding ids, damaged and missing files, failed writes, odd corpus files.
+Each test failed before its fix."""
+import json
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index import layout
+from index.build import build_index
+from index.check import check_index
+from index.corpus import read_corpus
+from index.embedding import DEFAULT_MODEL
+from index.stories import StoryIdCollision, story_id
+from searcher import SearchEngine
+from searcher.live import LiveEngine
+from storysearch.cli import main
+
+PAGE = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n\n乡贤们还捐资修建了文化礼堂。\n"
+OTHER = "电动自行车 安全整治\n\n李四\n\n某县开展电动自行车充电安全专项整治,清理飞线充电。\n"
+THIRD = "老旧小区 停车改造\n\n王五\n\n某社区业委会协商增设停车位,解决老旧小区停车难。\n"
+
+
+@pytest.fixture()
+def built(tmp_path, embedder):
+    """A two-file corpus indexed twice (so a previous generation exists) with its own embedding cache."""
+    corpus, folder, cache = tmp_path / "corpus", tmp_path / "index", tmp_path / "cache"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(PAGE, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    (corpus / "b.txt").write_text(OTHER, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    return corpus, folder, cache
+
+
+def cli(*args, cache=None, **popen):
+    env = {**os.environ, "STORYSEARCH_CACHE": str(cache)} if cache else dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "storysearch", *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=300, **popen)
+
+
+def live_file(folder: Path, name: str) -> Path:
+    return layout.current_generation(folder) / name
+
+
+# ------------------------------------------------------------ 1. nothing dropped silently
+def test_index_output_lists_text_left_out_of_the_stories(tmp_path, embedder, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraph = "近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。"
+    (corpus / "dup.txt").write_text(f"标题\n\n{paragraph}\n\n{paragraph}\n", encoding="utf-8")
+    (corpus / "furniture.txt").write_text("来源:萧山党建\n2024-12-10 07:03:12\n", encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus), "--index", str(tmp_path / "index")]) == 0
+    err = capsys.readouterr().err
+    assert "left out of the stories: 1 lines" in err
+    assert "dup.txt:5 (paragraph printed twice in 标题)" in err
+    assert "no story found in furniture.txt" in err
+
+
+# ------------------------------------------------------------ 2. repair from the corpus
+def test_a_cut_stories_file_is_reported_and_repaired_from_the_corpus(built, capsys):
+    corpus, folder, cache = built
+    path = live_file(folder, layout.STORIES)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:1]), encoding="utf-8")
+    report = check_index(folder)
+    assert not report.ok and any("stories" in p and "meta.json records 2" in p for p in report.problems)
+    assert main(["check", "--index", str(folder)]) == 1
+    assert main(["check", "--index", str(folder), "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert f"rebuilt from {corpus.resolve()}" in out
+    assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
+
+
+def test_index_rebuilds_a_generation_that_disagrees_with_its_own_counts(built):
+    corpus, folder, cache = built
+    path = live_file(folder, layout.STORIES)
+    first = path.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+    path.write_text(first, encoding="utf-8")
+    meta_path = live_file(folder, layout.META)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["stored_files"][layout.STORIES] = path.stat().st_size  # sizes agree: only the counts tell
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert not report.up_to_date and "meta.json records 1" in report.damaged
+    assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
+
+
+# ------------------------------------------------------------ 3. ids
+def test_paths_that_used_to_collide_give_distinct_ids(tmp_path, embedder):
+    assert story_id("sub/x.txt", 0) != story_id("sub~x.txt", 0)
+    assert len({story_id(p, 0) for p in ("a/b.txt", "a~b.txt", "a%7Eb.txt", "a/7Eb.txt", "a%b.txt")}) == 5
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "x.txt").write_text(PAGE, encoding="utf-8")
+    (corpus / "sub~x.txt").write_text(OTHER, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", DEFAULT_MODEL, cache_dir=tmp_path / "cache")
+    engine = SearchEngine(tmp_path / "index")
+    assert sorted(s.source for s in engine.stories.values()) == ["sub/x.txt", "sub~x.txt"]
+    assert check_index(tmp_path / "index").ok
+
+
+def test_a_collision_is_refused_before_anything_is_written(built, monkeypatch):
+    import index.build
+    import index.segment
+
+    corpus, folder, cache = built
+    before = layout.current_name(folder)
+    (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
+    monkeypatch.setattr(index.segment, "story_id", lambda source, order: f"same-{order:03d}")
+    monkeypatch.setattr(index.build, "SEGMENTER_VERSION", -1)  # every page is segmented again
+    with pytest.raises(StoryIdCollision, match="give the same story id 'same-000'"):
+        build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert layout.current_name(folder) == before
+    assert not [p for p in folder.iterdir() if p.name.endswith(layout.BUILDING_SUFFIX)]
+
+
+# ------------------------------------------------------------ 7. CURRENT's mode
+def test_current_is_written_with_the_mode_of_the_other_files(built):
+    corpus, folder, cache = built
+    mode = stat.S_IMODE((folder / layout.CURRENT).stat().st_mode)
+    assert mode == stat.S_IMODE(live_file(folder, layout.META).stat().st_mode)
+    assert mode & stat.S_IROTH
+
+
+# ------------------------------------------------------------ 8. damaged live generation
+def truncate(path: Path, keep: int) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(keep)
+
+
+def test_a_truncated_vector_file_is_named_repaired_and_served_around(built, capsys):
+    corpus, folder, cache = built
+    damaged = layout.current_name(folder)
+    truncate(live_file(folder, layout.VECTORS), 100)
+    report = check_index(folder)
+    assert any(layout.VECTORS in p for p in report.problems)
+    assert main(["check", "--index", str(folder)]) == 1
+    assert "vectors.faiss" in capsys.readouterr().out
+    live = LiveEngine(folder)  # serving falls back to the intact previous generation
+    assert live.current.generation.name != damaged and live.current.search("乡贤", "semantic", 3)
+    result = cli("search", "乡贤", "--index", folder, "--mode", "semantic", cache=cache)
+    assert result.returncode == 2 and "vectors.faiss is damaged" in result.stderr
+    assert "check --repair" in result.stderr and "Traceback" not in result.stderr
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)  # never "up to date"
+    assert not report.up_to_date and layout.VECTORS in report.damaged and check_index(folder).ok
+
+
+def test_a_stories_file_cut_mid_character_names_file_and_line(built):
+    corpus, folder, cache = built
+    path = live_file(folder, layout.STORIES)
+    truncate(path, len(path.read_text(encoding="utf-8").splitlines()[0].encode("utf-8")) + 5)
+    for command in (["search", "乡贤", "--mode", "keyword"], ["check"], ["similar", "--text", "乡贤"]):
+        result = cli(*command, "--index", folder, cache=cache)
+        assert "Traceback" not in result.stderr, command
+        assert "stories.jsonl" in result.stdout + result.stderr, command
+    result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
+    assert "bytes where" in result.stderr and "check --repair" in result.stderr
+    result = cli("check", "--index", folder, "--repair", cache=cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path = live_file(folder, layout.STORIES)  # bytes changed in place: the size agrees, the record does not
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\n") + 10
+    data[start:start + 3] = b"\xff\xfe\xff"
+    path.write_bytes(bytes(data))
+    result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
+    assert result.returncode == 2 and "stories.jsonl is damaged (line 2 is not a story record" in result.stderr
+    result = cli("check", "--index", folder, "--repair", cache=cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_passages_emptied_under_a_running_server(built):
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    client = create_app(live, WebSettings()).test_client()
+    story = next(iter(live.current.stories))
+    live_file(folder, layout.PASSAGES).write_bytes(b"")
+    response = client.get(f"/api/similar/{story}")
+    assert response.status_code == 503
+    assert response.get_json()["ok"] is False and "check --repair" in response.get_json()["error"]
+    page = client.get(f"/story/{story}")
+    assert page.status_code == 200 and "索引文件已损坏" in page.get_data(as_text=True)
+    damaged = live.current.generation.name
+    assert live.refresh() and live.current.generation.name != damaged  # the watcher serves an intact one
+    assert client.get(f"/api/similar/{story}").status_code == 200
+
+
+# ------------------------------------------------------------ 9. write failures
+def as_another_user():
+    """Run a subprocess as an unprivileged user when we are root (root ignores file modes)."""
+    if os.geteuid() != 0:
+        return {}
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot drop privileges to test permissions")
+    return {"prefix": ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]}
+
+
+def test_a_read_only_index_folder_gives_one_plain_error(built):
+    corpus, folder, cache = built
+    (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
+    os.chmod(folder, 0o555)
+    os.chmod(cache, 0o777)
+    for path in cache.iterdir():
+        os.chmod(path, 0o666)
+    try:
+        prefix = as_another_user().get("prefix", [])
+        env = {**os.environ, "STORYSEARCH_CACHE": str(cache), "HOME": str(folder.parent)}
+        result = subprocess.run([*prefix, sys.executable, "-m", "storysearch", "index", "--corpus", str(corpus),
+                                 "--index", str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        os.chmod(folder, 0o755)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot write" in result.stderr and str(folder) in result.stderr
+    assert "Permission denied" in result.stderr or "Read-only" in result.stderr
+
+
+def test_a_failed_write_leaves_nothing_behind_and_says_why(built):
+    corpus, folder, cache = built
+    before = layout.current_name(folder)
+    body = "".join(f"第{i}条措施:社区推进第{i}项工作,成效明显。" for i in range(300))
+    (corpus / "c.txt").write_text(f"老旧小区 停车改造\n\n王五\n\n{body}\n", encoding="utf-8")
+
+    def small_files():  # writes past 16 KiB fail as on a full disk (EFBIG rather than ENOSPC)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    result = cli("index", "--corpus", corpus, "--index", folder, cache=cache, preexec_fn=small_files)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "cannot write" in result.stderr and "Nothing was changed" in result.stderr
+    assert layout.current_name(folder) == before
+    assert not [p for p in folder.iterdir() if p.name.endswith(layout.BUILDING_SUFFIX)]
+
+
+# ------------------------------------------------------------ 10. missing CURRENT
+def test_a_missing_current_uses_the_newest_generation_and_says_so_once(built, caplog):
+    corpus, folder, cache = built
+    newest = layout.current_name(folder)
+    (folder / layout.CURRENT).unlink()
+    with caplog.at_level("WARNING", logger="index.layout"):
+        assert SearchEngine(folder).generation.name == newest
+        assert LiveEngine(folder).current.generation.name == newest
+    assert sum("no CURRENT file" in r.getMessage() for r in caplog.records) == 1
+    result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert layout.current_name(folder) and len(SearchEngine(folder).stories) == 3
+
+
+# ------------------------------------------------------------ 12. odd corpus files
+def test_whitespace_only_and_utf16_files(tmp_path):
+    (tmp_path / "blank.txt").write_text(" \n\u3000\u3000\n\t\n", encoding="utf-8")
+    (tmp_path / "utf16.txt").write_bytes(PAGE.encode("utf-16"))  # with its byte-order mark
+    (tmp_path / "utf16be.txt").write_bytes(b"\xfe\xff" + PAGE.encode("utf-16-be"))
+    (tmp_path / "nobom.txt").write_bytes(PAGE.encode("utf-16-le"))
+    pages, skipped = read_corpus(tmp_path)
+    assert {p.source: p.text for p in pages} == {"utf16.txt": PAGE, "utf16be.txt": PAGE}
+    reasons = {s.source: s.reason for s in skipped}
+    assert reasons["blank.txt"] == "the file is empty (it holds only whitespace)"
+    assert "UTF-16 without a byte-order mark" in reasons["nobom.txt"]
+
+
+SEGMENT = st.text(alphabet="ab~%7E.", min_size=1, max_size=5).filter(lambda s: s not in (".", ".."))
+PATHS = st.lists(st.lists(SEGMENT, min_size=1, max_size=3).map(lambda parts: "/".join(parts) + ".txt"),
+                 min_size=2, max_size=6, unique=True)  # corpus paths: relative, normalised, ending in .txt
+
+
+@settings(max_examples=300, deadline=None)
+@given(PATHS)
+def test_distinct_paths_never_share_a_story_id(paths):
+    assert len({story_id(path, 0) for path in paths}) == len(paths)
+
+
+@pytest.mark.parametrize("point", ["segmented", "vectors-written", "before-switch"])
+def test_a_repair_killed_anywhere_leaves_an_intact_generation_serving(built, point):
+    corpus, folder, cache = built
+    damaged = layout.current_name(folder)
+    truncate(live_file(folder, layout.STORIES), 10)
+    marker = folder.parent / "reached"
+    env = {**os.environ, "STORYSEARCH_CACHE": str(cache), "STORYSEARCH_FAILPOINT": point,
+           "STORYSEARCH_FAILPOINT_FILE": str(marker)}
+    process = subprocess.Popen([sys.executable, "-m", "storysearch", "check", "--repair", "--index", str(folder)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        assert marker.exists(), "the repair never reached its failpoint"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    live = LiveEngine(folder)
+    assert live.current.generation.name != damaged and live.current.search("乡贤", "keyword", 3)
+    result = cli("check", "--repair", "--index", folder, cache=cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert check_index(folder).ok and len(SearchEngine(folder).stories) == 2
+    assert not [p for p in folder.iterdir() if p.name.endswith(layout.BUILDING_SUFFIX)]
