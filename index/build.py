@@ -35,6 +35,7 @@ from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
 from .failpoints import failpoint
 from .locking import writer_lock
+from .metadata import METADATA_VERSION, Manifest
 from .passages import story_passages
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
@@ -64,6 +65,7 @@ class BuildReport:
     left_out: list[tuple[str, Debris]] = field(default_factory=list)  # (source, line) of story text removed now
     without_stories: list[str] = field(default_factory=list)  # pages read now in which no story was found
     damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
+    manifest_warnings: list[str] = field(default_factory=list)
 
 
 def whoosh_schema():
@@ -226,8 +228,10 @@ class _Previous:
                                           f"{source} where meta.json records {expected}")
         return cls(path, meta, by_source)
 
-    def file_hash(self, source: str) -> str | None:
-        return self.meta.get("files", {}).get(source, {}).get("sha256")
+    def fingerprint(self, source: str) -> tuple | None:
+        """What the page was built from: its bytes' hash and its metadata's."""
+        recorded = self.meta.get("files", {}).get(source)
+        return (recorded["sha256"], recorded.get("metadata")) if recorded else None
 
 
 class GenerationWriter:
@@ -304,8 +308,9 @@ def _load_previous(folder: Path, report: "BuildReport") -> _Previous | None:
         return None
 
 
-def _segment(page, report: BuildReport) -> list[Story]:
+def _segment(page, metadata, report: BuildReport) -> list[Story]:
     result = segment_page(page.source, page.text)
+    result.stories = [story.with_metadata(metadata) for story in result.stories]
     report.left_out.extend((page.source, item) for item in result.removed)
     if not result.stories:
         report.without_stories.append(page.source)
@@ -322,31 +327,36 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     previous = None if rebuild else _load_previous(folder, report)
     report.incremental = previous is not None
     analyzer = analyzer_settings()
-    segmentation = {"version": SEGMENTER_VERSION}
+    manifest = Manifest.read(corpus)
+    report.manifest_warnings = manifest.warnings
+    for warning in manifest.warnings:
+        log.warning("%s", warning)
+    metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
+    enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
-    resegment = previous is not None and previous.meta.get("segmentation") != segmentation
+    resegment = previous is not None and previous.meta.get("enrichment") != enrichment
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")
     if previous is not None and not vectors_incremental:
         log.info("the model changed: the vectors are rebuilt")
     if resegment:
-        log.info("the segmenter changed: every page is segmented again")
+        log.info("the segmenter or the metadata reader changed: every page is read again")
 
     current = {page.source for page in pages}
     stories_by_source: dict[str, list[Story]] = {}
     fresh: list[Story] = []  # stories of new and changed files
     pages_to_split = []
     for page in pages:
-        old_hash = previous.file_hash(page.source) if previous else None
-        if old_hash == page.sha256 and not resegment:
+        built_from = previous.fingerprint(page.source) if previous else None
+        if built_from == (page.sha256, metadata[page.source].fingerprint()) and not resegment:
             stories_by_source[page.source] = previous.stories.get(page.source, [])
             report.unchanged += 1
         else:
-            (report.changed if old_hash else report.added).append(page.source)
+            (report.changed if built_from else report.added).append(page.source)
             pages_to_split.append(page)
     for page in _progress(pages_to_split, progress, "segmenting"):
-        stories_by_source[page.source] = _segment(page, report)
+        stories_by_source[page.source] = _segment(page, metadata[page.source], report)
         fresh.extend(stories_by_source[page.source])
     if previous:
         report.removed = sorted(set(previous.meta.get("files", {})) - current)
@@ -389,11 +399,13 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus": str(Path(corpus).resolve()),
             "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
-            "files": {page.source: {"sha256": page.sha256, "stories": counts[page.source]} for page in pages},
+            "files": {page.source: {"sha256": page.sha256, "metadata": metadata[page.source].fingerprint(),
+                                    "stories": counts[page.source]} for page in pages},
+            "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
             "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
                        "removed": report.removed, "unchanged": report.unchanged},
-            "segmentation": segmentation,
+            "enrichment": enrichment,
             "model": model_info,
             "analyzer": analyzer,
             "versions": _versions(),

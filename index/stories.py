@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .layout import IndexDamaged
@@ -29,6 +29,14 @@ class Story:
     flags: StoryFlags = field(default_factory=StoryFlags)
     duplicates: list[str] = field(default_factory=list)  # paragraphs printed again, removed
     lines: list[int] = field(default_factory=list)  # 1-based page lines this story was made from
+    # Where and when its page was printed (index/metadata.py), empty where no source says.
+    paper: str = ""
+    date: str = ""  # YYYY-MM-DD
+    page: str = ""  # 版次 as printed
+    page_name: str = ""
+    url: str = ""
+    extra: dict = field(default_factory=dict)  # other columns of the corpus manifest
+    origin: dict = field(default_factory=dict)  # which source gave each of the values above
 
     @property
     def body(self) -> str:
@@ -46,6 +54,12 @@ class Story:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def with_metadata(self, metadata) -> "Story":
+        """This story with its page's metadata (an index.metadata.PageMetadata)."""
+        return replace(self, paper=metadata.paper, date=metadata.date, page=metadata.page,
+                       page_name=metadata.page_name, url=metadata.url, extra=dict(metadata.extra),
+                       origin=dict(metadata.origin))
 
     @classmethod
     def from_dict(cls, data: dict) -> "Story":

@@ -155,13 +155,8 @@ class SearchEngine:
 
     def hit_record(self, hit: Hit, explain: bool = False, fusion: str | None = None) -> dict:
         """The JSON form of a hit, shared by the CLI and the API."""
-        story = self.stories[hit.docid]
         record = {
-            "id": hit.docid,
-            "headline": story.headline,
-            "subheadline": story.subheadline,
-            "source": story.source,
-            "authors": story.authors,
+            **self.story_ref(hit.docid),
             "score": round(hit.score, 6),
             "rank": hit.rank,
             "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
@@ -183,11 +178,15 @@ class SearchEngine:
         return {"query": query, "mode": mode, "total": total, "offset": offset,
                 "hits": [self.hit_record(hit, explain, fusion) for hit in hits], "warnings": self.warnings}
 
+    def story_ref(self, story_id: str) -> dict:
+        """What a hit says of its story: headline, authors, where and when printed."""
+        story = self.stories[story_id]
+        return {"id": story_id, "headline": story.headline, "subheadline": story.subheadline,
+                "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
+                "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin}
+
     def similar_record(self, hit: SimilarHit) -> dict:
-        story = self.stories[hit.docid]
-        return {"id": hit.docid, "headline": story.headline, "subheadline": story.subheadline,
-                "source": story.source, "authors": story.authors, "score": round(hit.score, 6),
-                "rank": hit.rank, "reason": hit.reason}
+        return {**self.story_ref(hit.docid), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}
 
     def similar_response(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
         check_k(k)

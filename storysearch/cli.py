@@ -94,6 +94,8 @@ def _index(args) -> int:
     report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
+    for warning in report.manifest_warnings:
+        print(f"manifest: {warning}", file=sys.stderr)
     for source in report.without_stories:
         print(f"no story found in {source}: every line of it is page furniture (`storysearch stories` shows them)",
               file=sys.stderr)
