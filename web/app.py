@@ -8,6 +8,7 @@ sub-path). Framing is refused unless frame ancestors are configured; CORS on
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
@@ -105,6 +106,20 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     @app.before_request
     def pin_engine():
         g.engine = source.current
+
+    @app.before_request
+    def refuse_undecodable_query():
+        """A query string that is not UTF-8 once percent-decoded (``%FF%FE``)
+        would otherwise be searched with replacement characters."""
+        try:
+            unquote_to_bytes(request.query_string).decode("utf-8")
+        except UnicodeDecodeError:
+            if request.path.startswith("/api/"):
+                return _error("the query string is not valid UTF-8 once percent-decoded; "
+                              "encode the parameters as UTF-8", 400)
+            return render_template("error.html", status=400,
+                                   message="链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"), 400
+        return None
 
     def engine() -> SearchEngine:
         return g.engine
