@@ -9,7 +9,7 @@ from index import layout
 from searcher import SearchEngine
 from searcher.engine import QueryError
 from searcher.query import parse_query
-from searcher.snippets import highlight_all, snippet
+from searcher.snippets import highlight_paragraphs, snippet
 
 
 def headlines(engine, query, k=10, **filters):
@@ -122,8 +122,8 @@ def test_snippet_picks_the_passage_with_the_matches():
 
 
 def test_story_page_highlight_marks_phrases_whole():
-    html = highlight_all("破解“小马拉大车”难题", parse_query('"小马拉大车"'))
-    assert html == "破解“<mark>小马拉大车</mark>”难题"
+    html = highlight_paragraphs(["破解“小马拉大车”难题"], parse_query('"小马拉大车"'))
+    assert html == ["破解“<mark>小马拉大车</mark>”难题"]
 
 
 def test_filters_by_source_and_author(engine, client):

@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from searcher import SearchEngine
 from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
-from searcher.snippets import highlight_all, snippet
+from searcher.snippets import highlight_paragraphs, snippet
 
 from .openapi import openapi_spec
 from .settings import WebSettings
@@ -214,7 +214,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def story_page(story_id: str):
         story, query = find_story(story_id), request.args.get("q", "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query)
-        paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
+        paragraphs = highlight_paragraphs(story.paragraphs, parsed)
         similar = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
                                json_url=url_for("api_story", story_id=story_id))
