@@ -171,7 +171,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                 if args["page"] > 1:
                     context["prev_url"] = _page_url(endpoint, args, args["page"] - 1)
         except QueryError as exc:
-            context["error"] = str(exc)
+            context["error"] = str(exc) if endpoint.startswith("api_") else exc.chinese
         return context
 
     def render_search(template: str, endpoint: str):
