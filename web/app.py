@@ -2,7 +2,8 @@
 
 Every URL is built with ``url_for`` so the app works under a URL prefix
 (behind a reverse proxy that sends ``X-Forwarded-Prefix``, or mounted at a
-sub-path). Framing is refused unless frame ancestors are configured; CORS on
+sub-path); URLs are relative unless the ``public_url`` setting gives the
+absolute one (web/urls.py), so no request header can point them elsewhere. Framing is refused unless frame ancestors are configured; CORS on
 ``/api/*`` only for configured origins.
 """
 from __future__ import annotations
@@ -13,13 +14,13 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from searcher import SearchEngine
 from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
 from searcher.snippets import highlight_paragraphs, snippet
 
+from . import urls
 from .openapi import openapi_spec
 from .settings import WebSettings
 
@@ -97,8 +98,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "/api/story//x" is a 404, not a redirect
     app.extensions["storysearch"] = source
     choices: dict[str, tuple[list[str], list[str]]] = {}
-    if settings.behind_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+    app.wsgi_app = urls.wrap(app.wsgi_app, settings)
+    external = settings.public_url is not None  # absolute URLs only from the setting, never from headers
     if settings.cors_origins:
         CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}}, methods=["GET", "OPTIONS"],
              max_age=600, vary_header=True)
@@ -240,12 +241,12 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.get("/api/openapi.json")
     def api_openapi():
-        return jsonify(openapi_spec(url_for("search_page", _external=True).rstrip("/")))
+        return jsonify(openapi_spec(url_for("search_page", _external=external).rstrip("/") or "/"))
 
     @app.get("/opensearch.xml")
     def opensearch():
-        body = render_template("opensearch.xml", search_url=url_for("search_page", _external=True),
-                               api_url=url_for("api_search", _external=True))
+        body = render_template("opensearch.xml", search_url=url_for("search_page", _external=external),
+                               api_url=url_for("api_search", _external=external))
         return app.response_class(body, mimetype="application/opensearchdescription+xml")
 
     @app.errorhandler(HTTPException)
