@@ -15,6 +15,7 @@ from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
+from index.embedding import ModelBusy
 from searcher import SearchEngine
 from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
@@ -254,6 +255,17 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         if request.path.startswith("/api/"):
             return _error(exc.description or exc.name, exc.code or 500)
         return render_template("error.html", status=exc.code, message=exc.description or exc.name), exc.code
+
+    @app.errorhandler(ModelBusy)
+    def model_busy(exc: ModelBusy):
+        if request.path.startswith("/api/"):
+            response = _error("the embedding model is busy with other searches; try again in a moment "
+                              "(keyword mode does not need it)", 503)
+        else:
+            response = app.make_response((render_template(
+                "error.html", status=503, message="语义检索正忙，请稍后再试；关键词检索不受影响。"), 503))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
