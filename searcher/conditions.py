@@ -3,7 +3,8 @@ phrases, field conditions, exclusions and filters, checked on the story
 record (folded like the index folds text)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 
 from index.analysis import text_analysis
 from index.stories import Story
@@ -11,19 +12,12 @@ from index.stories import Story
 from .query import ParsedQuery
 
 
-def _contains(haystack: str, needle: str) -> bool:
-    fold = text_analysis().fold
-    return fold(needle.strip()) in fold(haystack)
-
-
-def _field_holds(story: Story, name: str, value: str) -> bool:
-    if name == "headline":
-        return _contains(story.title, value)
+def _field_holds(story: Story, name: str, value: str, folded: Callable[[str], str]) -> bool:
     if name == "author":
         return value in story.authors
     if name == "source":
         return story.source.startswith(value)
-    return _contains(story.text, value)
+    return text_analysis().fold(value.strip()) in folded("title" if name == "headline" else "text")
 
 
 def has_conditions(parsed: ParsedQuery, filters: Mapping[str, str] | None = None) -> bool:
@@ -36,6 +30,11 @@ def story_matches(story: Story, parsed: ParsedQuery, filters: Mapping[str, str] 
         return False
     if filters.get("author") and filters["author"] not in story.authors:
         return False
-    return (all(_contains(story.text, phrase) for phrase in parsed.phrases)
-            and all(_field_holds(story, name, value) for name, value in parsed.fields)
-            and not any(_field_holds(story, name, value) for name, value in parsed.excluded))
+
+    @cache
+    def folded(part: str) -> str:  # each part folded once, whatever the number of conditions
+        return text_analysis().fold(story.title if part == "title" else story.text)
+
+    return (all(_field_holds(story, "", phrase, folded) for phrase in parsed.phrases)
+            and all(_field_holds(story, name, value, folded) for name, value in parsed.fields)
+            and not any(_field_holds(story, name, value, folded) for name, value in parsed.excluded))

@@ -14,7 +14,7 @@ from .base import Filters, Searcher
 from .hits import Hit
 from .hybrid import DEFAULT_FUSION, FUSIONS, HybridSearcher
 from .lexical import KeywordSearcher, query_terms
-from .query import ParsedQuery, parse_query
+from .query import ParsedQuery, QueryError, check_conditions, parse_query
 from .semantic import SemanticSearcher
 from .similar import SimilarHit, SimilarSearcher
 
@@ -22,10 +22,6 @@ MODES = ("hybrid", "keyword", "semantic")
 MAX_K = 100
 MAX_RESULTS = 100  # how deep one search ranks; pages are cut from that ranking
 RANKING_CACHE_SIZE = 256
-
-
-class QueryError(ValueError):
-    """A request that cannot be answered as asked; the message says why."""
 
 
 def is_searchable(parsed: ParsedQuery) -> bool:
@@ -121,7 +117,7 @@ class SearchEngine:
         searcher = self.searcher(mode, fusion)
         if not query.strip():
             return []
-        if not is_searchable(parse_query(query)):
+        if not is_searchable(check_conditions(parse_query(query))):
             raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax")
         key = (query, mode, fusion or self.fusion, tuple(sorted((filters or {}).items())))
         with self._lock:

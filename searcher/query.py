@@ -10,15 +10,19 @@ matching all of them. Explicit syntax where the user asks for it:
   ``source:000_`` (``来源:``, a file name or its beginning): field conditions.
 
 Unbalanced quotes are read as plain text, control characters as spaces, and
-only the first ``MAX_QUERY_CHARS`` characters count.
+only the first ``MAX_QUERY_CHARS`` characters count. A condition given twice
+counts once; more than ``MAX_CONDITIONS`` distinct phrases, field conditions
+and exclusions are refused (each one costs a pass over every candidate).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_QUERY_CHARS = 1000
+MAX_CONDITIONS = 20
 FIELD_ALIASES = {"headline": "headline", "标题": "headline", "title": "headline",
                  "author": "author", "作者": "author", "source": "source", "来源": "source"}
 _FIELD = "|".join(sorted(map(re.escape, FIELD_ALIASES), key=len, reverse=True))
@@ -27,13 +31,22 @@ _CLAUSE = re.compile(
 _QUOTES = '"“”'
 
 
-@dataclass
+class QueryError(ValueError):
+    """A request that cannot be answered as asked; the message says why, and
+    ``chinese`` says it to a person reading a page (the message if not given)."""
+
+    def __init__(self, message: str, chinese: str | None = None):
+        super().__init__(message)
+        self.chinese = chinese or message
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
     text: str
-    terms: list[str] = field(default_factory=list)  # plain text chunks
-    phrases: list[str] = field(default_factory=list)
-    fields: list[tuple[str, str]] = field(default_factory=list)  # (headline|author|source, value)
-    excluded: list[tuple[str, str]] = field(default_factory=list)  # ("" for anywhere, or a field, value)
+    terms: tuple[str, ...] = ()  # plain text chunks
+    phrases: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()  # (headline|author|source, value)
+    excluded: tuple[tuple[str, str], ...] = ()  # ("" for anywhere, or a field, value)
 
     @property
     def is_empty(self) -> bool:
@@ -42,7 +55,11 @@ class ParsedQuery:
     @property
     def positive_texts(self) -> list[str]:
         """What a match should show: terms, phrases and headline conditions."""
-        return self.terms + self.phrases + [v for f, v in self.fields if f == "headline"]
+        return [*self.terms, *self.phrases, *(v for f, v in self.fields if f == "headline")]
+
+    @property
+    def conditions(self) -> int:
+        return len(self.phrases) + len(self.fields) + len(self.excluded)
 
 
 def _clean(text: str) -> str:
@@ -53,9 +70,12 @@ def _clean(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def parse_query(text: str) -> ParsedQuery:
+    """The query's parts, duplicates merged; cached, as one request parses its
+    query in several places (ranking, each mode, snippets)."""
     cleaned = _clean(text)
-    parsed = ParsedQuery(cleaned.strip())
+    terms, phrases, fields, excluded = [], {}, {}, {}
     for match in _CLAUSE.finditer(cleaned):
         quoted = match.group("q1") if match.group("q1") is not None else match.group("q2")
         value = (quoted if quoted is not None else match.group("word") or "").strip()
@@ -63,11 +83,22 @@ def parse_query(text: str) -> ParsedQuery:
             continue
         name = FIELD_ALIASES.get(match.group("field") or "", "")
         if match.group("neg"):
-            parsed.excluded.append((name, value))
+            excluded[(name, value)] = None
         elif name:
-            parsed.fields.append((name, value))
+            fields[(name, value)] = None
         elif quoted is not None:
-            parsed.phrases.append(value)
+            phrases[value] = None
         else:
-            parsed.terms.append(value)
+            terms.append(value)
+    return ParsedQuery(cleaned.strip(), tuple(terms), tuple(phrases), tuple(fields), tuple(excluded))
+
+
+def check_conditions(parsed: ParsedQuery) -> ParsedQuery:
+    """The parsed query, or QueryError if it has more conditions than allowed."""
+    if parsed.conditions > MAX_CONDITIONS:
+        raise QueryError(
+            f"the query has {parsed.conditions} phrases, field conditions and exclusions; "
+            f"at most {MAX_CONDITIONS} are allowed",
+            f"检索条件太多：共 {parsed.conditions} 个短语、字段条件和排除条件，最多 {MAX_CONDITIONS} 个。请减少引号短语、"
+            f"headline:/author:/source: 条件或排除词。")
     return parsed

@@ -110,6 +110,7 @@ class SemanticSearcher(Searcher):
         check = has_conditions(parsed, filters)
         depth = min(total, k * PASSAGES_PER_STORY_GUESS)
         matrix = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        meets: dict[str, bool] = {}  # each story checked once, however many of its passages come up
         while True:
             scores, ids = self.index.search(matrix, depth)
             best: dict[str, float] = {}
@@ -117,7 +118,9 @@ class SemanticSearcher(Searcher):
                 if pid < 0:
                     continue
                 story = self.passages.story_of[int(pid)]
-                if story not in best and (not check or story_matches(self.stories[story], parsed, filters)):
+                if check and story not in meets:
+                    meets[story] = story_matches(self.stories[story], parsed, filters)
+                if story not in best and (not check or meets[story]):
                     best[story] = float(score)
             if len(best) >= k or depth >= total:
                 break

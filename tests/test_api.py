@@ -84,3 +84,16 @@ def test_api_malformed_queries_answer_200_or_a_clear_400(client):
 def test_search_page_marks_matches(client):
     page = client.get("/", query_string={"q": "桑基鱼塘", "mode": "keyword"}).get_data(as_text=True)
     assert "<mark>桑基鱼塘</mark>" in page
+
+
+def test_invalid_percent_escapes_are_refused(client):
+    for path in ("/api/search?q=%FF%FE", "/api/search?q=%E4%B9&mode=keyword", "/api/similar?text=%C0%AF"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        data = response.get_json()
+        assert data["ok"] is False and data["status"] == 400 and "UTF-8" in data["error"], path
+    for path in ("/?q=%FF%FE", "/embed?q=%FF%FE", "/?q=%E4%B9%A1&mode=%FF"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert "编码" in response.get_data(as_text=True) and "\ufffd" not in response.get_data(as_text=True), path
+    assert client.get("/api/search?q=%E4%B9%A1%E8%B4%A4&mode=keyword").status_code == 200

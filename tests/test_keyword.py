@@ -8,8 +8,8 @@ import pytest
 from index import layout
 from searcher import SearchEngine
 from searcher.engine import QueryError
-from searcher.query import parse_query
-from searcher.snippets import highlight_all, snippet
+from searcher.query import MAX_CONDITIONS, parse_query
+from searcher.snippets import highlight_paragraphs, snippet
 
 
 def headlines(engine, query, k=10, **filters):
@@ -122,8 +122,8 @@ def test_snippet_picks_the_passage_with_the_matches():
 
 
 def test_story_page_highlight_marks_phrases_whole():
-    html = highlight_all("破解“小马拉大车”难题", parse_query('"小马拉大车"'))
-    assert html == "破解“<mark>小马拉大车</mark>”难题"
+    html = highlight_paragraphs(["破解“小马拉大车”难题"], parse_query('"小马拉大车"'))
+    assert html == ["破解“<mark>小马拉大车</mark>”难题"]
 
 
 def test_filters_by_source_and_author(engine, client):
@@ -153,3 +153,39 @@ def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, 
     assert engine.warnings and "storysearch index" in engine.warnings[0]
     assert "dictionary_checksum" in engine.warnings[0]
     assert engine.search_response("乡贤", "keyword")["warnings"] == engine.warnings
+
+
+def test_duplicate_conditions_are_merged():
+    assert parse_query('"乡" ' * 250).phrases == ("乡",)
+    parsed = parse_query("headline:乡贤 标题:乡贤 -疫情 -疫情 author:俞琳 作者:俞琳")
+    assert parsed.fields == (("headline", "乡贤"), ("author", "俞琳")) and parsed.excluded == (("", "疫情"),)
+
+
+def test_a_many_phrase_query_costs_one_condition(engine, monkeypatch):
+    from index.analysis import text_analysis
+    from searcher.lexical import build_query
+
+    assert len(list(build_query(parse_query('"乡" ' * 250)).leaves())) <= 10
+    analysis, folds = text_analysis(), [0]
+    fold = analysis.fold
+    monkeypatch.setattr(analysis, "fold", lambda text: (folds.__setitem__(0, folds[0] + 1), fold(text))[1])
+    for mode in ("keyword", "semantic", "hybrid"):
+        engine.forget_results()
+        folds[0] = 0
+        assert engine.search('"乡" ' * 250, mode, 10)
+        assert folds[0] <= 3 * len(engine.stories) + 50, mode  # each story's text folded once, not 250 times
+
+
+def test_too_many_conditions_are_refused_clearly(engine, client):
+    query = " ".join(f'"乡{chr(0x4e00 + i)}"' for i in range(MAX_CONDITIONS + 1))
+    with pytest.raises(QueryError, match=f"at most {MAX_CONDITIONS}"):
+        engine.search(query, "keyword", 10)
+    response = client.get("/api/search", query_string={"q": query})
+    assert response.status_code == 400
+    assert response.get_json() == {"ok": False, "status": 400, "error": response.get_json()["error"]}
+    assert f"at most {MAX_CONDITIONS}" in response.get_json()["error"]
+    for page in ("/", "/embed"):
+        response = client.get(page, query_string={"q": query})
+        assert response.status_code == 400 and f"最多 {MAX_CONDITIONS} 个" in response.get_data(as_text=True)
+    allowed = "-疫情 " + '"乡贤" ' * 100 + "headline:乡贤"
+    assert engine.search(allowed, "keyword", 10)

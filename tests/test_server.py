@@ -39,3 +39,11 @@ def test_percent_encoded_query_as_browsers_send_it(served):
     status, body = raw_get(*served, b"/api/search?q=%E4%B9%A1%E8%B4%A4&mode=keyword")
     assert status == 200
     assert json.loads(body)["query"] == "乡贤"
+
+
+def test_invalid_percent_escapes_answer_400(served):
+    status, body = raw_get(*served, b"/api/search?q=%FF%FE")
+    assert status == 400
+    assert json.loads(body)["status"] == 400
+    status, body = raw_get(*served, b"/?q=\xff\xfe")
+    assert status == 400 and "编码".encode() in body

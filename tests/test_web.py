@@ -114,8 +114,45 @@ def test_the_app_works_under_a_url_prefix(engine, via):
     data = json.loads(get("/api/search?q=乡贤&k=2").get_data(as_text=True))
     assert data["next_url"].startswith("/search/api/search?")
     opensearch = get("/opensearch.xml").get_data(as_text=True)
-    expected = "https://portal.example.gov.cn/search/" if via == "proxy header" else "http://localhost/search/"
-    assert f'template="{expected}?q={{searchTerms}}"' in opensearch
+    assert 'template="/search/?q={searchTerms}"' in opensearch
+    assert json.loads(get("/api/openapi.json").get_data(as_text=True))["servers"] == [{"url": "/search"}]
+
+
+def test_the_host_header_sets_no_url(client):
+    headers = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    opensearch = client.get("/opensearch.xml", headers=headers).get_data(as_text=True)
+    assert "evil" not in opensearch and 'template="/?q={searchTerms}"' in opensearch
+    assert 'template="/api/search?q={searchTerms}"' in opensearch
+    assert client.get("/api/openapi.json", headers=headers).get_json()["servers"] == [{"url": "/"}]
+
+
+@pytest.mark.parametrize("prefix", ["//evil.example", "https://evil.example", "/search\\evil.example",
+                                    "/search\x01", "javascript:alert(1)", "/search, //evil.example", "/a//b"])
+def test_a_forwarded_prefix_must_be_a_path(engine, caplog, prefix):
+    client = create_app(engine, WebSettings(behind_proxy=True)).test_client()
+    environ = {"HTTP_X_FORWARDED_PREFIX": prefix, "HTTP_X_FORWARDED_HOST": "portal.example.gov.cn"}
+    with caplog.at_level("WARNING", logger="web.urls"):
+        page = client.get("/?q=乡贤", environ_overrides=environ).get_data(as_text=True)
+    local = [link for link in links(page) if not link.startswith("#")]
+    assert local and all(link.startswith("/") and not link.startswith(("//", "/\\")) for link in local), local
+    assert "evil" not in page
+    assert "X-Forwarded-Prefix" in caplog.text
+    opensearch = client.get("/opensearch.xml", environ_overrides=environ).get_data(as_text=True)
+    assert 'template="/?q={searchTerms}"' in opensearch
+
+
+def test_the_public_url_setting_sets_absolute_urls_and_the_prefix(engine):
+    app = create_app(engine, WebSettings(public_url="https://news.example.gov.cn/search", behind_proxy=True))
+    client = app.test_client()
+    environ = {"HTTP_HOST": "evil.example", "HTTP_X_FORWARDED_HOST": "evil.example",
+               "HTTP_X_FORWARDED_PREFIX": "/elsewhere"}
+    opensearch = client.get("/opensearch.xml", environ_overrides=environ).get_data(as_text=True)
+    assert 'template="https://news.example.gov.cn/search/?q={searchTerms}"' in opensearch
+    assert 'template="https://news.example.gov.cn/search/api/search?q={searchTerms}"' in opensearch
+    spec = client.get("/api/openapi.json", environ_overrides=environ).get_json()
+    assert spec["servers"] == [{"url": "https://news.example.gov.cn/search"}]
+    local = links(client.get("/?q=乡贤", environ_overrides=environ).get_data(as_text=True))
+    assert local and all(link.startswith(("/search/", "#")) for link in local), local
 
 
 def test_opensearch_description_and_autodiscovery(client):
@@ -160,6 +197,16 @@ def test_settings_from_environment_and_file(tmp_path):
         WebSettings.load(environ={"STORYSEARCH_CORS_ORIGINS": "*"})
     with pytest.raises(SettingsError, match="embed_target"):
         WebSettings.load(environ={"STORYSEARCH_EMBED_TARGET": "_new"})
+    assert WebSettings.load(environ={"STORYSEARCH_PUBLIC_URL": "https://news.example.gov.cn/search/"}).public_url \
+        == "https://news.example.gov.cn/search"
+    path.write_text('public_url = "http://10.0.0.5:8080"\n', encoding="utf-8")
+    assert WebSettings.load(path, environ={}).public_url == "http://10.0.0.5:8080"
+    assert WebSettings.load(environ={}).public_url is None
+    for bad in ("//news.example.gov.cn", "ftp://news.example.gov.cn", "https://news.example.gov.cn/a?b=1",
+                "https://user@news.example.gov.cn", "https://news.example.gov.cn//evil", "javascript:alert(1)",
+                "https://news.example.gov.cn/a b", "https://news.example.gov.cn/a\\b"):
+        with pytest.raises(SettingsError, match="public_url"):
+            WebSettings.load(environ={"STORYSEARCH_PUBLIC_URL": bad})
     path.write_text("frame_ancestors = [", encoding="utf-8")
     with pytest.raises(SettingsError, match="cannot read"):
         WebSettings.load(path, environ={})

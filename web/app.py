@@ -2,24 +2,27 @@
 
 Every URL is built with ``url_for`` so the app works under a URL prefix
 (behind a reverse proxy that sends ``X-Forwarded-Prefix``, or mounted at a
-sub-path). Framing is refused unless frame ancestors are configured; CORS on
+sub-path); URLs are relative unless the ``public_url`` setting gives the
+absolute one (web/urls.py), so no request header can point them elsewhere. Framing is refused unless frame ancestors are configured; CORS on
 ``/api/*`` only for configured origins.
 """
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
+from index.embedding import ModelBusy
 from index.layout import IndexDamaged
 from searcher import SearchEngine
 from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
 from searcher.query import parse_query
-from searcher.snippets import highlight_all, snippet
+from searcher.snippets import highlight_paragraphs, snippet
 
+from . import urls
 from .openapi import openapi_spec
 from .settings import WebSettings
 
@@ -98,8 +101,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     app.url_map.merge_slashes = False  # "/api/story//x" is a 404, not a redirect
     app.extensions["storysearch"] = source
     choices: dict[str, tuple[list[str], list[str]]] = {}
-    if settings.behind_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+    app.wsgi_app = urls.wrap(app.wsgi_app, settings)
+    external = settings.public_url is not None  # absolute URLs only from the setting, never from headers
     if settings.cors_origins:
         CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}}, methods=["GET", "OPTIONS"],
              max_age=600, vary_header=True)
@@ -107,6 +110,20 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     @app.before_request
     def pin_engine():
         g.engine = source.current
+
+    @app.before_request
+    def refuse_undecodable_query():
+        """A query string that is not UTF-8 once percent-decoded (``%FF%FE``)
+        would otherwise be searched with replacement characters."""
+        try:
+            unquote_to_bytes(request.query_string).decode("utf-8")
+        except UnicodeDecodeError:
+            if request.path.startswith("/api/"):
+                return _error("the query string is not valid UTF-8 once percent-decoded; "
+                              "encode the parameters as UTF-8", 400)
+            return render_template("error.html", status=400,
+                                   message="链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"), 400
+        return None
 
     def engine() -> SearchEngine:
         return g.engine
@@ -158,7 +175,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                 if args["page"] > 1:
                     context["prev_url"] = _page_url(endpoint, args, args["page"] - 1)
         except QueryError as exc:
-            context["error"] = str(exc)
+            context["error"] = str(exc) if endpoint.startswith("api_") else exc.chinese
         return context
 
     def render_search(template: str, endpoint: str):
@@ -201,7 +218,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def story_page(story_id: str):
         story, query = find_story(story_id), request.args.get("q", "")[:MAX_QUERY_CHARS]
         parsed = parse_query(query)
-        paragraphs = [highlight_all(p, parsed) for p in story.paragraphs]
+        paragraphs = highlight_paragraphs(story.paragraphs, parsed)
         try:
             similar, similar_error = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"], None
         except IndexDamaged:
@@ -231,12 +248,12 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.get("/api/openapi.json")
     def api_openapi():
-        return jsonify(openapi_spec(url_for("search_page", _external=True).rstrip("/")))
+        return jsonify(openapi_spec(url_for("search_page", _external=external).rstrip("/") or "/"))
 
     @app.get("/opensearch.xml")
     def opensearch():
-        body = render_template("opensearch.xml", search_url=url_for("search_page", _external=True),
-                               api_url=url_for("api_search", _external=True))
+        body = render_template("opensearch.xml", search_url=url_for("search_page", _external=external),
+                               api_url=url_for("api_search", _external=external))
         return app.response_class(body, mimetype="application/opensearchdescription+xml")
 
     @app.errorhandler(HTTPException)
@@ -252,6 +269,17 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             return _error(f"the index is damaged ({exc.path.name}); the administrator has to run "
                           f"`storysearch check --repair`", 503)
         return render_template("error.html", status=503, message=DAMAGED_MESSAGE), 503
+
+    @app.errorhandler(ModelBusy)
+    def model_busy(exc: ModelBusy):
+        if request.path.startswith("/api/"):
+            response = _error("the embedding model is busy with other searches; try again in a moment "
+                              "(keyword mode does not need it)", 503)
+        else:
+            response = app.make_response((render_template(
+                "error.html", status=503, message="语义检索正忙，请稍后再试；关键词检索不受影响。"), 503))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -4,6 +4,7 @@
     cors_origins = ["https://portal.example.gov.cn"]      # STORYSEARCH_CORS_ORIGINS
     behind_proxy = true                                    # STORYSEARCH_BEHIND_PROXY=1
     embed_target = "_blank"                                # STORYSEARCH_EMBED_TARGET
+    public_url = "https://news.example.gov.cn/search"      # STORYSEARCH_PUBLIC_URL
 
 Environment variables take space-separated origin lists and win over the file.
 """
@@ -17,6 +18,10 @@ from pathlib import Path
 
 EMBED_TARGETS = ("_blank", "_parent", "_top", "_self")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+# A URL path prefix: segments of URL path characters, no empty one (so never
+# "//host"), no backslash, comma, control character, query or fragment.
+PATH_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+;=:@%\-]+)*/?")
+PUBLIC_URL = re.compile(r"(?:https?://[A-Za-z0-9.\-\[\]:]+)(?P<path>/.*)?", re.DOTALL)
 
 
 class SettingsError(ValueError):
@@ -33,12 +38,23 @@ def _origins(name: str, values) -> tuple[str, ...]:
     return origins
 
 
+def _public_url(value) -> str | None:
+    if value is None or value == "":
+        return None
+    match = PUBLIC_URL.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not PATH_PREFIX.fullmatch(match["path"] or ""):
+        raise SettingsError(f"public_url: {value!r} is not a URL like https://news.example.gov.cn/search "
+                            f"(http or https, a host, a path without query or fragment)")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class WebSettings:
     frame_ancestors: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     behind_proxy: bool = False
     embed_target: str = "_blank"
+    public_url: str | None = None  # where users reach the app; None: relative URLs
 
     @classmethod
     def load(cls, path: Path | None = None, environ=os.environ) -> "WebSettings":
@@ -50,7 +66,8 @@ class WebSettings:
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise SettingsError(f"cannot read the settings file {path}: {exc}") from exc
         for key, env in (("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS"), ("cors_origins", "STORYSEARCH_CORS_ORIGINS"),
-                         ("behind_proxy", "STORYSEARCH_BEHIND_PROXY"), ("embed_target", "STORYSEARCH_EMBED_TARGET")):
+                         ("behind_proxy", "STORYSEARCH_BEHIND_PROXY"), ("embed_target", "STORYSEARCH_EMBED_TARGET"),
+                         ("public_url", "STORYSEARCH_PUBLIC_URL")):
             if environ.get(env) is not None:
                 values[key] = environ[env]
         proxy = values.get("behind_proxy", False)
@@ -62,4 +79,5 @@ class WebSettings:
             cors_origins=_origins("cors_origins", values.get("cors_origins", ())),
             behind_proxy=proxy if isinstance(proxy, bool) else str(proxy).strip().lower() in ("1", "true", "yes", "on"),
             embed_target=embed_target,
+            public_url=_public_url(values.get("public_url")),
         )
