@@ -69,24 +69,26 @@ class BuildReport:
 
 
 def whoosh_schema():
-    from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+    """Whoosh decides which stories meet a query's conditions (phrases, fields,
+    exclusions, filters); ranking is the term matrix's. So only the id is
+    stored, as a column for fast docnum-to-story lookups."""
+    from whoosh.fields import ID, KEYWORD, TEXT, Schema
 
     return Schema(
-        id=ID(stored=True, unique=True),
-        source=ID(stored=True),
-        order=NUMERIC(stored=True),
-        headline=TEXT(analyzer=word_analyzer(), stored=True),
-        body=TEXT(analyzer=word_analyzer(), stored=True),
+        id=ID(stored=True, unique=True, sortable=True),
+        source=ID,
+        headline=TEXT(analyzer=word_analyzer()),
+        body=TEXT(analyzer=word_analyzer()),
         headline_bigrams=TEXT(analyzer=bigram_analyzer()),
         body_bigrams=TEXT(analyzer=bigram_analyzer()),
-        authors=KEYWORD(stored=True, commas=True, scorable=True),
+        authors=KEYWORD(commas=True),
     )
 
 
 def _add_documents(writer, stories: list[Story]) -> None:
     for story in stories:
         writer.add_document(
-            id=story.id, source=story.source, order=story.order,
+            id=story.id, source=story.source,
             headline=story.title, body=story.body,
             headline_bigrams=story.title, body_bigrams=story.body,
             authors=",".join(story.authors),

@@ -54,7 +54,8 @@ def _keyword_ids(generation: Path) -> set[str]:
     from whoosh import index as whoosh_index
 
     with whoosh_index.open_dir(str(generation / layout.WHOOSH)).searcher() as searcher:
-        return {fields["id"] for fields in searcher.all_stored_fields()}
+        ids = searcher.reader().column_reader("id")
+        return {ids[docnum] for docnum in searcher.document_numbers()}
 
 
 def _passage_rows(generation: Path) -> list[dict]:

@@ -24,6 +24,7 @@ from index.build import write_keyword_index  # noqa: E402
 from index.sparse import write_sparse_index  # noqa: E402
 from searcher.evaluation import evaluate  # noqa: E402
 from searcher.lexical import KeywordSearcher  # noqa: E402
+from searcher.table import StoryTable  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
         write_keyword_index(Path(tmp) / "whoosh", stories)
         write_sparse_index(Path(tmp) / "bm25s", stories)
         index_seconds = time.perf_counter() - started
-        searcher = KeywordSearcher(Path(tmp))
+        searcher = KeywordSearcher(Path(tmp), StoryTable(stories))
         runs, times = {}, []
         for qid, question in questions:
             t0 = time.perf_counter()

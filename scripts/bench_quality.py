@@ -33,6 +33,7 @@ from searcher.fusion import reciprocal_rank_fusion, weighted_fusion  # noqa: E40
 from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
 from searcher.lexical import KeywordSearcher  # noqa: E402
 from searcher.semantic import SemanticSearcher  # noqa: E402
+from searcher.table import StoryTable  # noqa: E402
 
 K = 10
 
@@ -81,8 +82,9 @@ def main() -> None:
         started = time.perf_counter()
         vectors, computed = embed_with_cache([q for _, q in questions], embedder.encode_queries, qcache)
         print(f"questions: {len(questions)} ({computed} embedded in {time.perf_counter() - started:.0f} s)")
-        keyword = KeywordSearcher(folder)
-        semantic = SemanticSearcher(folder, embedder, by_id)
+        table = StoryTable(stories)
+        keyword = KeywordSearcher(folder, table)
+        semantic = SemanticSearcher(folder, embedder, by_id, table)
         runs = {name: {} for name in ("keyword", "semantic", "hybrid rrf", "hybrid weighted")}
         for (qid, question), vector in zip(questions, vectors):
             lists = {"keyword": keyword.search(question, FUSION_DEPTH),

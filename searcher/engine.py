@@ -10,15 +10,22 @@ from index.analysis import analyzer_settings
 from index.embedding import Embedder, load_embedder
 from index.stories import read_stories
 
-from .base import Filters, Searcher
-from .hits import Hit
-from .hybrid import DEFAULT_FUSION, FUSIONS, HybridSearcher
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .base import Searcher
+from .filters import FilterArg, Filters, as_filters
+from .hits import Hit, ranked
+from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, HybridSearcher
 from .lexical import KeywordSearcher, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
 from .semantic import SemanticSearcher
 from .similar import SimilarHit, SimilarSearcher
+from .table import StoryTable
 
 MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "newest", "oldest")
 MAX_K = 100
 MAX_RESULTS = 100  # how deep one search ranks; pages are cut from that ranking
 RANKING_CACHE_SIZE = 256
@@ -41,6 +48,24 @@ def check_fusion(fusion: str) -> str:
     return fusion
 
 
+def check_sort(sort: str) -> str:
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}",
+                         f"不认识的排序方式“{sort}”：可用 relevance（相关度）、newest（最新）、oldest（最早）。")
+    return sort
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One request's answer before paging: the first ``MAX_RESULTS`` stories
+    in the order asked for, how many stories match in all, and facet counts
+    over all of them."""
+
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[dict]] = field(default_factory=dict)
+
+
 def check_k(k) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
@@ -58,8 +83,10 @@ class SearchEngine:
         self.folder = Path(folder)
         self.generation = Path(generation) if generation else layout.current_generation(self.folder)
         self.meta = layout.verify_generation(self.generation)
-        self.stories = {story.id: story for story in read_stories(self.generation / layout.STORIES)}
-        self.keyword = KeywordSearcher(self.generation)
+        stories = read_stories(self.generation / layout.STORIES)
+        self.stories = {story.id: story for story in stories}
+        self.table = StoryTable(stories)
+        self.keyword = KeywordSearcher(self.generation, self.table)
         self.warnings = self._analyzer_warnings()
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
@@ -83,7 +110,7 @@ class SearchEngine:
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
                                      f"not {embedder.name!r}; rebuild it with `storysearch index --model …`")
-                self._semantic = SemanticSearcher(self.generation, embedder, self.stories)
+                self._semantic = SemanticSearcher(self.generation, embedder, self.stories, self.table)
             return self._semantic
 
     @property
@@ -110,44 +137,89 @@ class SearchEngine:
         check_mode(mode)
         return HybridSearcher(self.keyword, self.semantic, check_fusion(fusion or self.fusion))
 
-    def ranking(self, query: str, mode: str = "hybrid", filters: Filters | None = None,
-                fusion: str | None = None) -> list[Hit]:
-        """The best ``MAX_RESULTS`` stories, computed once per distinct request
-        and kept (LRU), so paging through results searches nothing again."""
-        searcher = self.searcher(mode, fusion)
+    def ranking(self, query: str, mode: str = "hybrid", filters: FilterArg = None,
+                fusion: str | None = None, sort: str = "relevance") -> Ranking:
+        """The request's Ranking, computed once per distinct request and kept
+        (LRU), so paging through results searches nothing again."""
+        check_mode(mode)
+        check_sort(sort)
+        fusion = check_fusion(fusion or self.fusion)
+        filters = as_filters(filters)
         if not query.strip():
-            return []
-        if not is_searchable(check_conditions(parse_query(query))):
-            raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax")
-        key = (query, mode, fusion or self.fusion, tuple(sorted((filters or {}).items())))
+            return Ranking([], 0)
+        parsed = check_conditions(parse_query(query))
+        if not is_searchable(parsed):
+            raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax",
+                             "检索词里没有可以查找的内容：只有标点、空格或语法符号。")
+        key = (query, mode, fusion, tuple(sorted(filters.active.items())), sort)
         with self._lock:
             if key in self._rankings:
                 self._rankings.move_to_end(key)
                 return self._rankings[key]
-        hits = searcher.search(query, MAX_RESULTS, filters)
+        result = self._rank(parsed, query, mode, filters, fusion, sort)
         with self._lock:
-            self._rankings[key] = hits
+            self._rankings[key] = result
             while len(self._rankings) > RANKING_CACHE_SIZE:
                 self._rankings.popitem(last=False)
-        return hits
+        return result
+
+    def _rank(self, parsed: ParsedQuery, query: str, mode: str, filters: Filters, fusion: str,
+              sort: str) -> Ranking:
+        """The matching set is every keyword match (keyword and hybrid mode)
+        and the semantic list (semantic and hybrid mode); ``total`` and the
+        facets count all of it, the hits are its best (or newest, or oldest)."""
+        allowed = self.table.allowed(parsed, filters)
+        unfiltered = self.table.allowed(parsed, Filters())  # the query's own filter fields and exclusions
+        scores = np.zeros(self.table.size, dtype=np.float32)
+        matches = np.zeros(self.table.size, dtype=bool)  # the query's matches, before the request's filters
+        if mode in ("keyword", "hybrid"):
+            scores, matches = self.keyword.match(parsed, unfiltered)
+        runs: dict[str, list[Hit]] = {}
+        if mode in ("keyword", "hybrid"):
+            within = matches if allowed is None else matches & allowed
+            runs["keyword"] = ranked(self.keyword.top(scores, within, FUSION_DEPTH), "keyword")
+        if mode in ("semantic", "hybrid"):
+            runs["semantic"] = self.semantic.search(query, FUSION_DEPTH, filters)
+            for hit in runs["semantic"]:
+                matches[self.table.row[hit.docid]] = True
+        hits = runs[mode] if mode != "hybrid" else HybridSearcher.fuse_runs(runs, MAX_RESULTS, fusion)
+        within = matches if allowed is None else matches & allowed
+        if sort != "relevance":
+            hits = self._by_date(hits, within, sort == "newest")
+        return Ranking(hits, int(within.sum()), self.table.facets(matches, filters))
+
+    def _by_date(self, hits: list[Hit], within: np.ndarray, newest: bool) -> list[Hit]:
+        """Every story of the set by date, the relevance ranking breaking ties."""
+        relevance = np.zeros(self.table.size, dtype=np.float32)
+        found = {hit.docid: hit for hit in hits}
+        for hit in hits:
+            relevance[self.table.row[hit.docid]] = hit.score
+        rows = self.table.by_date(np.flatnonzero(within), relevance[within], newest)[:MAX_RESULTS]
+        ordered = []
+        for rank, row in enumerate(rows.tolist(), 1):
+            story_id = self.table.ids[row]
+            known = found.get(story_id)
+            ordered.append(Hit(story_id, known.score if known else 0.0, rank,
+                               known.ranks if known else {}, known.scores if known else {}))
+        return ordered
 
     def forget_results(self) -> None:
         """Empty the ranking cache (benchmarks time searches, not lookups)."""
         with self._lock:
             self._rankings.clear()
 
-    def _page(self, query: str, mode: str, k: int, filters: Filters | None, offset: int,
-              fusion: str | None) -> tuple[list[Hit], int]:
-        """One page of the ranking and the ranking's length."""
+    def _page(self, query: str, mode: str, k: int, filters: FilterArg, offset: int,
+              fusion: str | None, sort: str = "relevance") -> tuple[list[Hit], Ranking]:
+        """One page of the ranking, and the ranking."""
         check_k(k)
         if not isinstance(offset, int) or offset < 0:
-            raise QueryError("the page must be a whole number from 1")
-        ranking = self.ranking(query, mode, filters, fusion)
-        return ranking[offset:offset + k], len(ranking)
+            raise QueryError("the page must be a whole number from 1", "页码必须是从 1 开始的整数。")
+        ranking = self.ranking(query, mode, filters, fusion, sort)
+        return ranking.hits[offset:offset + k], ranking
 
-    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
-               offset: int = 0, fusion: str | None = None) -> list[Hit]:
-        return self._page(query, mode, k, filters, offset, fusion)[0]
+    def search(self, query: str, mode: str = "hybrid", k: int = 10, filters: FilterArg = None,
+               offset: int = 0, fusion: str | None = None, sort: str = "relevance") -> list[Hit]:
+        return self._page(query, mode, k, filters, offset, fusion, sort)[0]
 
     def hit_record(self, hit: Hit, explain: bool = False, fusion: str | None = None) -> dict:
         """The JSON form of a hit, shared by the CLI and the API."""
@@ -168,10 +240,12 @@ class SearchEngine:
                                               "method": HybridSearcher.describe_fusion(fusion or self.fusion)}
         return record
 
-    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
-                        offset: int = 0, explain: bool = False, fusion: str | None = None) -> dict:
-        hits, total = self._page(query, mode, k, filters, offset, fusion)
-        return {"query": query, "mode": mode, "total": total, "offset": offset,
+    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: FilterArg = None,
+                        offset: int = 0, explain: bool = False, fusion: str | None = None,
+                        sort: str = "relevance") -> dict:
+        hits, ranking = self._page(query, mode, k, filters, offset, fusion, sort)
+        return {"query": query, "mode": mode, "sort": sort, "filters": as_filters(filters).active,
+                "total": ranking.total, "ranked": len(ranking.hits), "offset": offset, "facets": ranking.facets,
                 "hits": [self.hit_record(hit, explain, fusion) for hit in hits], "warnings": self.warnings}
 
     def story_ref(self, story_id: str) -> dict:

@@ -1,7 +1,8 @@
 """Hybrid search: keyword and semantic lists merged by reciprocal rank fusion."""
 from __future__ import annotations
 
-from .base import Filters, Searcher
+from .base import Searcher
+from .filters import FilterArg
 from .fusion import RRF_K, reciprocal_rank_fusion, weighted_fusion
 from .hits import Hit
 from .lexical import KeywordSearcher
@@ -27,9 +28,15 @@ class HybridSearcher(Searcher):
         self.fusion, self.rrf_k, self.weights, self.depth = fusion, rrf_k, weights or DEFAULT_WEIGHTS, depth
 
     def fuse(self, runs, k: int) -> list[Hit]:
-        if self.fusion == "weighted":
-            return weighted_fusion(runs, self.weights, depth=k)
-        return reciprocal_rank_fusion(runs, k=self.rrf_k, depth=k)
+        return self.fuse_runs(runs, k, self.fusion, self.rrf_k, self.weights)
+
+    @staticmethod
+    def fuse_runs(runs, k: int, fusion: str = DEFAULT_FUSION, rrf_k: int = RRF_K,
+                  weights: dict[str, float] | None = None) -> list[Hit]:
+        """The ``k`` best of the runs merged by the named fusion."""
+        if fusion == "weighted":
+            return weighted_fusion(runs, weights or DEFAULT_WEIGHTS, depth=k)
+        return reciprocal_rank_fusion(runs, k=rrf_k, depth=k)
 
     @staticmethod
     def describe_fusion(fusion: str, rrf_k: int = RRF_K, weights: dict[str, float] | None = None) -> str:
@@ -38,7 +45,7 @@ class HybridSearcher(Searcher):
                 f"{n} {w:g}" for n, w in (weights or DEFAULT_WEIGHTS).items()) + ")"
         return f"reciprocal rank fusion (k={rrf_k})"
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
         depth = max(k, self.depth)
         runs = {
             "keyword": self.keyword.search(query, depth, filters),

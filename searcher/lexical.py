@@ -1,4 +1,4 @@
-"""Keyword search over the Whoosh index (BM25F)."""
+"""Keyword search: BM25 on the term matrix, conditions through Whoosh."""
 from __future__ import annotations
 
 import json
@@ -8,20 +8,16 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh import scoring
 
 from index import layout, sparse
 from index.analysis import text_analysis
 
-from .base import Filters, Searcher
-from .conditions import has_conditions
+from .base import Searcher
+from .filters import FILTER_FIELDS, FilterArg
 from .hits import Hit, ranked
 from .query import ParsedQuery, parse_query
+from .table import StoryTable
 
-# Headline matches count more than body matches; the bigram fields back the
-# word fields up where segmentation differs between query and text.
-WORD_BOOSTS = {"headline": 3.0, "body": 1.0}
-GRAM_BOOSTS = {"headline_bigrams": 1.5, "body_bigrams": 0.5}
 # Score multiplier (1 - COORD) + COORD * matched/total: a bonus for matching all terms.
 COORD = 0.2
 MAX_TERMS = 200
@@ -54,50 +50,40 @@ def substring_query(text: str, fields=("headline_bigrams", "body_bigrams")) -> Q
 def _field_query(name: str, value: str) -> Q.Query | None:
     if name == "headline":
         return substring_query(value, fields=("headline_bigrams",))
-    if name == "author":
-        return Q.Term("authors", value)
-    if name == "source":
-        return Q.Prefix("source", value)
     return substring_query(value)
 
 
-def build_query(parsed: ParsedQuery) -> Q.Query | None:
-    """The Whoosh query for a parsed query; None when nothing can match."""
-    words, grams = query_terms(" ".join(parsed.terms + parsed.phrases))
-    optional = [Q.Term(f, w, boost=b) for f, b in WORD_BOOSTS.items() for w in words]
-    optional += [Q.Term(f, g, boost=b) for f, b in GRAM_BOOSTS.items() for g in grams]
-    required = [substring_query(p) for p in parsed.phrases]
-    required += [_field_query(name, value) for name, value in parsed.fields]
-    required = [q for q in required if q is not None]
-    if len(required) < len(parsed.phrases) + len(parsed.fields):
-        return None  # a condition with nothing searchable in it cannot be met
-    scored = Q.Or(optional, scale=COORD) if optional else None
-    if required and scored is not None:
-        query = Q.AndMaybe(Q.And(required), scored)
-    elif required:
-        query = Q.And(required)
-    elif scored is not None:
-        query = scored
-    elif parsed.excluded:
-        query = Q.Every()
-    else:
+def _condition(queries: list[Q.Query | None], combine) -> Q.Query | None:
+    """``combine`` of the queries; Q.NullQuery when one has nothing searchable
+    in it (such a condition cannot be met)."""
+    if not queries:
         return None
-    excluded = [q for q in (_field_query(name, value) for name, value in parsed.excluded) if q is not None]
-    return Q.AndNot(query, Q.Or(excluded)) if excluded else query
+    if any(q is None for q in queries):
+        return Q.NullQuery
+    return combine(queries) if len(queries) > 1 else queries[0]
 
 
-def filter_query(filters: Filters | None) -> Q.Query | None:
-    """Exact filters: ``source`` (a file name) and ``author`` (a name)."""
-    clauses = []
-    for name, value in (filters or {}).items():
-        if value:
-            clauses.append(Q.Term("source", value) if name == "source" else Q.Term("authors", value))
-    return Q.And(clauses) if clauses else None
+def condition_queries(parsed: ParsedQuery) -> dict[str, Q.Query]:
+    """The Whoosh queries that decide which stories match, never how they rank:
+    ``required`` (phrases and headline conditions: a story meeting them
+    matches even without the other terms) and ``excluded`` (text and
+    headline exclusions). Filter fields are masks over the story table."""
+    required = [substring_query(p) for p in parsed.phrases]
+    required += [_field_query(name, value) for name, value in parsed.fields if name == "headline"]
+    excluded = [q for q in (_field_query(name, value) for name, value in parsed.excluded
+                            if name not in FILTER_FIELDS) if q is not None]
+    found = {"required": _condition(required, Q.And), "excluded": Q.Or(excluded) if excluded else None}
+    return {name: query for name, query in found.items() if query is not None}
+
+
+def scoring_text(parsed: ParsedQuery) -> str:
+    """What ranks a keyword match: its terms, phrases and headline conditions."""
+    return " ".join(parsed.positive_texts)
 
 
 class SparseScorer:
-    """Plain OR queries scored on the BM25 term matrix (index/sparse.py):
-    the same ranking idea as the Whoosh query, in vector operations."""
+    """BM25 over the term matrix (index/sparse.py), every story at once in a
+    few vector operations, with a bonus for matching all query tokens."""
 
     def __init__(self, folder: Path):
         import bm25s
@@ -106,56 +92,95 @@ class SparseScorer:
         # archive's matrix need not be resident.
         self.retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
         self.ids = json.loads((folder / sparse.IDS).read_text(encoding="utf-8"))
+        self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.vocab = self.retriever.vocab_dict
         self.indices = np.asarray(self.retriever.scores["indices"])
         self.indptr = np.asarray(self.retriever.scores["indptr"])
 
-    def search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
-        words, grams = query_terms(" ".join(parsed.terms))
+    def scores(self, text: str) -> np.ndarray | None:
+        """A score for every story (0 where no token matches); None when the
+        text has no token the archive knows."""
+        words, grams = query_terms(text)
         tokens = [t for t in _unique(words + [sparse.gram_token(g) for g in grams]) if t in self.vocab]
         if not tokens or not self.ids:
-            return []
-        scores = self.retriever.get_scores(tokens)
+            return None
+        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
         matched = np.zeros(len(scores), dtype=np.float32)
         for token in tokens:  # how many query tokens each story has: the coordination bonus
             tid = self.vocab[token]
             np.add.at(matched, self.indices[self.indptr[tid]:self.indptr[tid + 1]], 1)
-        scores = scores * ((1 - COORD) + COORD * matched / len(tokens))
-        found = np.flatnonzero(scores > 0)
+        return scores * ((1 - COORD) + COORD * matched / len(tokens))
+
+    def top(self, scores: np.ndarray, matches: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` best matching stories, best first; equal scores in index order."""
+        found = np.flatnonzero(matches)
         if len(found) > k:
             found = found[np.argpartition(-scores[found], k - 1)[:k]]
-        best = sorted(((-float(scores[i]), self.ids[i]) for i in found))
-        return [(docid, -negative) for negative, docid in best]
+        best = sorted(found.tolist(), key=lambda row: (-float(scores[row]), row))
+        return [(self.ids[row], float(scores[row])) for row in best]
 
 
 class KeywordSearcher(Searcher):
+    """One ranking: BM25 on the term matrix. Phrases, headline conditions,
+    exclusions and filters decide which stories match (through Whoosh's
+    postings and the story table's masks) and never change the order: a
+    filter that removes nothing leaves the ranking as it was."""
+
     mode = "keyword"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, table: StoryTable):
         path = Path(folder) / layout.WHOOSH
         if not whoosh_index.exists_in(str(path)):
             raise layout.IndexNotFound(Path(folder), "no keyword index")
         self._index = whoosh_index.open_dir(str(path))
         self._local = threading.local()
-        matrix = Path(folder) / layout.SPARSE
-        self._sparse = SparseScorer(matrix) if (matrix / sparse.IDS).is_file() else None
+        self._sparse = SparseScorer(Path(folder) / layout.SPARSE)
+        if self._sparse.ids != table.ids:
+            raise layout.IndexDamaged(Path(folder) / layout.SPARSE / sparse.IDS,
+                                      f"it lists other stories than {layout.STORIES}")
+        self.table = table
 
     def _searcher(self):
         # One Whoosh searcher per thread: cheap to keep, not safe to share.
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self._index.searcher(weighting=scoring.BM25F())
+            searcher = self._index.searcher()
             self._local.searcher = searcher
         return searcher
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def _rows(self, query: Q.Query) -> np.ndarray:
+        """A mask over the story table's rows: the stories ``query`` matches."""
+        searcher = self._searcher()
+        ids = searcher.reader().column_reader("id")
+        mask = np.zeros(self.table.size, dtype=bool)
+        mask[[self.table.row[ids[docnum]] for docnum in searcher.docs_for_query(query)]] = True
+        return mask
+
+    def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(score, matches) for every story: BM25 on the query's terms, and
+        which stories match it, within ``allowed`` (a mask; None for all)."""
+        conditions = condition_queries(parsed)
+        scores = self._sparse.scores(scoring_text(parsed))
+        if "required" in conditions:
+            matches = self._rows(conditions["required"])
+        elif scores is not None:
+            matches = scores > 0
+        elif conditions or allowed is not None:  # only filters or exclusions: all they let through
+            matches = np.ones(self.table.size, dtype=bool)
+        else:
+            matches = np.zeros(self.table.size, dtype=bool)
+        if allowed is not None:
+            matches &= allowed
+        if "excluded" in conditions:
+            matches &= ~self._rows(conditions["excluded"])
+        return (np.zeros(self.table.size, dtype=np.float32) if scores is None else scores), matches
+
+    def top(self, scores: np.ndarray, matches: np.ndarray, k: int) -> list[tuple[str, float]]:
+        return self._sparse.top(scores, matches, k)
+
+    def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
         parsed = parse_query(query)
-        if k <= 0:
+        if k <= 0 or not self.table.size:
             return []
-        if self._sparse is not None and not has_conditions(parsed, filters):
-            return ranked(self._sparse.search(parsed, k), self.mode)
-        whoosh_query = build_query(parsed)
-        if whoosh_query is None:
-            return []
-        results = self._searcher().search(whoosh_query, limit=k, filter=filter_query(filters))
-        return ranked([(hit["id"], hit.score) for hit in results], self.mode)
+        scores, matches = self.match(parsed, self.table.allowed(parsed, filters))
+        return ranked(self._sparse.top(scores, matches, k), self.mode)

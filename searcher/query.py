@@ -6,8 +6,10 @@ matching all of them. Explicit syntax where the user asks for it:
 
 - ``"基层治理"`` or ``“基层治理”``: the exact phrase must occur;
 - ``-物业`` or ``-"物业公司"``: stories containing it are left out;
-- ``headline:乡贤`` (``标题:``), ``author:俞琳`` (``作者:``),
-  ``source:000_`` (``来源:``, a file name or its beginning): field conditions.
+- ``headline:乡贤`` (``标题:``): a condition on the headline;
+- ``author:俞琳`` (``作者:``), ``source:000_`` (``来源:``, a file name or
+  its beginning), ``paper:人民日报`` (``报纸:``), ``date:2024`` or
+  ``日期:2023-03..2024-06``: filters (searcher/filters.py).
 
 Unbalanced quotes are read as plain text, control characters as spaces, and
 only the first ``MAX_QUERY_CHARS`` characters count. A condition given twice
@@ -24,7 +26,8 @@ from functools import lru_cache
 MAX_QUERY_CHARS = 1000
 MAX_CONDITIONS = 20
 FIELD_ALIASES = {"headline": "headline", "标题": "headline", "title": "headline",
-                 "author": "author", "作者": "author", "source": "source", "来源": "source"}
+                 "author": "author", "作者": "author", "source": "source", "来源": "source",
+                 "paper": "paper", "报纸": "paper", "date": "date", "日期": "date"}
 _FIELD = "|".join(sorted(map(re.escape, FIELD_ALIASES), key=len, reverse=True))
 _CLAUSE = re.compile(
     rf'(?P<neg>-)?(?:(?P<field>{_FIELD})[:：])?(?:"(?P<q1>[^"]*)"|“(?P<q2>[^”]*)”|(?P<word>[^\s"“”]+))')

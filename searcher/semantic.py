@@ -12,10 +12,12 @@ from index import layout
 from index.embedding import Embedder
 from index.stories import Story
 
-from .base import Filters, Searcher
-from .conditions import has_conditions, story_matches
+from .base import Searcher
+from .filters import FilterArg
+from .conditions import has_text_conditions, story_matches
 from .hits import Hit, ranked
 from .query import parse_query
+from .table import StoryTable
 
 PASSAGES_PER_STORY_GUESS = 4
 HNSW_EF_SEARCH = 128
@@ -62,7 +64,7 @@ def embedding_text(query: str) -> str:
 class SemanticSearcher(Searcher):
     mode = "semantic"
 
-    def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story]):
+    def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story], table: StoryTable):
         import faiss
 
         folder = Path(folder)
@@ -78,6 +80,7 @@ class SemanticSearcher(Searcher):
         self.passages = PassageStore(folder / layout.PASSAGES)
         self.embedder = embedder
         self.stories = stories
+        self.table = table
         if self.index.d != embedder.dimension:
             raise ValueError(f"the index holds {self.index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
@@ -88,18 +91,18 @@ class SemanticSearcher(Searcher):
     def embed_text(self, text: str) -> np.ndarray | None:
         return self.embedder.query_vector(text) if text.strip() else None
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
         return self.search_vector(self.embed(query), k, query, filters)
 
     def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
-                     filters: Filters | None = None) -> dict[str, list[Hit]]:
+                     filters: FilterArg = None) -> dict[str, list[Hit]]:
         texts = [embedding_text(q) for q in queries]
         vectors = self.embedder.encode_queries([t or " " for t in texts])
         return {qid: self.search_vector(vector if text.strip() else None, k, query, filters)
                 for qid, query, text, vector in zip(qids, queries, texts, vectors)}
 
     def search_vector(self, vector: np.ndarray | None, k: int = 10, query: str = "",
-                      filters: Filters | None = None) -> list[Hit]:
+                      filters: FilterArg = None) -> list[Hit]:
         """Stories ranked by their best passage, keeping those that meet the
         query's conditions; asks faiss for more passages until ``k`` stories
         are found or the index is exhausted."""
@@ -107,7 +110,8 @@ class SemanticSearcher(Searcher):
         if vector is None or k <= 0 or total == 0:
             return []
         parsed = parse_query(query)
-        check = has_conditions(parsed, filters)
+        allowed = self.table.allowed(parsed, filters)
+        check_text = has_text_conditions(parsed)
         depth = min(total, k * PASSAGES_PER_STORY_GUESS)
         matrix = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         meets: dict[str, bool] = {}  # each story checked once, however many of its passages come up
@@ -118,9 +122,10 @@ class SemanticSearcher(Searcher):
                 if pid < 0:
                     continue
                 story = self.passages.story_of[int(pid)]
-                if check and story not in meets:
-                    meets[story] = story_matches(self.stories[story], parsed, filters)
-                if story not in best and (not check or meets[story]):
+                if story not in meets:
+                    meets[story] = ((allowed is None or bool(allowed[self.table.row[story]]))
+                                    and (not check_text or story_matches(self.stories[story], parsed)))
+                if story not in best and meets[story]:
                     best[story] = float(score)
             if len(best) >= k or depth >= total:
                 break

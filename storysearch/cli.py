@@ -22,6 +22,7 @@ def _add_folders(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     from index.embedding import DEFAULT_MODEL
     from searcher import MODES
+    from searcher.engine import SORTS
     from searcher.hybrid import DEFAULT_FUSION, FUSIONS
 
     parser = argparse.ArgumentParser(prog="storysearch", description=__doc__)
@@ -58,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--explain", action="store_true", help="with --json: each list's rank and score")
     search.add_argument("--source", help="only stories of this corpus file")
     search.add_argument("--author", help="only stories by this author")
+    search.add_argument("--paper", help="only stories of this paper")
+    search.add_argument("--date-from", metavar="DATE", help="only stories printed on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
+    search.add_argument("--date-to", metavar="DATE", help="only stories printed on or before (YYYY, YYYY-MM or YYYY-MM-DD)")
+    search.add_argument("--sort", choices=SORTS, default="relevance", help="order of the hits (default: %(default)s)")
 
     similar = commands.add_parser("similar", help="stories of similar practices, for a story or a description")
     _add_folders(similar)
@@ -173,8 +178,10 @@ def _search(args) -> int:
     engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
     for warning in engine.warnings:
         print(f"storysearch: warning: {warning}", file=sys.stderr)
-    filters = {name: value for name, value in (("source", args.source), ("author", args.author)) if value}
-    response = engine.search_response(args.query, args.mode, args.k, filters, explain=args.explain)
+    filters = {name: value for name, value in (("source", args.source), ("author", args.author),
+                                               ("paper", args.paper), ("date_from", args.date_from),
+                                               ("date_to", args.date_to)) if value}
+    response = engine.search_response(args.query, args.mode, args.k, filters, explain=args.explain, sort=args.sort)
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0

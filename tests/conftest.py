@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from index import layout  # noqa: E402
 from index.build import build_index  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from searcher import SearchEngine  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +31,6 @@ def corpus_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def engine(corpus_index, embedder):
-    from searcher import SearchEngine
-
     return SearchEngine(corpus_index, embedder)
 
 
@@ -45,3 +44,31 @@ def app(engine):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+PAPERS = ("浙江日报", "杭州日报")
+DISTRICTS = ("西湖区", "上城区", "拱墅区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区", "临安区")
+REPORTERS = ("张一", "李二", "王三", "赵四", "钱五", "孙六", "周七", "吴八", "郑九", "冯十")
+
+
+def page_text(paper_index: int, day: int) -> str:
+    stories = []
+    for n, district in enumerate(DISTRICTS):
+        extra = "垃圾分类" * (n + 1)  # the more, the more relevant to 垃圾分类
+        stories.append(f"{district}第{day}期社区治理简讯\n\n{REPORTERS[n]}\n\n"
+                       f"近日,{district}推进{extra}工作,第{day}期,居民参与踊跃。\n")
+    return "\n".join(stories)
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory, embedder):
+    """130 stories: 13 pages of two papers, dated from 2022 to 2024, in PAPER/YYYY-MM-DD/PAGE.txt."""
+    root = tmp_path_factory.mktemp("archive")
+    corpus = root / "corpus"
+    dates = [f"{2022 + i // 5}-{1 + (i * 2) % 12:02d}-{1 + i:02d}" for i in range(13)]
+    for i, date in enumerate(dates):
+        path = corpus / PAPERS[i % 2] / date / "01.txt"
+        path.parent.mkdir(parents=True)
+        path.write_text(page_text(i % 2, i), encoding="utf-8")
+    build_index(corpus, root / "index", DEFAULT_MODEL, cache_dir=root / "cache")
+    return SearchEngine(root / "index", embedder), dates

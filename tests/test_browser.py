@@ -139,3 +139,37 @@ def test_embed_is_framed_by_the_allowed_portal_only(live, page):
     assert page.inner_text("h1") == "单位门户"  # the portal itself loaded
     assert page.frame_locator("iframe#search").locator("form[role=search]").count() == 0
     assert any("frame-ancestors" in text for text in messages), messages
+
+
+@pytest.fixture(scope="module")
+def archive_site(archive):
+    engine, dates = archive
+    server = create_server(create_app(engine, WebSettings()), "127.0.0.1", 0, threads=4)
+    serve_in_thread(server)
+    yield f"http://127.0.0.1:{server.effective_port}", dates
+    server.close()
+
+
+def test_facets_date_range_sort_and_timeline(archive_site, page):
+    base, dates = archive_site
+    page.goto(base + "/?q=垃圾分类&mode=keyword")
+    assert "共 130 篇" in page.inner_text("p.count")
+    bars = page.locator("figure.timeline svg a")
+    assert bars.count() == len(set(d[:7] for d in dates))  # one bar a month with matches, gaps left empty
+    assert page.locator("figure.timeline table").count() == 1  # the same figures for screen readers
+    page.screenshot(path=str(SHOTS / "archive.png"), full_page=True)
+    page.click("nav.facets a:has-text('杭州日报')")
+    page.wait_for_url("**paper=**")
+    assert "共 60 篇" in page.inner_text("p.count")
+    page.fill("input[name=date_from]", "2023")
+    page.select_option("select[name=sort]", "oldest")
+    page.press("input[name=date_from]", "Enter")
+    page.wait_for_url("**sort=oldest**")
+    first = min(d for i, d in enumerate(dates) if i % 2 and d >= "2023")
+    assert page.locator("ol.results li time").first.get_attribute("datetime") == first
+    assert "已筛选" in page.inner_text("p.active-filters")
+    page.locator("figure.timeline svg a").first.click()
+    page.wait_for_url("**date_to=**")
+    assert page.input_value("input[name=date_from]") == page.input_value("input[name=date_to]")
+    page.goto(base + "/embed?q=垃圾分类")
+    assert page.locator("select[name=sort]").count() == 1 and page.locator("input[name=date_from]").count() == 1

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from index.corpus import UnreadableFile, decode_page
 from index.segment import segment_page
 from searcher.engine import QueryError
-from searcher.lexical import build_query
+from searcher.lexical import condition_queries
 from searcher.query import parse_query
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -60,7 +60,7 @@ def test_any_page_segments_and_every_line_is_accounted_for(lines):
 @given(ANY_TEXT)
 def test_any_query_parses_and_builds(text):
     parsed = parse_query(text)
-    build_query(parsed)
+    condition_queries(parsed)
 
 
 @FAST

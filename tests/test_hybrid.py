@@ -30,8 +30,8 @@ def test_weighted_fusion_is_the_default_and_rrf_an_option(client):
 def test_pages_are_cut_from_one_ranking(corpus_index, embedder, monkeypatch):
     engine = SearchEngine(corpus_index, embedder)
     calls = []
-    original = engine.keyword.search
-    monkeypatch.setattr(engine.keyword, "search", lambda *a, **kw: calls.append(a) or original(*a, **kw))
+    original = engine.keyword.match
+    monkeypatch.setattr(engine.keyword, "match", lambda *a, **kw: calls.append(a) or original(*a, **kw))
     first = engine.search("社区治理", "hybrid", 5, offset=0)
     second = engine.search("社区治理", "hybrid", 5, offset=5)
     assert [h.rank for h in first] == [1, 2, 3, 4, 5] and [h.rank for h in second] == [6, 7, 8, 9, 10]

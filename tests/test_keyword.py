@@ -1,7 +1,9 @@
 """Keyword search on the bundled corpus: the query language, folding,
 highlighting and filters."""
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -163,9 +165,9 @@ def test_duplicate_conditions_are_merged():
 
 def test_a_many_phrase_query_costs_one_condition(engine, monkeypatch):
     from index.analysis import text_analysis
-    from searcher.lexical import build_query
+    from searcher.lexical import condition_queries
 
-    assert len(list(build_query(parse_query('"乡" ' * 250)).leaves())) <= 10
+    assert len(list(condition_queries(parse_query('"乡" ' * 250))["required"].leaves())) <= 10
     analysis, folds = text_analysis(), [0]
     fold = analysis.fold
     monkeypatch.setattr(analysis, "fold", lambda text: (folds.__setitem__(0, folds[0] + 1), fold(text))[1])
@@ -189,3 +191,51 @@ def test_too_many_conditions_are_refused_clearly(engine, client):
         assert response.status_code == 400 and f"最多 {MAX_CONDITIONS} 个" in response.get_data(as_text=True)
     allowed = "-疫情 " + '"乡贤" ' * 100 + "headline:乡贤"
     assert engine.search(allowed, "keyword", 10)
+
+
+def judged_queries():
+    from searcher.evaluation import read_queries
+
+    return list(read_queries(Path(__file__).parent / "fixtures" / "judged" / "queries.tsv").values())
+
+
+def fifty_queries(engine):
+    """The judged questions, then single words from the bundled headlines: 50 in all."""
+    from index.analysis import text_analysis
+
+    words = [w for s in sorted(engine.stories.values(), key=lambda s: s.id)
+             for w, *_ in text_analysis().words(s.headline) if len(w) >= 2]
+    return list(dict.fromkeys(judged_queries() + words))[:50]
+
+
+def keyword_ids(engine, query, filters=None):
+    return [h.docid for h in engine.searcher("keyword").search(query, 100, filters)]
+
+
+def test_a_filter_that_removes_nothing_leaves_the_ranking_identical(engine):
+    queries = fifty_queries(engine)
+    assert len(queries) == 50
+    sources = sorted({s.source for s in engine.stories.values()})
+    prefix = os.path.commonprefix(sources)
+    for query in queries:
+        plain = keyword_ids(engine, query)
+        assert plain, query
+        assert keyword_ids(engine, query + " -量子纠缠") == plain, query  # an exclusion that excludes nothing
+        if prefix:
+            assert keyword_ids(engine, f"{query} source:{prefix}") == plain, query
+        kept = [i for i in plain if engine.stories[i].source == sources[0]]
+        assert keyword_ids(engine, query, {"source": sources[0]}) == kept, query  # narrowed, order kept
+
+
+def test_the_phrase_path_agrees_with_the_plain_path_on_which_stories_match(engine):
+    from index.analysis import text_analysis
+
+    analysis = text_analysis()
+    fold = analysis.fold
+    for query in fifty_queries(engine):
+        word = max((w for w, *_ in analysis.words(query)), key=len)  # its tokens are the query's already
+        plain = keyword_ids(engine, query)
+        with_phrase = keyword_ids(engine, f'{query} "{word}"')
+        holding = {i for i, s in engine.stories.items() if fold(word) in fold(s.text)}
+        assert set(with_phrase) == holding, query  # every story holding the phrase, and only those
+        assert [i for i in with_phrase if i in plain] == [i for i in plain if i in holding], query

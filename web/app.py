@@ -18,7 +18,8 @@ from werkzeug.exceptions import HTTPException
 from index.embedding import ModelBusy
 from index.layout import IndexDamaged
 from searcher import SearchEngine
-from searcher.engine import MAX_K, QueryError, check_fusion, check_mode
+from searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
+from searcher.filters import Filters
 from searcher.query import parse_query
 from searcher.snippets import highlight_paragraphs, snippet
 
@@ -27,6 +28,7 @@ from .openapi import openapi_spec
 from .settings import WebSettings
 
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
+SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 EXAMPLES = [("乡贤", "一个词"), ("老旧小区停车难怎么解决", "一个问题"), ('"小马拉大车"', "确切短语"),
             ("电动自行车 -疫情", "排除一个词"), ("author:俞琳", "某位作者")]
 DEFAULT_K = 10
@@ -34,6 +36,7 @@ MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
+FILTER_PARAMETERS = ("source", "author", "paper", "date_from", "date_to")
 DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请联系管理员运行 storysearch check --repair 修复。"
 
 
@@ -69,14 +72,18 @@ def _search_args() -> dict:
     fusion = request.args.get("fusion") or None
     if fusion is not None:
         check_fusion(fusion)
-    filters = {name: request.args.get(name, "").strip() for name in ("source", "author")}
+    filters = {name: request.args.get(name, "").strip() for name in FILTER_PARAMETERS}
+    filters = {name: value for name, value in filters.items() if value}
+    Filters.from_mapping(filters)  # checked here, so that a bad date is a 400 before anything runs
     return {"q": _text_arg("q"), "mode": mode, "k": _int_arg("k", DEFAULT_K, 1, MAX_K),
             "page": _int_arg("page", 1, 1, MAX_PAGE), "fusion": fusion,
-            "filters": {name: value for name, value in filters.items() if value}}
+            "sort": check_sort(request.args.get("sort") or "relevance"), "filters": filters}
 
 
 def _page_url(endpoint: str, args: dict, page: int) -> str:
     params = {"q": args["q"], "mode": args["mode"], "page": page, **args["filters"]}
+    if args["sort"] != "relevance":
+        params["sort"] = args["sort"]
     if args["k"] != DEFAULT_K:
         params["k"] = args["k"]
     if args["fusion"]:
@@ -84,11 +91,42 @@ def _page_url(endpoint: str, args: dict, page: int) -> str:
     return url_for(endpoint, **params)
 
 
-def _choices(engine: SearchEngine) -> tuple[list[str], list[str]]:
-    """Source files and the most frequent authors, for the filter inputs."""
-    sources = sorted({story.source for story in engine.stories.values()})
+def _choices(engine: SearchEngine) -> dict[str, list[str]]:
+    """Source files, papers and the most frequent authors, for the filter inputs."""
     authors = Counter(a for story in engine.stories.values() for a in story.authors)
-    return sources, [name for name, _ in authors.most_common(MAX_AUTHOR_CHOICES)]
+    return {"sources": sorted({story.source for story in engine.stories.values()}),
+            "papers": sorted({story.paper for story in engine.stories.values() if story.paper}),
+            "authors": [name for name, _ in authors.most_common(MAX_AUTHOR_CHOICES)]}
+
+
+def timeline(facets: dict) -> tuple[str, list[dict]]:
+    """("month" or "year", every bin from the first to the last with matches,
+    empty ones included) for the timeline; months when the facets have them."""
+    unit = "month" if facets.get("month") else "year"
+    found = {entry["value"]: entry["count"] for entry in facets.get(unit, [])}
+    if not found:
+        return unit, []
+    first, last = min(found), max(found)
+    if unit == "year":
+        values = [str(year) for year in range(int(first), int(last) + 1)]
+    else:
+        months = range(int(first[:4]) * 12 + int(first[5:]) - 1, int(last[:4]) * 12 + int(last[5:]))
+        values = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
+    return unit, [{"value": value, "count": found.get(value, 0)} for value in values]
+
+
+def search_url(endpoint: str | None = None, **changes) -> str:
+    """This search's URL with some parameters changed (``None`` removes one):
+    what facet links, the timeline's bars and the sort switch point at. A
+    change of anything but the page goes back to the first page."""
+    params = {name: value for name, value in request.args.items() if value}
+    params.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    return url_for(endpoint or request.endpoint, **params)
 
 
 def create_app(source, settings: WebSettings | None = None) -> Flask:
@@ -100,7 +138,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.url_map.merge_slashes = False  # "/api/story//x" is a 404, not a redirect
     app.extensions["storysearch"] = source
-    choices: dict[str, tuple[list[str], list[str]]] = {}
+    choices: dict[str, dict[str, list[str]]] = {}
     app.wsgi_app = urls.wrap(app.wsgi_app, settings)
     external = settings.public_url is not None  # absolute URLs only from the setting, never from headers
     if settings.cors_origins:
@@ -135,8 +173,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         if key not in choices:
             choices.clear()
             choices[key] = _choices(current)
-        sources, authors = choices[key]
-        return {"modes": MODE_LABELS, "sources": sources, "authors": authors, "warnings": current.warnings}
+        return {"modes": MODE_LABELS, "sorts": SORT_LABELS, **choices[key], "warnings": current.warnings,
+                "search_url": search_url}
 
     @app.after_request
     def security_headers(response):
@@ -155,22 +193,28 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def search_context(endpoint: str) -> dict:
         """Everything a search page shows, and its JSON twin returns."""
         context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
-                   "filters": {}, "results": [], "total": 0, "page": 1, "error": None,
-                   "next_url": None, "prev_url": None, "first": 0, "last": 0}
+                   "filters": {}, "results": [], "total": 0, "ranked": 0, "facets": {}, "sort": "relevance",
+                   "page": 1, "error": None, "next_url": None, "prev_url": None, "first": 0, "last": 0,
+                   "timeline_unit": "year", "timeline": []}
         try:
             args = _search_args()
-            context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"])
+            context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
+                           sort=args["sort"])
             offset = (args["page"] - 1) * args["k"]
             if args["q"].strip():
                 response = engine().search_response(args["q"], args["mode"], args["k"], args["filters"],
-                                                  offset, explain=True, fusion=args["fusion"])
-                context["total"] = response["total"]
+                                                  offset, explain=True, fusion=args["fusion"], sort=args["sort"])
+                context.update(total=response["total"], ranked=response["ranked"], facets=response["facets"])
+                context["timeline_unit"], context["timeline"] = timeline(response["facets"])
+                if offset and offset >= response["ranked"]:
+                    raise QueryError(f"page {args['page']} is past the last page of results",
+                                     f"没有第 {args['page']} 页：结果只有 {max(1, -(-response['ranked'] // args['k']))} 页。")
                 parsed = parse_query(args["q"])
                 for hit in response["hits"]:
                     hit["snippet"] = snippet(engine().stories[hit["id"]].body, parsed)
                     context["results"].append(hit)
                 context["first"], context["last"] = offset + 1, offset + len(context["results"])
-                if offset + args["k"] < context["total"]:
+                if offset + args["k"] < context["ranked"]:
                     context["next_url"] = _page_url(endpoint, args, args["page"] + 1)
                 if args["page"] > 1:
                     context["prev_url"] = _page_url(endpoint, args, args["page"] - 1)
@@ -203,7 +247,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             if not explain:
                 hit.pop("explain")
         return jsonify({"query": context["query"], "mode": context["mode"], "filters": context["filters"],
-                        "total": context["total"], "page": context["page"],
+                        "sort": context["sort"], "total": context["total"], "ranked": context["ranked"],
+                        "facets": context["facets"], "page": context["page"],
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],
                         "next_url": context["next_url"], "prev_url": context["prev_url"],
                         "warnings": engine().warnings})

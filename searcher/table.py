@@ -1,0 +1,131 @@
+"""The stories as columns, row for row with the term matrix: what filters,
+facets and date sorting read, as numpy arrays over the whole archive.
+
+Filters become boolean masks over rows; a facet is a count of values over
+the rows of a match set (``np.bincount``), so counts are exact over the
+whole set, never a cut of the first results.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.stories import Story
+
+from .filters import FILTER_FIELDS, FilterArg, Filters, as_filters
+from .query import ParsedQuery
+
+NO_DATE = 0
+MONTHS_FACET_MAX_YEARS = 3  # a month facet when the set spans at most this many years
+FACET_SIZE = 20
+
+
+def _date_number(date: str) -> int:
+    return int(date.replace("-", "")) if date else NO_DATE
+
+
+class _Codes:
+    """A multi-valued column: each row's values as codes, in CSR form."""
+
+    def __init__(self, per_row: Sequence[Sequence[str]]):
+        self.values: list[str] = []
+        code: dict[str, int] = {}
+        codes, rows = [], []
+        for row, values in enumerate(per_row):
+            for value in dict.fromkeys(values):
+                codes.append(code.setdefault(value, len(code)))
+                rows.append(row)
+        self.values = list(code)
+        self.code = code
+        self.codes = np.asarray(codes, dtype=np.int32)
+        self.rows = np.asarray(rows, dtype=np.int64)
+
+    def mask(self, value: str, size: int) -> np.ndarray:
+        mask = np.zeros(size, dtype=bool)
+        if value in self.code:
+            mask[self.rows[self.codes == self.code[value]]] = True
+        return mask
+
+    def counts(self, matches: np.ndarray) -> list[dict]:
+        """``{"value", "count"}`` of the values of the matching rows, most frequent first."""
+        counts = np.bincount(self.codes[matches[self.rows]], minlength=len(self.values))
+        top = np.flatnonzero(counts)
+        top = top[np.lexsort((top, -counts[top]))][:FACET_SIZE]
+        return [{"value": self.values[i], "count": int(counts[i])} for i in top]
+
+
+class StoryTable:
+    def __init__(self, stories: Sequence[Story]):
+        self.ids = [story.id for story in stories]
+        self.row = {story_id: row for row, story_id in enumerate(self.ids)}
+        self.size = len(self.ids)
+        self.sources = np.asarray([story.source for story in stories], dtype=object)
+        self.dates = np.asarray([_date_number(story.date) for story in stories], dtype=np.int64)
+        self.papers = _Codes([[story.paper] if story.paper else [] for story in stories])
+        self.authors = _Codes([story.authors for story in stories])
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """The rows these filters let through; None when they let every row through."""
+        if not filters:
+            return None
+        mask = np.ones(self.size, dtype=bool)
+        if filters.source:
+            if filters.source_prefix:
+                mask &= np.fromiter((s.startswith(filters.source) for s in self.sources), bool, self.size)
+            else:
+                mask &= self.sources == filters.source
+        if filters.author:
+            mask &= self.authors.mask(filters.author, self.size)
+        if filters.paper:
+            mask &= self.papers.mask(filters.paper, self.size)
+        if filters.date_from:
+            mask &= self.dates >= _date_number(filters.date_from)
+        if filters.date_to:
+            mask &= (self.dates <= _date_number(filters.date_to)) & (self.dates != NO_DATE)
+        return mask
+
+    def allowed(self, parsed: ParsedQuery, filters: FilterArg = None) -> np.ndarray | None:
+        """The rows the request's filters and the query's filter fields let
+        through, excluded filter fields (``-author:某某``) left out; None for all."""
+        mask = self.mask(as_filters(filters).with_query(parsed))
+        for name, value in parsed.excluded:
+            if name in FILTER_FIELDS:
+                excluded = self.mask(Filters().with_query(ParsedQuery("", fields=((name, value),))))
+                mask = ~excluded if mask is None else mask & ~excluded
+        return mask
+
+    def facets(self, matches: np.ndarray, filters: Filters) -> dict[str, list[dict]]:
+        """Counts of paper, year (and month), and author over the matching rows,
+        each with the other filters applied but its own left out."""
+        def narrowed(*own: str) -> np.ndarray:
+            other = self.mask(filters.without(*own))
+            return matches if other is None else matches & other
+
+        dated = narrowed("date")
+        years = self.dates[dated & (self.dates != NO_DATE)] // 10000
+        facets = {"paper": self.papers.counts(narrowed("paper")),
+                  "year": _histogram(years, "{:04d}"),
+                  "author": self.authors.counts(narrowed("author"))}
+        if len(years) and years.max() - years.min() < MONTHS_FACET_MAX_YEARS:
+            months = self.dates[dated & (self.dates != NO_DATE)] // 100
+            facets["month"] = _histogram(months, "{:06d}", lambda v: f"{v[:4]}-{v[4:]}")
+        return facets
+
+    def by_date(self, rows: np.ndarray, relevance: np.ndarray, newest: bool) -> np.ndarray:
+        """Rows ordered by date (newest or oldest first; undated last), equal
+        dates by relevance (higher first)."""
+        dates = self.dates[rows]
+        undated = dates == NO_DATE
+        key = -dates if newest else dates
+        return rows[np.lexsort((-relevance, key, undated))]
+
+
+def _histogram(values: np.ndarray, template: str, label=None) -> list[dict]:
+    """Counts per value in time order, as facet entries."""
+    found, counts = np.unique(values, return_counts=True)
+    entries = []
+    for value, count in zip(found.tolist(), counts.tolist()):
+        text = template.format(value)
+        entries.append({"value": label(text) if label else text, "count": int(count)})
+    return entries
