@@ -1,7 +1,7 @@
 """Load on a local `storysearch serve`: a fixed number of concurrent clients
 for a bounded time, mixing keyword, semantic, hybrid and similar requests.
 
-    python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30]
+    python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30] [--kinds keyword,semantic]
 
 Starts the server on a free loopback port (the index must exist: `storysearch
 index`), waits until it answers, runs the clients, stops the server, and
@@ -64,7 +64,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument("--kinds", default=",".join(kind for kind, _ in MIX),
+                        help="the kinds of request to send, in their usual proportions (default: all)")
     args = parser.parse_args()
+    chosen = set(args.kinds.split(","))
+    if not chosen or not chosen <= {kind for kind, _ in MIX}:
+        parser.error(f"--kinds: a comma-separated choice of {', '.join(kind for kind, _ in MIX)}")
     print(describe())
     port = free_port()
     # The server's output goes to a file: a pipe nobody reads fills up with
@@ -99,7 +104,7 @@ def main() -> None:
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
-            kinds = [kind for kind, weight in MIX for _ in range(weight)]
+            kinds = [kind for kind, weight in MIX if kind in chosen for _ in range(weight)]
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             while time.monotonic() < stop_at:
                 with lock:
