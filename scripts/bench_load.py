@@ -1,7 +1,7 @@
 """Load on a local `storysearch serve`: a fixed number of concurrent clients
 for a bounded time, mixing keyword, semantic, hybrid and similar requests.
 
-    python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30]
+    python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30] [--kinds keyword,semantic]
 
 Starts the server on a free loopback port (the index must exist: `storysearch
 index`), waits until it answers, runs the clients, stops the server, and
@@ -18,6 +18,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -63,12 +64,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument("--kinds", default=",".join(kind for kind, _ in MIX),
+                        help="the kinds of request to send, in their usual proportions (default: all)")
     args = parser.parse_args()
+    chosen = set(args.kinds.split(","))
+    if not chosen or not chosen <= {kind for kind, _ in MIX}:
+        parser.error(f"--kinds: a comma-separated choice of {', '.join(kind for kind, _ in MIX)}")
     print(describe())
     port = free_port()
+    # The server's output goes to a file: a pipe nobody reads fills up with
+    # waitress's queue warnings and then blocks the whole server.
+    server_log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     server = subprocess.Popen([sys.executable, "-m", "storysearch", "serve", "--index", str(args.index),
                                "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              stdout=server_log, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
         deadline = time.monotonic() + 180
@@ -80,7 +89,8 @@ def main() -> None:
                 break
             except (OSError, ValueError):
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start:\n" + (server.stdout.read() if server.stdout else ""))
+                    server_log.seek(0)
+                    raise SystemExit("the server did not start:\n" + server_log.read())
                 time.sleep(0.5)
         conn.request("GET", "/api/search?" + urlencode({"q": "社区", "mode": "keyword", "k": 100}))
         story_ids = [hit["id"] for hit in json.loads(conn.getresponse().read())["hits"]] or [first["hits"][0]["id"]]
@@ -94,7 +104,7 @@ def main() -> None:
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
-            kinds = [kind for kind, weight in MIX for _ in range(weight)]
+            kinds = [kind for kind, weight in MIX if kind in chosen for _ in range(weight)]
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             while time.monotonic() < stop_at:
                 with lock:
@@ -130,11 +140,14 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    server_log.seek(0)
+    queued = sum("Task queue depth" in line for line in server_log)
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
     print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads), "
           f"index {args.index}")
-    print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}")
+    print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
+          f"waits for a free server thread {queued} (waitress's queue warnings)")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
           f"p99 {percentile(everything, 99):7.1f} ms")
     for kind, values in sorted(latencies.items()):

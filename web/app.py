@@ -3,8 +3,9 @@
 Every URL is built with ``url_for`` so the app works under a URL prefix
 (behind a reverse proxy that sends ``X-Forwarded-Prefix``, or mounted at a
 sub-path); URLs are relative unless the ``public_url`` setting gives the
-absolute one (web/urls.py), so no request header can point them elsewhere. Framing is refused unless frame ancestors are configured; CORS on
-``/api/*`` only for configured origins.
+absolute one (web/urls.py), so no request header can point them elsewhere.
+Framing is refused unless frame ancestors are configured; CORS on ``/api/*``
+only for configured origins.
 """
 from __future__ import annotations
 

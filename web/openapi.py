@@ -13,7 +13,9 @@ def _json(ref: str, description: str) -> dict:
 
 
 ERRORS = {str(code): _json("#/components/schemas/Error", text)
-          for code, text in ((400, "A request that cannot be answered as asked"), (404, "No such story"))}
+          for code, text in ((400, "A request that cannot be answered as asked"), (404, "No such story"),
+                             (503, "Too many requests wait for the embedding model; retry after Retry-After "
+                                   "seconds (keyword mode never waits for it)"))}
 K = _param("k", "How many results (per page)", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10})
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -43,7 +45,7 @@ def openapi_spec(server_url: str) -> dict:
                     _param("explain", "Add each list's rank and score", {"type": "string", "enum": ["0", "1"]}),
                 ],
                 "responses": {"200": _json("#/components/schemas/SearchResponse", "Ranked stories"),
-                              "400": ERRORS["400"]}}},
+                              "400": ERRORS["400"], "503": ERRORS["503"]}}},
             "/api/story/{story_id}": {"get": {
                 "summary": "One story, whole and clean", "operationId": "story",
                 "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path")],
@@ -52,12 +54,12 @@ def openapi_spec(server_url: str) -> dict:
                 "summary": "Stories of similar practices to a story", "operationId": "similarToStory",
                 "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path"), K],
                 "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
-                              **ERRORS}}},
+                              "400": ERRORS["400"], "404": ERRORS["404"]}}},
             "/api/similar": {"get": {
                 "summary": "Stories of similar practices to a description", "operationId": "similarToText",
                 "parameters": [_param("text", "A description of the practice", {"type": "string"}, True), K],
                 "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
-                              "400": ERRORS["400"]}}},
+                              "400": ERRORS["400"], "503": ERRORS["503"]}}},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["ok", "error", "status"], "properties": {
