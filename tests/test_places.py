@@ -119,3 +119,14 @@ def test_two_character_names_need_their_parent():
     assert paths(story("游客来到乌镇。")) == []
     assert paths(story("佳县乌镇开展活动。")) == [("陕西省", "榆林市", "佳县", "乌镇")]
     assert paths(story("桐乡市乌镇镇迎来游客。")) == [("浙江省", "嘉兴市", "桐乡市", "乌镇镇")]
+
+
+def test_short_names_must_be_whole_words():
+    # 迁安 (迁安市) inside 搬迁安置, 新平 (新平县) inside 创新平台, 高安 (高安市) inside 提高安全
+    text = "浙江省江西省河北省云南省:搬迁安置社区搭建创新平台,提高安全意识。"
+    assert paths(story(text)) == [("浙江省",), ("江西省",), ("河北省",), ("云南省",)]
+
+
+def test_a_district_named_by_a_common_word_needs_its_parent():
+    assert paths(story("老城区改造持续推进。")) == []
+    assert paths(story("洛阳市老城区改造持续推进。")) == [("河南省", "洛阳市", "老城区")]
