@@ -117,7 +117,7 @@ class Gazetteer:
             self.by_path[division.path] = division
             self.full_names[name].append(code)
             short = short_name(name) if level < 4 else ""
-            if short and short not in COMMON_WORDS and short != name:
+            if short and short not in COMMON_WORDS:
                 self.short_names[short].append(code)
         # Taken only with a parent named, even where unique: 乌镇, 矿区, and
         # districts or towns named by a common word (老城区, 解放区, 中心街道);
@@ -169,7 +169,7 @@ def short_name(name: str) -> str:
     for suffix in NAME_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             stem = name[: -len(suffix)]
-            if suffix.startswith("自治"):
+            if suffix.startswith("自治") and len(ETHNIC_GROUPS.sub("", stem)) >= 2:  # not 内蒙古 → 内
                 stem = ETHNIC_GROUPS.sub("", stem)
             return stem if len(stem) >= 2 else ""
     return ""

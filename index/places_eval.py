@@ -21,12 +21,13 @@ class Counts:
     correct: int = 0
 
     @property
-    def precision(self) -> float:
-        return self.correct / self.found if self.found else 1.0
+    def precision(self) -> float | None:
+        """None when nothing was found: there is nothing to be precise about."""
+        return self.correct / self.found if self.found else None
 
     @property
-    def recall(self) -> float:
-        return self.correct / self.expected if self.expected else 1.0
+    def recall(self) -> float | None:
+        return self.correct / self.expected if self.expected else None
 
 
 @dataclass

@@ -25,6 +25,10 @@ from index.places import LEVELS, PLACES_VERSION, gazetteer  # noqa: E402
 from index.places_eval import corpus_stories, extract_all, load_expected, score  # noqa: E402
 
 
+def ratio(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
@@ -46,11 +50,11 @@ def main() -> None:
 
     overall = result.overall
     print(f"{len(stories)} stories, {overall.expected} expected places, {overall.found} found, {overall.correct} correct")
-    print(f"micro: precision {overall.precision:.3f}  recall {overall.recall:.3f}")
+    print(f"micro: precision {ratio(overall.precision)}  recall {ratio(overall.recall)}")
     for level in LEVELS.values():
         counts = result.by_level[level]
         print(f"  {level:<8} expected {counts.expected:>3}  found {counts.found:>3}  correct {counts.correct:>3}  "
-              f"precision {counts.precision:.3f}  recall {counts.recall:.3f}")
+              f"precision {ratio(counts.precision)}  recall {ratio(counts.recall)}")
     print(f"main place first: {result.main_correct} of {result.main_expected} stories")
     for title, items in (("misses", result.misses), ("false hits", result.false_hits)):
         print(f"{title}: {len(items)}")
