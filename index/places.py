@@ -57,7 +57,7 @@ COMMON_WORDS = frozenset(
     "太和 永和 友谊 民和 安定 长宁 大安 宁安 正安 振兴 复兴 安居 富裕 兴业 公安 平原 康乐 延长 武功 互助 同仁 同德 新星 白杨 "
     "石门 黄龙 资源 比如 友好 惠民 万年".split())
 # A short name followed by one of these names a smaller unit or an institution.
-NOT_A_DIVISION_AFTER = re.compile(r"^(?:镇|乡|村|社区|小区|街(?!道)|路|大道|大学|学院|中学|小学|公园|湖畔)")
+NOT_A_DIVISION_AFTER = re.compile(r"^(?:镇|乡|村|社区|小区|街(?!道)|路|大道|大学|学院|中学|小学|公园)")
 GENERIC_AREA = re.compile("(?:区|街道|镇|乡)$")
 MARKET = "场"  # 东方市场 is a market, not 东方市
 
