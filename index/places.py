@@ -8,15 +8,18 @@ paragraphs and captions are scanned for division names:
 * a full name (``庆元县``, ``崇贤街道``) names a place when it is unique in the
   country, or when one of its ancestors is named somewhere in the story
   (``湖州市德清县新安镇``: 16 towns are called 新安镇, one lies in 德清县);
-  two-character names (``乌镇``, ``矿区``) and names made of a common word
-  (``老城区``, ``解放区``, ``中心街道``) always need that ancestor;
+  two-character names (``乌镇``, ``矿区``), names made of a common word
+  (``老城区``, ``中心街道``) and names that read as a function word before a
+  word (``于城镇`` in 集中于城镇) need their city or county named;
 * a short name without its suffix (``浙江``, ``杭州``, ``临平``) names a province
-  by itself, but a city or county only when the same place or one of its
-  ancestors is also named in the story, or when it is written right after its
-  parent (``浙江杭州临平``). It must be a whole word as jieba cuts the text
-  (not 迁安 in 搬迁安置); towns have no short names, and short names that are
-  common words (``新华``, ``合作``) or that start a village, community, road or
-  school name (``南湖社区``) never count.
+  by itself (``河北`` is always the province), a city when its province is
+  named, and a county when its city is named (``南海`` in a story naming only
+  广东 is the sea, not 佛山's 南海区), or when the same place's full name is
+  in the story, or when it is written right after its parent (``杭州临平``).
+  It must be a whole word as jieba cuts the text (not 迁安 in 搬迁安置); towns
+  have no short names, and short names that are common words (``新华``,
+  ``合作``) or that start a village, community, road or school name
+  (``南湖社区``) never count.
 
 Only the most specific places are returned: an ancestor of another place found
 is part of that place's path. The main place comes first: headline and byline
@@ -55,10 +58,11 @@ COMMON_WORDS = frozenset(
     "江北 江南 河东 河西 江东 新市 开发 高新 中心 永安 太平 平安 安宁 新兴 光明 胜利 红旗 东风 前进 团结 先锋 解放 文化 和顺 "
     "吉利 富民 长寿 宝山 青山 南山 北山 东山 西山 金山 合作 共和 新建 清新 通道 同心 安康 长乐 江山 天台 方正 大方 桃源 向阳 "
     "太和 永和 友谊 民和 安定 长宁 大安 宁安 正安 振兴 复兴 安居 富裕 兴业 公安 平原 康乐 延长 武功 互助 同仁 同德 新星 白杨 "
-    "石门 黄龙 资源 比如 友好 惠民 万年".split())
+    "石门 黄龙 资源 比如 友好 惠民 万年 小城 集体 山下 南部 港口 天涯".split())
 # A short name followed by one of these names a smaller unit or an institution.
 NOT_A_DIVISION_AFTER = re.compile(r"^(?:镇|乡|村|社区|小区|街(?!道)|路|大道|大学|学院|中学|小学|公园)")
 GENERIC_AREA = re.compile("(?:区|街道|镇|乡)$")
+FUNCTION_WORDS = "于与和同在对从向及的"
 MARKET = "场"  # 东方市场 is a market, not 东方市
 
 
@@ -121,9 +125,10 @@ class Gazetteer:
                 self.short_names[short].append(code)
         # Taken only with a parent named, even where unique: 乌镇, 矿区, and
         # districts or towns named by a common word (老城区, 解放区, 中心街道);
-        # 中山市 or 江山市 written in full is the city.
+        # 中山市 or 江山市 written in full is the city. So do names that read as a function word before a word: 于城镇 (集中于城镇), 同老乡.
         self.needs_parent = frozenset(name for name in self.full_names if len(name) <= 2 or (
-            GENERIC_AREA.search(name) and GENERIC_AREA.sub("", name) in COMMON_WORDS))
+            GENERIC_AREA.search(name) and GENERIC_AREA.sub("", name) in COMMON_WORDS) or (
+            name[0] in FUNCTION_WORDS and self.segmenter.has_word(name[1:])))
         names = [*self.full_names, *self.short_names]
         self.prefixes = frozenset(name[:i] for name in names for i in range(1, len(name) + 1))
         self.longest = max(map(len, names))
@@ -221,8 +226,8 @@ def _resolve(mentions: list[_Mention], places: Gazetteer) -> None:
         only = mention.candidates[0] if len(mention.candidates) == 1 else ""
         if not mention.is_short and only and mention.surface not in places.needs_parent:
             mention.code, mention.reason = only, "unique name"
-        elif mention.is_short and only and places.divisions[only].level == "province":
-            mention.code, mention.reason = only, "province"
+        elif mention.is_short and provinces_among(mention.candidates, places):
+            mention.code, mention.reason = provinces_among(mention.candidates, places)[0], "province"
         if mention.code:
             named.add(mention.code)
     _pair_adjacent(mentions, places, named)
@@ -236,7 +241,7 @@ def _resolve(mentions: list[_Mention], places: Gazetteer) -> None:
             for code in mention.candidates:
                 if mention.is_short and code in named:
                     anchored.append((len(places.divisions[code].ancestors) + 1, code, "its full name"))
-                anchors = [a for a in places.divisions[code].ancestors if a in named]
+                anchors = [a for a in anchors_for(mention, code, places) if a in named]
                 if anchors:
                     anchored.append((len(places.divisions[anchors[-1]].ancestors), code,
                                      places.divisions[anchors[-1]].name))
@@ -250,10 +255,21 @@ def _resolve(mentions: list[_Mention], places: Gazetteer) -> None:
                 mention.reason = f"{anchored[0][2]} named in the story"
                 named.add(mention.code)
                 changed = True
-    for mention in mentions:
-        provinces = [c for c in mention.candidates if places.divisions[c].level == "province"]
-        if mention.is_short and not mention.code and len(provinces) == 1:
-            mention.code, mention.reason = provinces[0], "province"
+
+
+def provinces_among(candidates: list[str], places: Gazetteer) -> list[str]:
+    """A short name that is a province's means the province: 河北 is 河北省, not 天津's 河北区."""
+    return [code for code in candidates if places.divisions[code].level == "province"]
+
+
+def anchors_for(mention: _Mention, code: str, places: Gazetteer) -> tuple[str, ...]:
+    """The ancestors whose naming decides a mention. For a short name or a name
+    that needs its parent the province is too far (南海 in a 广东 story is the
+    sea more often than 佛山's 南海区), unless it is the parent itself (北京's 东城区)."""
+    ancestors = places.divisions[code].ancestors
+    if mention.is_short or mention.surface in places.needs_parent:
+        return ancestors[1:] or ancestors
+    return ancestors
 
 
 def _pair_adjacent(mentions: list[_Mention], places: Gazetteer, named: set[str]) -> None:

@@ -130,3 +130,20 @@ def test_short_names_must_be_whole_words():
 def test_a_district_named_by_a_common_word_needs_its_parent():
     assert paths(story("老城区改造持续推进。")) == []
     assert paths(story("洛阳市老城区改造持续推进。")) == [("河南省", "洛阳市", "老城区")]
+
+
+def test_a_province_short_name_means_the_province():
+    # 天津 has a 河北区, but 河北 on its own is the province
+    assert paths(story("天津市与河北开展协作。")) == [("天津市",), ("河北省",)]
+
+
+def test_a_county_short_name_needs_its_city_not_only_its_province():
+    # 南海 is 佛山's 南海区 only where 佛山 is named; with just 广东 it is the sea
+    assert paths(story("广东省渔民在南海作业。")) == [("广东省",)]
+    assert paths(story("广东省佛山市南海推进改革。")) == [("广东省", "佛山市", "南海区")]
+
+
+def test_names_that_read_as_ordinary_words_need_their_parent():
+    # 于城镇 (海盐县) in 集中于城镇, 小城镇 (舒兰市) as small towns
+    assert paths(story("人口集中于城镇,小城镇建设加快。")) == []
+    assert paths(story("海盐县于城镇开展活动。")) == [("浙江省", "嘉兴市", "海盐县", "于城镇")]
