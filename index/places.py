@@ -141,22 +141,26 @@ class Gazetteer:
             bounds.add(offset)
         return bounds
 
-    def scan(self, text: str, word_bounds: set[int]) -> list[tuple[int, int, str, bool]]:
+    def scan(self, text: str) -> list[tuple[int, int, str, bool]]:
         """(start, end, surface, is_short) of every name in the text, sorted: where
         names overlap, the one ending last and then the longest full name wins;
-        short names only where no full name matched, and only as whole words
-        (``word_bounds``: the offsets where words start or end)."""
+        short names only where no full name matched, and only as whole words."""
         full, short = [], []
-        for start in range(len(text)):
-            for end in range(start + 1, min(len(text), start + self.longest) + 1):
+        prefixes, length = self.prefixes, len(text)
+        for start, char in enumerate(text):
+            if char not in prefixes:
+                continue
+            for end in range(start + 2, min(length, start + self.longest) + 1):  # names have 2+ characters
                 surface = text[start:end]
-                if surface not in self.prefixes:
+                if surface not in prefixes:
                     break
                 if surface in self.full_names and not (surface[-1] == "市" and text[end:end + 1] == MARKET):
                     full.append((start, end, surface, False))
-                if (surface in self.short_names and start in word_bounds and end in word_bounds
-                        and not NOT_A_DIVISION_AFTER.match(text[end:end + 3])):
+                if surface in self.short_names and not NOT_A_DIVISION_AFTER.match(text[end:end + 3]):
                     short.append((start, end, surface, True))
+        if short:
+            bounds = self.word_bounds(text)
+            short = [match for match in short if match[0] in bounds and match[1] in bounds]
         found = []
         covered = bytearray(len(text))
         full.sort(key=lambda match: (-match[1], match[0]))
@@ -211,7 +215,7 @@ def _mentions(story: Story, places: Gazetteer) -> list[_Mention]:
     mentions = []
     offset = 0
     for field, text in _fields(story):
-        for start, _, surface, is_short in places.scan(text, places.word_bounds(text)):
+        for start, _, surface, is_short in places.scan(text):
             index = places.short_names if is_short else places.full_names
             mentions.append(_Mention(surface, is_short, list(index[surface]),
                                      Evidence(field, surface, offset + start), FIELD_WEIGHTS[field]))
