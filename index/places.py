@@ -51,8 +51,9 @@ ETHNIC_GROUPS = re.compile(
     "傈僳族|佤族|畲族|拉祜族|水族|纳西族|景颇族|柯尔克孜|土族|达斡尔族|仫佬族|羌族|布朗族|撒拉族|"
     "毛南族|仡佬族|锡伯族|阿昌族|普米族|朝鲜族|塔吉克|怒族|鄂温克族|德昂族|保安族|裕固族|京族|"
     "独龙族|鄂伦春|赫哲族|门巴族|珞巴族|哈萨克|满族|东乡族|各族)+$")
-# Short names that are everyday words far more often than places (合作 合作市,
-# 公安 公安县, 通道 通道侗族自治县, 富裕 富裕县, 振兴 振兴区, 江山 江山市).
+# Everyday words far more often than places: never a short name (合作 for 合作市,
+# 公安 公安县, 通道 通道侗族自治县, 富裕 富裕县, 江山 江山市), and a district or
+# town named by one needs its parent (老城区, 小城镇).
 COMMON_WORDS = frozenset(
     "新华 和平 中山 东方 长安 城关 朝阳 大同 白银 普洱 北海 新城 城区 郊区 矿区 市中 城中 城东 城西 城南 城北 东城 西城 老城 "
     "江北 江南 河东 河西 江东 新市 开发 高新 中心 永安 太平 平安 安宁 新兴 光明 胜利 红旗 东风 前进 团结 先锋 解放 文化 和顺 "
