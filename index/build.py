@@ -36,6 +36,7 @@ from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
 from .failpoints import failpoint
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
+from .places import PLACES_VERSION, extract_places
 from .passages import story_passages
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
@@ -310,9 +311,22 @@ def _load_previous(folder: Path, report: "BuildReport") -> _Previous | None:
         return None
 
 
+def place_records(story: Story) -> list[dict]:
+    """The places a story is about, as its record keeps them."""
+    return [{"name": place.name, "level": place.level, "path": list(place.path),
+             "from": place.evidence[0].field, "reason": place.reason} for place in extract_places(story)]
+
+
+def _enrich(story: Story, metadata) -> Story:
+    """A segmented story with its page's metadata and the places it is about."""
+    story = story.with_metadata(metadata)
+    story.places = place_records(story)
+    return story
+
+
 def _segment(page, metadata, report: BuildReport) -> list[Story]:
     result = segment_page(page.source, page.text)
-    result.stories = [story.with_metadata(metadata) for story in result.stories]
+    result.stories = [_enrich(story, metadata) for story in result.stories]
     report.left_out.extend((page.source, item) for item in result.removed)
     if not result.stories:
         report.without_stories.append(page.source)
@@ -334,7 +348,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     for warning in manifest.warnings:
         log.warning("%s", warning)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
-    enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION}
+    enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "places": PLACES_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
     resegment = previous is not None and previous.meta.get("enrichment") != enrichment

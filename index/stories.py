@@ -37,6 +37,9 @@ class Story:
     url: str = ""
     extra: dict = field(default_factory=dict)  # other columns of the corpus manifest
     origin: dict = field(default_factory=dict)  # which source gave each of the values above
+    # The places it is about (index/places.py), the main place first:
+    # {"name", "level", "path": [province, …, name], "from": where first named, "reason"}.
+    places: list[dict] = field(default_factory=list)
 
     @property
     def body(self) -> str:

@@ -12,10 +12,15 @@ from the embedding cache) with a little noise, normalised; the keyword index
 is built for real. Query latency excludes query embedding: the query vectors
 are real question embeddings computed beforehand. Hybrid = keyword list +
 semantic list (100 each) + weighted fusion, as HybridSearcher does it.
+Each story also gets a paper, a date over ten years and the places of a real
+bundled story; "facets" times the facet counts (paper, year, month, place,
+author) over a query's whole keyword match set, "newest-first sort" the
+ordering of that whole set by date.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import random
 import statistics
@@ -35,7 +40,7 @@ from benchinfo import describe, percentile  # noqa: E402
 from index import layout  # noqa: E402
 from index.analysis import analyzer_settings  # noqa: E402
 from index.build import (  # noqa: E402
-    ANN_THRESHOLD, GenerationWriter, save_vectors, story_passage_rows, write_keyword_index)
+    ANN_THRESHOLD, GenerationWriter, place_records, save_vectors, story_passage_rows, write_keyword_index)
 from index.corpus import read_corpus  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
@@ -43,6 +48,8 @@ from index.segment import split_stories  # noqa: E402
 from index.sparse import write_sparse_index  # noqa: E402
 from index.stories import Story, write_stories  # noqa: E402
 from searcher import SearchEngine  # noqa: E402
+from searcher.filters import Filters  # noqa: E402
+from searcher.query import parse_query  # noqa: E402
 from searcher.fusion import weighted_fusion  # noqa: E402
 from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
 
@@ -83,12 +90,21 @@ def real_material(embedder):
     return paragraphs, headlines, vectors, asked, question_vectors
 
 
-def synthetic_archive(n: int, paragraphs, headlines, rng: random.Random) -> list[Story]:
+PAPERS = ["浙江日报", "杭州日报", "嘉兴日报", "湖州日报", "丽水日报", "人民日报", "光明日报", "经济日报"]
+FIRST_DAY = datetime.date(2015, 1, 1).toordinal()
+
+
+def synthetic_archive(n: int, paragraphs, headlines, places, rng: random.Random) -> list[Story]:
+    """Stories of real paragraphs under real headlines, with a paper, a date
+    over ten years and the places of a real bundled story."""
     stories = []
+    authors = [f"{family}{given}" for family in "张李王赵钱孙周吴郑冯" for given in "一二三四五六七八九十"]
     for i in range(n):
         body = rng.sample(paragraphs, rng.randint(2, 6))
+        day = datetime.date.fromordinal(FIRST_DAY + rng.randrange(3650)).isoformat()
         stories.append(Story(f"syn-{i:06d}", f"synthetic-{i // 50:05d}.txt", i % 50, rng.choice(headlines),
-                             authors=[rng.choice(["张三", "李四", "王五", "赵六", "钱七"])], paragraphs=body))
+                             authors=[rng.choice(authors)], paragraphs=body, paper=rng.choice(PAPERS), date=day,
+                             places=rng.choice(places)))
     return stories
 
 
@@ -123,8 +139,16 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
 
 def latency(engine: SearchEngine, queries: list[str], vectors: np.ndarray) -> dict:
     keyword, semantic = engine.keyword, engine.semantic
-    times = {"keyword": [], "semantic": [], "hybrid": []}
+    times = {"keyword": [], "semantic": [], "hybrid": [], "facets": [], "newest": []}
     for query, vector in zip(queries, vectors):
+        parsed = parse_query(query)
+        scores, matches = keyword.match(parsed)
+        started = time.perf_counter()
+        engine.table.facets(matches, Filters())
+        times["facets"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        engine.table.by_date(np.flatnonzero(matches), scores[matches], newest=True)[:100]
+        times["newest"].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         lists = {"keyword": keyword.search(query, FUSION_DEPTH)}
         middle = time.perf_counter()
@@ -150,8 +174,9 @@ def main() -> None:
     print(describe(), flush=True)
     embedder = load_embedder(DEFAULT_MODEL)
     paragraphs, headlines, real_vectors, questions, question_vectors = real_material(embedder)
-    sample = [p for p in story_passage_rows(
-        [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)])]
+    bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
+    places = [place_records(story) for story in bundled]
+    sample = story_passage_rows(bundled)
     started = time.perf_counter()
     embedder.encode_documents([row["text"] for row in sample])
     rate = len(sample) / (time.perf_counter() - started)
@@ -161,11 +186,12 @@ def main() -> None:
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
     print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
-          "serving RSS (model alone) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 |", flush=True)
+          "serving RSS (model alone) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
+          "facets p50/p95 | newest-first sort p50/p95 |", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "index"
-            stories = synthetic_archive(size, paragraphs, headlines, rng)
+            stories = synthetic_archive(size, paragraphs, headlines, places, rng)
             built = build(folder, stories, real_vectors, embedder, rng)
             del stories
             probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)

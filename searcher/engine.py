@@ -146,9 +146,12 @@ class SearchEngine:
         fusion = check_fusion(fusion or self.fusion)
         filters = as_filters(filters)
         if not query.strip():
-            return Ranking([], 0)
+            if not filters:
+                return Ranking([], 0)
+            # Browsing: every story the filters let through, newest first unless asked otherwise.
+            mode, sort = "keyword", "newest" if sort == "relevance" else sort
         parsed = check_conditions(parse_query(query))
-        if not is_searchable(parsed):
+        if query.strip() and not is_searchable(parsed):
             raise QueryError("the query has nothing to search for: only punctuation, spaces or syntax",
                              "检索词里没有可以查找的内容：只有标点、空格或语法符号。")
         key = (query, mode, fusion, tuple(sorted(filters.active.items())), sort)
@@ -253,7 +256,8 @@ class SearchEngine:
         story = self.stories[story_id]
         return {"id": story_id, "headline": story.headline, "subheadline": story.subheadline,
                 "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
-                "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin}
+                "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin,
+                "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places]}
 
     def similar_record(self, hit: SimilarHit) -> dict:
         return {**self.story_ref(hit.docid), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}

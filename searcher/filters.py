@@ -1,9 +1,9 @@
 """Typed filters: what narrows a result set without changing its order.
 
 A request's filters come from its parameters (``source=``, ``author=``,
-``paper=``, ``date_from=``, ``date_to=``) and from the query's own field
-conditions (``author:俞琳``, ``source:003``, ``paper:人民日报``,
-``date:2024``, ``日期:2023-03..2024-06``); both end up in one ``Filters``
+``paper=``, ``place=``, ``date_from=``, ``date_to=``) and from the query's
+own field conditions (``author:俞琳``, ``source:003``, ``paper:人民日报``,
+``place:杭州市``, ``date:2024``, ``日期:2023-03..2024-06``); both end up in one ``Filters``
 value, checked once. Dates may be given as ``YYYY``, ``YYYY-MM`` or
 ``YYYY-MM-DD``; a bound is inclusive, so ``date_to=2024-06`` ends on 30 June.
 """
@@ -18,7 +18,7 @@ from .query import ParsedQuery, QueryError
 
 DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 # Query-language fields that filter rather than match text.
-FILTER_FIELDS = ("author", "source", "paper", "date")
+FILTER_FIELDS = ("author", "source", "paper", "date", "place")
 
 
 def _bound(text: str, end: bool) -> str:
@@ -47,6 +47,7 @@ class Filters:
     source_prefix: bool = False
     author: str = ""  # one of the story's authors, exactly
     paper: str = ""
+    place: str = ""  # a division's name (浙江省, 杭州, 临平区): it and every place inside it
     date_from: str = ""  # YYYY-MM-DD, inclusive
     date_to: str = ""
 
@@ -71,7 +72,7 @@ class Filters:
     def from_mapping(cls, values: Mapping[str, str] | None) -> "Filters":
         """Filters from request parameters; QueryError for an unknown name or a bad date."""
         values = {name: (value or "").strip() for name, value in (values or {}).items()}
-        known = {"source", "author", "paper", "date_from", "date_to"}
+        known = {"source", "author", "paper", "place", "date_from", "date_to"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise QueryError(f"unknown filter {', '.join(unknown)}; use {', '.join(sorted(known))}",
@@ -81,8 +82,8 @@ class Filters:
         if date_from and date_to and date_from > date_to:
             raise QueryError(f"date_from {date_from} is after date_to {date_to}",
                              f"起始日期 {date_from} 晚于截止日期 {date_to}。")
-        return cls(source=values.get("source", ""), author=values.get("author", ""),
-                   paper=values.get("paper", ""), date_from=date_from, date_to=date_to)
+        return cls(source=values.get("source", ""), author=values.get("author", ""), paper=values.get("paper", ""),
+                   place=values.get("place", ""), date_from=date_from, date_to=date_to)
 
     def with_query(self, parsed: ParsedQuery) -> "Filters":
         """These filters and the query's own filter fields together: a date
@@ -92,7 +93,7 @@ class Filters:
         for name, value in parsed.fields:
             if name == "source":
                 result = replace(result, source=value, source_prefix=True) if not result.source else result
-            elif name in ("author", "paper"):
+            elif name in ("author", "paper", "place"):
                 result = replace(result, **{name: value}) if not getattr(result, name) else result
             elif name == "date":
                 low, _, high = value.partition("..")

@@ -163,12 +163,10 @@ class KeywordSearcher(Searcher):
         scores = self._sparse.scores(scoring_text(parsed))
         if "required" in conditions:
             matches = self._rows(conditions["required"])
-        elif scores is not None:
-            matches = scores > 0
-        elif conditions or allowed is not None:  # only filters or exclusions: all they let through
+        elif parsed.positive_texts:  # terms: the stories holding any of them
+            matches = scores > 0 if scores is not None else np.zeros(self.table.size, dtype=bool)
+        else:  # only filters and exclusions (or none, when browsing): every story they let through
             matches = np.ones(self.table.size, dtype=bool)
-        else:
-            matches = np.zeros(self.table.size, dtype=bool)
         if allowed is not None:
             matches &= allowed
         if "excluded" in conditions:

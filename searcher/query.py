@@ -8,7 +8,7 @@ matching all of them. Explicit syntax where the user asks for it:
 - ``-物业`` or ``-"物业公司"``: stories containing it are left out;
 - ``headline:乡贤`` (``标题:``): a condition on the headline;
 - ``author:俞琳`` (``作者:``), ``source:000_`` (``来源:``, a file name or
-  its beginning), ``paper:人民日报`` (``报纸:``), ``date:2024`` or
+  its beginning), ``paper:人民日报`` (``报纸:``), ``place:杭州市`` (``地区:``), ``date:2024`` or
   ``日期:2023-03..2024-06``: filters (searcher/filters.py).
 
 Unbalanced quotes are read as plain text, control characters as spaces, and
@@ -27,7 +27,8 @@ MAX_QUERY_CHARS = 1000
 MAX_CONDITIONS = 20
 FIELD_ALIASES = {"headline": "headline", "标题": "headline", "title": "headline",
                  "author": "author", "作者": "author", "source": "source", "来源": "source",
-                 "paper": "paper", "报纸": "paper", "date": "date", "日期": "date"}
+                 "paper": "paper", "报纸": "paper", "date": "date", "日期": "date",
+                 "place": "place", "地区": "place"}
 _FIELD = "|".join(sorted(map(re.escape, FIELD_ALIASES), key=len, reverse=True))
 _CLAUSE = re.compile(
     rf'(?P<neg>-)?(?:(?P<field>{_FIELD})[:：])?(?:"(?P<q1>[^"]*)"|“(?P<q2>[^”]*)”|(?P<word>[^\s"“”]+))')

@@ -19,6 +19,8 @@ from .query import ParsedQuery
 NO_DATE = 0
 MONTHS_FACET_MAX_YEARS = 3  # a month facet when the set spans at most this many years
 FACET_SIZE = 20
+PLACE_FACET_LEVELS = (1, 2)  # city and county on a path that starts at the province
+PLACE_SUFFIXES = ("", "市", "区", "县", "省", "镇", "街道", "乡")  # 杭州 finds 杭州市
 
 
 def _date_number(date: str) -> int:
@@ -64,6 +66,11 @@ class StoryTable:
         self.dates = np.asarray([_date_number(story.date) for story in stories], dtype=np.int64)
         self.papers = _Codes([[story.paper] if story.paper else [] for story in stories])
         self.authors = _Codes([story.authors for story in stories])
+        # A place filter matches the place and everything inside it: each story
+        # holds every name on its places' paths. The facet lists cities and counties.
+        self.places = _Codes([[name for place in story.places for name in place["path"]] for story in stories])
+        self.place_facet = _Codes([[place["path"][level] for place in story.places for level in PLACE_FACET_LEVELS
+                                    if len(place["path"]) > level] for story in stories])
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """The rows these filters let through; None when they let every row through."""
@@ -79,6 +86,11 @@ class StoryTable:
             mask &= self.authors.mask(filters.author, self.size)
         if filters.paper:
             mask &= self.papers.mask(filters.paper, self.size)
+        if filters.place:
+            found = np.zeros(self.size, dtype=bool)
+            for suffix in PLACE_SUFFIXES:
+                found |= self.places.mask(filters.place + suffix, self.size)
+            mask &= found
         if filters.date_from:
             mask &= self.dates >= _date_number(filters.date_from)
         if filters.date_to:
@@ -96,7 +108,7 @@ class StoryTable:
         return mask
 
     def facets(self, matches: np.ndarray, filters: Filters) -> dict[str, list[dict]]:
-        """Counts of paper, year (and month), and author over the matching rows,
+        """Counts of paper, year (and month), place and author over the matching rows,
         each with the other filters applied but its own left out."""
         def narrowed(*own: str) -> np.ndarray:
             other = self.mask(filters.without(*own))
@@ -106,6 +118,7 @@ class StoryTable:
         years = self.dates[dated & (self.dates != NO_DATE)] // 10000
         facets = {"paper": self.papers.counts(narrowed("paper")),
                   "year": _histogram(years, "{:04d}"),
+                  "place": self.place_facet.counts(narrowed("place")),
                   "author": self.authors.counts(narrowed("author"))}
         if len(years) and years.max() - years.min() < MONTHS_FACET_MAX_YEARS:
             months = self.dates[dated & (self.dates != NO_DATE)] // 100

@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--source", help="only stories of this corpus file")
     search.add_argument("--author", help="only stories by this author")
     search.add_argument("--paper", help="only stories of this paper")
+    search.add_argument("--place", help="only stories about this place or a place inside it (浙江省, 杭州, 临平区)")
     search.add_argument("--date-from", metavar="DATE", help="only stories printed on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
     search.add_argument("--date-to", metavar="DATE", help="only stories printed on or before (YYYY, YYYY-MM or YYYY-MM-DD)")
     search.add_argument("--sort", choices=SORTS, default="relevance", help="order of the hits (default: %(default)s)")
@@ -179,7 +180,8 @@ def _search(args) -> int:
     for warning in engine.warnings:
         print(f"storysearch: warning: {warning}", file=sys.stderr)
     filters = {name: value for name, value in (("source", args.source), ("author", args.author),
-                                               ("paper", args.paper), ("date_from", args.date_from),
+                                               ("paper", args.paper), ("place", args.place),
+                                               ("date_from", args.date_from),
                                                ("date_to", args.date_to)) if value}
     response = engine.search_response(args.query, args.mode, args.k, filters, explain=args.explain, sort=args.sort)
     if args.json:

@@ -91,3 +91,35 @@ def test_the_api_takes_filters_sort_and_returns_facets(archive):
 
 def test_typed_filters_echo_only_what_narrows():
     assert Filters.from_mapping({"paper": " ", "date_from": "2024-3"}).active == {"date_from": "2024-03-01"}
+
+
+# ------------------------------------------------------------ places on the bundled corpus
+def ids_about(engine, place_name):
+    return {i for i, s in engine.stories.items() if any(place_name in p["path"] for p in s.places)}
+
+
+def test_records_carry_places_main_first(engine, client):
+    story = engine.stories["001_b59fd8846a464d7b-000"]
+    assert story.places[0]["path"] == ["浙江省", "杭州市", "临平区", "崇贤街道"]
+    assert {"name", "level", "path", "from", "reason"} <= set(story.places[0])
+    hit = engine.search_response("崇贤", "keyword", 1)["hits"][0]
+    assert hit["places"][0] == {"name": "崇贤街道", "level": "town", "path": ["浙江省", "杭州市", "临平区", "崇贤街道"]}
+    assert client.get("/api/story/001_b59fd8846a464d7b-000").get_json()["places"][0]["name"] == "崇贤街道"
+
+
+def test_a_place_filter_finds_the_places_inside_it(engine):
+    in_hangzhou = ids_about(engine, "杭州市")
+    assert ids_about(engine, "临平区") < in_hangzhou
+    for filters, query in (({"place": "杭州市"}, "社区"), ({"place": "杭州"}, "社区"), ({}, "社区 地区:杭州市")):
+        found = {h.docid for h in engine.search(query, "keyword", 100, filters)}
+        assert found and found <= in_hangzhou, (filters, query)
+    assert {h.docid for h in engine.search("", "keyword", 100, {"place": "临平区"})} == ids_about(engine, "临平区")
+    facets = engine.search_response("社区", "keyword", 10, {"place": "嘉兴市"})["facets"]
+    assert {"杭州市", "嘉兴市", "秀洲区"} <= {entry["value"] for entry in facets["place"]}  # its own filter left out
+
+
+def test_browsing_by_place_without_a_query(client):
+    body = client.get("/api/search", query_string={"place": "临平区"}).get_json()
+    assert body["total"] == len(body["hits"]) >= 3
+    page = client.get("/", query_string={"place": "临平区"}).get_data(as_text=True)
+    assert "怎么查" not in page and "已筛选" in page and "临平区" in page

@@ -10,13 +10,12 @@ come from (上海 in 上海·上虞周, 贵州 in 贵州流动党支部, 兰州 
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from index import layout
-from index.places import PLACES_VERSION, extract_places, gazetteer
+from index.places import PLACES_VERSION, extract_places
 from index.places_eval import corpus_stories, extract_all, load_expected, score
 from index.stories import Story
 

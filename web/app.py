@@ -37,7 +37,7 @@ MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
-FILTER_PARAMETERS = ("source", "author", "paper", "date_from", "date_to")
+FILTER_PARAMETERS = ("source", "author", "paper", "place", "date_from", "date_to")
 DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请联系管理员运行 storysearch check --repair 修复。"
 
 
@@ -93,10 +93,13 @@ def _page_url(endpoint: str, args: dict, page: int) -> str:
 
 
 def _choices(engine: SearchEngine) -> dict[str, list[str]]:
-    """Source files, papers and the most frequent authors, for the filter inputs."""
+    """Source files, papers, places (down to counties) and the most frequent
+    authors, for the filter inputs."""
     authors = Counter(a for story in engine.stories.values() for a in story.authors)
     return {"sources": sorted({story.source for story in engine.stories.values()}),
             "papers": sorted({story.paper for story in engine.stories.values() if story.paper}),
+            "places": sorted({name for story in engine.stories.values() for place in story.places
+                              for name in place["path"][:3]}),
             "authors": [name for name, _ in authors.most_common(MAX_AUTHOR_CHOICES)]}
 
 
@@ -202,7 +205,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
                            sort=args["sort"])
             offset = (args["page"] - 1) * args["k"]
-            if args["q"].strip():
+            if args["q"].strip() or args["filters"]:
                 response = engine().search_response(args["q"], args["mode"], args["k"], args["filters"],
                                                   offset, explain=True, fusion=args["fusion"], sort=args["sort"])
                 context.update(total=response["total"], ranked=response["ranked"], facets=response["facets"])

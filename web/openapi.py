@@ -20,6 +20,14 @@ K = _param("k", "How many results (per page)", {"type": "integer", "minimum": 1,
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 STRINGS = {"type": "array", "items": {"type": "string"}}
+DATE = {"type": "string", "pattern": r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"}
+PLACE = {"type": "object", "required": ["name", "level", "path"], "properties": {
+    "name": {"type": "string"}, "level": {"enum": ["province", "city", "county", "town"]}, "path": STRINGS}}
+FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count"], "properties": {
+    "value": {"type": "string"}, "count": {"type": "integer"}}}}
+PRINTED = {"paper": {"type": "string"}, "date": {"type": "string", "description": "YYYY-MM-DD, or empty"},
+           "page": {"type": "string"}, "page_name": {"type": "string"}, "url": {"type": "string"},
+           "origin": {"type": "object", "description": "which source gave each value: manifest, path or page"}}
 
 
 def openapi_spec(server_url: str) -> dict:
@@ -33,12 +41,18 @@ def openapi_spec(server_url: str) -> dict:
             "/api/search": {"get": {
                 "summary": "Search stories", "operationId": "search",
                 "parameters": [
-                    _param("q", 'Query: plain text, "phrase", -exclude, headline:/author:/source:',
-                           {"type": "string", "maxLength": 10000}, required=True),
+                    _param("q", 'Query: plain text, "phrase", -exclude, headline:/author:/source:/paper:/place:/date:; '
+                           "may be empty when a filter is given (browsing)", {"type": "string", "maxLength": 10000}),
                     _param("mode", "Ranking", {"type": "string", "enum": ["hybrid", "keyword", "semantic"],
                                                "default": "hybrid"}),
                     K,
                     _param("page", "Page of results", {"type": "integer", "minimum": 1, "default": 1}),
+                    _param("sort", "Order: by relevance, or every match by date",
+                           {"type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance"}),
+                    _param("date_from", "Printed on or after: YYYY, YYYY-MM or YYYY-MM-DD", DATE),
+                    _param("date_to", "Printed on or before (inclusive): YYYY, YYYY-MM or YYYY-MM-DD", DATE),
+                    _param("paper", "Only stories of this paper", {"type": "string"}),
+                    _param("place", "Only stories about this place or a place inside it", {"type": "string"}),
                     _param("source", "Only stories of this corpus file", {"type": "string"}),
                     _param("author", "Only stories by this author", {"type": "string"}),
                     _param("fusion", "How hybrid merges the lists", {"type": "string", "enum": ["weighted", "rrf"]}),
@@ -66,7 +80,8 @@ def openapi_spec(server_url: str) -> dict:
                 "ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}},
             "StoryRef": {"type": "object", "required": ["id", "headline", "source", "authors"], "properties": {
                 "id": {"type": "string"}, "headline": {"type": "string"}, "subheadline": {"type": "string"},
-                "source": {"type": "string"}, "authors": STRINGS}},
+                "source": {"type": "string"}, "authors": STRINGS, **PRINTED,
+                "places": {"type": "array", "items": PLACE}}},
             "Hit": {"allOf": [story_ref, {"type": "object", "required": ["score", "rank", "ranks"], "properties": {
                 "score": {"type": "number"}, "rank": {"type": "integer"},
                 "ranks": {"type": "object", "properties": {"keyword": NULLABLE_INT, "semantic": NULLABLE_INT}},
@@ -74,7 +89,13 @@ def openapi_spec(server_url: str) -> dict:
                 "explain": {"type": "object"}}}]},
             "SearchResponse": {"type": "object", "required": ["query", "mode", "total", "hits"], "properties": {
                 "query": {"type": "string"}, "mode": {"type": "string"}, "filters": {"type": "object"},
-                "total": {"type": "integer"}, "page": {"type": "integer"}, "offset": {"type": "integer"},
+                "sort": {"enum": ["relevance", "newest", "oldest"]},
+                "total": {"type": "integer", "description": "every matching story, exactly"},
+                "ranked": {"type": "integer", "description": "how many can be paged through (at most 100)"},
+                "facets": {"type": "object", "description": "counts over the whole match set, each with the "
+                           "other filters applied", "properties": {
+                               name: FACET for name in ("paper", "year", "month", "place", "author")}},
+                "page": {"type": "integer"}, "offset": {"type": "integer"},
                 "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
                 "next_url": {"type": ["string", "null"]}, "prev_url": {"type": ["string", "null"]},
                 "warnings": STRINGS}},
@@ -82,7 +103,10 @@ def openapi_spec(server_url: str) -> dict:
                 "id": {"type": "string"}, "source": {"type": "string"}, "order": {"type": "integer"},
                 "headline": {"type": "string"}, "subheadline": {"type": "string"}, "authors": STRINGS,
                 "paragraphs": STRINGS, "captions": STRINGS, "duplicates": STRINGS,
-                "lines": {"type": "array", "items": {"type": "integer"}},
+                "lines": {"type": "array", "items": {"type": "integer"}}, **PRINTED,
+                "extra": {"type": "object", "description": "the corpus manifest's other columns"},
+                "places": {"type": "array", "items": {"allOf": [PLACE, {"type": "object", "properties": {
+                    "from": {"type": "string"}, "reason": {"type": "string"}}}]}},
                 "flags": {"type": "object", "properties": {
                     "continued_from_earlier_page": {"type": "boolean"}, "truncated": {"type": "boolean"},
                     "has_photo": {"type": "boolean"}}}}},
