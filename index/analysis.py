@@ -19,7 +19,6 @@ into the original text, which is what is stored and shown.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 
 from whoosh.analysis import Token, Tokenizer
+
+from . import settings
 
 ANALYZER_VERSION = 2
 DATA = Path(__file__).resolve().parent / "data"
@@ -53,8 +54,7 @@ def _read_list(path: Path) -> list[str]:
 def userdict_paths() -> list[Path]:
     """The shipped dictionary, then the user's (``STORYSEARCH_USERDICT``, paths
     separated by the platform's path separator)."""
-    extra = os.environ.get("STORYSEARCH_USERDICT", "")
-    return [SHIPPED_USERDICT] + [Path(p) for p in extra.split(os.pathsep) if p.strip()]
+    return [SHIPPED_USERDICT, *map(Path, settings.current().userdict)]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout
+from . import layout, settings
 from .analysis import analyzer_settings, bigram_analyzer, word_analyzer
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
@@ -43,7 +43,6 @@ from .sparse import write_sparse_index
 from .stories import Story, check_unique_ids, read_stories, write_stories
 
 log = logging.getLogger(__name__)
-ANN_THRESHOLD = int(os.environ.get("STORYSEARCH_ANN_THRESHOLD", 200_000))
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 
@@ -125,11 +124,13 @@ def story_passage_rows(stories: list[Story], first_id: int = 0) -> list[dict]:
     return rows
 
 
-def vector_index(dimension: int, count: int, ann_threshold: int = ANN_THRESHOLD):
-    """Exact inner product up to ``ann_threshold`` passages, HNSW above; both
-    wrapped in IndexIDMap2 so faiss ids are the passage ids we assign."""
+def vector_index(dimension: int, count: int, ann_threshold: int | None = None):
+    """Exact inner product up to ``ann_threshold`` passages (the setting
+    ``ann_threshold`` unless given), HNSW above; both wrapped in IndexIDMap2
+    so faiss ids are the passage ids we assign."""
     import faiss
 
+    ann_threshold = settings.current().ann_threshold if ann_threshold is None else ann_threshold
     if count > ann_threshold:
         inner = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -146,7 +147,7 @@ def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: b
 
 
 def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
-                         ann_threshold: int = ANN_THRESHOLD, previous: Path | None = None,
+                         ann_threshold: int | None = None, previous: Path | None = None,
                          drop_stories: set[str] = frozenset(), progress: bool = False) -> dict:
     """Write ``vectors.faiss`` and ``passages.jsonl`` for ``stories``: all of
     them, or (with ``previous``) the previous generation's passages less those
@@ -173,7 +174,7 @@ def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: Em
 
 
 def save_vectors(folder: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
-                 ann_threshold: int = ANN_THRESHOLD) -> str:
+                 ann_threshold: int | None = None) -> str:
     """Write passage records and their vectors (row i is rows[i]'s); returns
     the kind of vector index written."""
     import faiss
@@ -280,7 +281,7 @@ class GenerationWriter:
 
 
 def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
-                ann_threshold: int = ANN_THRESHOLD, rebuild: bool = False, wait: float = 0,
+                ann_threshold: int | None = None, rebuild: bool = False, wait: float = 0,
                 progress: bool | None = None) -> BuildReport:
     """Bring the index in ``folder`` up to date with the corpus; see the module docstring."""
     started = time.perf_counter()

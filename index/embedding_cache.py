@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -16,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
+
 log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("STORYSEARCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storysearch")
-    return Path(root) / "embeddings"
+    return Path(settings.current().cache) / "embeddings"
 
 
 def text_key(text: str) -> str:

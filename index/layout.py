@@ -19,6 +19,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from . import settings
+
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 4
 CURRENT = "CURRENT"
@@ -33,8 +35,7 @@ VECTORS = "vectors.faiss"
 GENERATION = re.compile(r"^gen-(\d{6})$")
 BUILDING_SUFFIX = ".building"
 KEEP_GENERATIONS = 2  # the live one and the one before, for requests still reading it
-DEFAULT_INDEX = Path("var/index")
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+DEFAULT_CORPUS = settings.BUNDLED_CORPUS
 
 
 class IndexNotFound(FileNotFoundError):
@@ -71,11 +72,11 @@ class IndexDamaged(RuntimeError):
 
 
 def index_dir(value: str | os.PathLike | None = None) -> Path:
-    return Path(value or os.environ.get("STORYSEARCH_INDEX") or DEFAULT_INDEX)
+    return Path(value or settings.current().index)
 
 
 def corpus_dir(value: str | os.PathLike | None = None) -> Path:
-    return Path(value or os.environ.get("STORYSEARCH_CORPUS") or DEFAULT_CORPUS)
+    return Path(value or settings.current().corpus)
 
 
 _announced: set[tuple[str, str]] = set()

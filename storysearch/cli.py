@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from index import layout
+from index import settings as table
 from searcher.engine import QueryError
 
 
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--qrels", type=Path, required=True, help="TREC qrels: query id, 0, story id, grade")
     evaluate.add_argument("--mode", choices=MODES, default="hybrid")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    settings = commands.add_parser("settings", help="every setting: environment variable, value in force, help")
+    settings.add_argument("--json", action="store_true", help="print one JSON list")
 
     serve = commands.add_parser("serve", help="serve the web UI and JSON API")
     _add_folders(serve)
@@ -241,7 +245,7 @@ def _serve(args) -> int:
     from web.app import create_app
     from web.settings import WebSettings
 
-    settings = WebSettings.load(args.config)
+    settings = WebSettings.from_settings(table.current())
     live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
     app = create_app(live, settings)
     if args.debug:
@@ -260,6 +264,19 @@ def _serve(args) -> int:
     return 0
 
 
+def _settings(args) -> int:
+    rows = table.describe(table.current())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        value = row["value"] or "(none)"
+        origin = "" if row["from"] == "default" else f"  [from {row['from']}]"
+        print(f"{row['name']:<16} {row['environment']:<28} {value}{origin}")
+        print(f"{'':<16} {row['help']}" + (" (storysearch serve)" if row["server"] else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from index.embedding import ModelLoadError
     from index.locking import IndexBusy
@@ -271,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     for package in ("index", "searcher", "web", "storysearch"):
         logging.getLogger(package).setLevel(ours)
     handlers = {"index": _index, "check": _check, "stories": _stories, "search": _search,
-                "similar": _similar, "eval": _eval, "serve": _serve}
+                "similar": _similar, "eval": _eval, "serve": _serve, "settings": _settings}
     try:
+        table.use(table.load(config=getattr(args, "config", None)))  # read once, here
         return handlers[args.command](args)
     except (layout.IndexNotFound, layout.IndexDamaged, layout.IndexWriteError, QueryError, FileNotFoundError,
             ModelLoadError, ModelBuildError, ValueError) as exc:

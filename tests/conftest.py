@@ -9,10 +9,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from index import layout  # noqa: E402
+from index import layout, settings  # noqa: E402
 from index.build import build_index  # noqa: E402
 from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from searcher import SearchEngine  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def process_settings():
+    """Each test leaves the process's settings as it found them (a test may
+    change the environment and load them again, as a command does)."""
+    saved = settings.current()
+    yield
+    settings.use(saved)
 
 
 @pytest.fixture(scope="session")

