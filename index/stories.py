@@ -25,6 +25,13 @@ class Story:
     flags: StoryFlags = field(default_factory=StoryFlags)
     duplicates: list[str] = field(default_factory=list)  # paragraphs printed again, removed
     lines: list[int] = field(default_factory=list)  # 1-based page lines this story was made from
+    kicker: str = ""  # 引题, the headline line above the main headline
+    # Role of each paragraph ("body" or "crosshead"); empty when all are body.
+    paragraph_roles: list[str] = field(default_factory=list)
+    jumps: list[str] = field(default_factory=list)  # jump lines such as 下转第二版
+
+    def paragraph_role(self, index: int) -> str:
+        return self.paragraph_roles[index] if index < len(self.paragraph_roles) else "body"
 
     @property
     def body(self) -> str:
@@ -33,7 +40,7 @@ class Story:
 
     @property
     def title(self) -> str:
-        return " ".join(part for part in (self.headline, self.subheadline) if part)
+        return " ".join(part for part in (self.kicker, self.headline, self.subheadline) if part)
 
     @property
     def text(self) -> str:
