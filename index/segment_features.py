@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
-                           breaks_word, byline_like, caption_like, closes_credit, headline_like, is_complete)
+                           breaks_word, byline_like, caption_like, closes_credit, headline_like, is_balanced, is_complete)
 
 SENTENCE_INNER = set("，,、；;：:")
 LEAD_LONG_CHARS = 40
@@ -111,6 +111,10 @@ def line_features(page: PageText, i: int, previous_starts: bool) -> dict[str, fl
         "two phrases set apart by a space": float(bool(SPACED_PHRASES.fullmatch(text))),
         "ends with a function character": float(text[-1:] in FUNCTION_CHARS),
         "next continues a sentence": float(following is not None and following.startswith(CONTINUING)),
+        "next opens with a function character": float(following is not None and following[:1] in FUNCTION_CHARS),
+        "unbalanced brackets": float(not is_balanced(text)),
+        "the line before breaks a word into this one": float(previous is not None and not is_complete(previous)
+                                                             and breaks_word(previous, text)),
         "headline-like after a complete line": float(headline_like(text) and (previous is None or is_complete(previous)
                                                                               or closes_credit(previous))),
         "short open line between short open lines": float(
