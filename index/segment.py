@@ -26,19 +26,19 @@ one story or in the page's debris. In order:
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from . import story_start
-from .segment_features import SPACED_PHRASES, PageText, bigrams, cosine, line_features
+from .cohesion import PageText, Similarity
+from .segment_features import SPACED_PHRASES, line_features
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CLOSERS, CAPTION, CONTINUING, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
                            REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
                            is_balanced, breaks_word, byline_like,
                            byline_names, headline_like, is_complete, split_names)
-from .textsim import near_duplicate
+from .textsim import char_grams, near_duplicate
 
 __all__ = ["TRAILING_CREDIT", "PageSegmentation", "Role", "segment_page", "split_stories"]
 
@@ -63,6 +63,10 @@ TAIL_RATIO = 4.0
 TAIL_MIN_SIMILARITY = 0.05
 TAIL_MAX_PARAGRAPHS = 2
 DUPLICATE_CONTAINMENT = 0.8
+COMMON_GRAM = 50
+DUPLICATE_CANDIDATES = 5
+# A fragment that belongs to another story ends its block within this many lines.
+FRAGMENT_MAX_LINES = 4
 
 
 @dataclass
@@ -114,9 +118,13 @@ def _add_authors(draft: _Draft, names: list[str]) -> None:
     draft.authors.extend(name for name in names if name not in draft.authors)
 
 
-def _explain_start(model: story_start.StartModel, features: dict[str, float]) -> str:
+def _explain_start(model: story_start.StartModel, features: dict[str, float], explain: bool) -> str:
+    """The model's verdict; with ``explain``, its probability and the three
+    features that pushed hardest (working them out costs time on big pages)."""
+    if not explain:
+        return "story-start model"
     reasons = ", ".join(f"{name} {term:+.1f}" for name, term in model.reasons(features))
-    return f"story start p={model.probability(features):.2f} ({reasons})"
+    return f"story-start model p={model.probability(features):.2f} ({reasons})"
 
 
 # ------------------------------------------------------------ 1. debris
@@ -160,10 +168,9 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
     return Line(no, text, "body"), "body"
 
 
-def _classify(items: list[tuple[int, str]], roles: dict[int, Role]) -> list[_Draft]:
+def _classify(items: list[tuple[int, str]], page: PageText, roles: dict[int, Role], explain: bool) -> list[_Draft]:
     model = story_start.load()
-    texts = [text for _, text in items]
-    page = PageText(texts)
+    texts = page.texts
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -195,7 +202,7 @@ def _classify(items: list[tuple[int, str]], roles: dict[int, Role]) -> list[_Dra
         close_group()
         features = line_features(page, i, previous_starts)
         starts = model.starts(features) and following is not None
-        reason = _explain_start(model, features)
+        reason = _explain_start(model, features, explain)
         vetoed = _never_starts(text)
         if starts and vetoed:
             starts, reason = False, vetoed
@@ -277,25 +284,6 @@ def _name_group(draft: _Draft, texts: list[str], numbers: list[int], roles: dict
 
 
 # ----------------------------------------------------- 5. continuations
-class _Similarity:
-    """Cosine similarity of TF-IDF weighted character bigrams, IDF over the
-    page's lines. Counts its comparisons, so tests can check the work stays
-    proportional to the page."""
-
-    def __init__(self, texts: list[str]):
-        df = Counter(gram for text in texts for gram in bigrams(text))
-        n = max(len(texts), 1)
-        self.idf = {gram: math.log(1 + n / count) for gram, count in df.items()}
-        self.comparisons = 0
-
-    def vector(self, text: str) -> dict[str, float]:
-        return {g: c * self.idf.get(g, 1.0) for g, c in bigrams(text).items()}
-
-    def cosine(self, a: dict[str, float], b: dict[str, float]) -> float:
-        self.comparisons += 1
-        return cosine(a, b)
-
-
 def _draft_text(draft: _Draft, skip: set[int] = frozenset()) -> str:
     return "\n".join([draft.headline] + [line.text for line in draft.items() if line.no not in skip])
 
@@ -313,7 +301,7 @@ def _paragraph_runs(lines: list[Line]) -> list[list[Line]]:
     return runs
 
 
-def _move_tails(drafts: list[_Draft], sim: _Similarity) -> int:
+def _move_tails(drafts: list[_Draft], sim: Similarity) -> int:
     """A story's last paragraphs printed after the next story go back: the
     last one or two paragraphs of a story that read far more like the story
     before it than like the rest of their own."""
@@ -342,25 +330,36 @@ def _move_tails(drafts: list[_Draft], sim: _Similarity) -> int:
     return moved
 
 
-def _move_fragments(drafts: list[_Draft], sim: _Similarity) -> None:
-    """A run of lines after a sentence broken off mid-way that reads far more
-    like a neighbouring story than like its own goes to that story."""
-    vectors = [sim.vector(_draft_text(d)) for d in drafts]
+def _minus(whole: dict[str, float], part: dict[str, float]) -> dict[str, float]:
+    return {g: w - part.get(g, 0.0) for g, w in whole.items() if w - part.get(g, 0.0) > 1e-9}
+
+
+def _move_fragments(drafts: list[_Draft], sim: Similarity) -> None:
+    """A run of at most FRAGMENT_MAX_LINES lines that ends a block, follows a
+    sentence broken off mid-way and reads far more like a neighbouring story
+    than like its own goes to that story."""
+    vectors: dict[int, dict[str, float]] = {}
+
+    def vector(i: int) -> dict[str, float]:
+        if i not in vectors:
+            vectors[i] = sim.vector(_draft_text(drafts[i]))
+        return vectors[i]
+
     moves: list[tuple[_Draft, list[Line], _Draft]] = []
     for index, draft in enumerate(drafts):
         neighbours = [i for i in range(index - NEIGHBOURS, index + NEIGHBOURS + 1) if 0 <= i < len(drafts) and i != index]
         if not neighbours:
             continue
         for block in draft.blocks:
-            body = [line for line in block if line.kind == "body"]
-            for prev, start in zip(body, body[1:]):
-                if is_complete(prev.text):
+            first = max(len(block) - FRAGMENT_MAX_LINES, 1)
+            for position in range(first, len(block)):
+                prev = next((line for line in reversed(block[:position]) if line.kind == "body"), None)
+                if prev is None or block[position].kind != "body" or is_complete(prev.text):
                     continue
-                run = block[block.index(start):]
-                skip = {line.no for line in run}
+                run = block[position:]
                 fragment = sim.vector("\n".join(line.text for line in run))
-                own = sim.cosine(fragment, sim.vector(_draft_text(draft, skip)))
-                best, other = max((sim.cosine(fragment, vectors[i]), i) for i in neighbours)
+                own = sim.cosine(fragment, _minus(vector(index), fragment))
+                best, other = max((sim.cosine(fragment, vector(i)), i) for i in neighbours)
                 if best >= MOVE_MIN_SIMILARITY and best >= MOVE_RATIO * own:
                     moves.append((draft, run, drafts[other]))
                     break
@@ -378,20 +377,29 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     place. Paragraphs, not lines: the halves of a paragraph broken at a
     column break are no copies. Two stories that say similar things are two
     stories: paragraphs are compared only within one story, after fragments
-    went back to their stories."""
+    went back to their stories. Candidates come from an index of the
+    paragraphs' 4-grams (grams shared by more than COMMON_GRAM paragraphs
+    say nothing), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
         body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
-        kept: list[list[Line]] = []
+        kept: list[tuple[str, list[Line]]] = []
+        postings: dict[str, list[int]] = {}
         for run in _paragraph_runs(body):
             text = "".join(line.text for line in run)
-            twin = next((k for k in kept if near_duplicate("".join(x.text for x in k), text, DUPLICATE_CONTAINMENT)), None)
+            grams = char_grams(text)
+            shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
+            twin = next((kept[k] for k, _ in shared.most_common(DUPLICATE_CANDIDATES)
+                         if near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
             if twin is None:
-                kept.append(run)
+                for gram in grams:
+                    postings.setdefault(gram, []).append(len(kept))
+                kept.append((text, run))
                 continue
-            if len(run) == 1 and len(twin) == 1 and len(run[0].text) > len(twin[0].text):
-                twin[0].text, run[0].text = run[0].text, twin[0].text
-            twin[-1].credit = twin[-1].credit or run[-1].credit
+            twin_run = twin[1]
+            if len(run) == 1 and len(twin_run) == 1 and len(run[0].text) > len(twin_run[0].text):
+                twin_run[0].text, run[0].text = run[0].text, twin_run[0].text
+            twin_run[-1].credit = twin_run[-1].credit or run[-1].credit
             for line in run:
                 line.kind = "duplicate"
             removed.setdefault(index, []).append("".join(line.text for line in run))
@@ -484,13 +492,17 @@ def _has_text(draft: _Draft) -> bool:
     return any(line.kind in ("body", "caption", "credit", "crosshead") for line in draft.items())
 
 
-def segment_page(source: str, text: str) -> PageSegmentation:
+def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentation:
+    """The page's stories, debris and removed text, and every line's role
+    (with ``explain``, the model's probability and strongest features too)."""
     numbered = [(no, line.strip()) for no, line in enumerate(text.split("\n"), 1) if line.strip()]
     page_lines = dict(numbered)
     roles: dict[int, Role] = {}
     debris = _debris(numbered, roles)
-    drafts = _classify([(no, t) for no, t in numbered if no not in roles], roles)
-    sim = _Similarity([line.text for d in drafts for line in d.items()])
+    items = [(no, t) for no, t in numbered if no not in roles]
+    page = PageText([t for _, t in items])
+    drafts = _classify(items, page, roles, explain)
+    sim = Similarity(page)
     _move_tails(drafts, sim)
     _move_fragments(drafts, sim)
     removed = _remove_duplicates(drafts)

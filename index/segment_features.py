@@ -8,10 +8,9 @@ which of them decided.
 """
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 
+from .cohesion import PageText
 from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
                            breaks_word, byline_like, caption_like, closes_credit, headline_like, is_balanced, is_complete)
 
@@ -22,45 +21,6 @@ LEAD_LONG_CHARS = 40
 SPACED_PHRASES = re.compile(r"\S{4,}\s+\S{4,}")
 COHESION_LEVELS = (0.05, 0.15, 0.3, 0.5)
 TRUSTED_PAGE_LINES = 20
-
-
-def bigrams(text: str) -> Counter:
-    chars = [c for c in text if c.isalnum()]
-    return Counter(a + b for a, b in zip(chars, chars[1:]))
-
-
-class PageText:
-    """The page's lines as TF-IDF weighted character-bigram vectors (IDF over
-    the page's lines), for cohesion between a line and its neighbours."""
-
-    def __init__(self, texts: list[str]):
-        counts = [bigrams(text) for text in texts]
-        df = Counter(gram for count in counts for gram in count)
-        n = max(len(texts), 1)
-        idf = {gram: math.log(1 + n / c) for gram, c in df.items()}
-        self.texts = texts
-        self.vectors = [{g: c * idf[g] for g, c in count.items()} for count in counts]
-
-    def window(self, start: int, stop: int) -> dict[str, float]:
-        result: dict[str, float] = {}
-        for vector in self.vectors[max(start, 0):max(stop, 0)]:
-            for gram, weight in vector.items():
-                result[gram] = result.get(gram, 0.0) + weight
-        return result
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(g, 0.0) for g, v in a.items())
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-    return dot / norm if norm else 0.0
-
-
-def _share(vector: dict[str, float], other: dict[str, float]) -> float:
-    """Weighted share of ``vector`` found in ``other``."""
-    total = sum(vector.values())
-    return sum(w for g, w in vector.items() if g in other) / total if total else 0.0
 
 
 def _shape(prefix: str, text: str | None) -> dict[str, float]:
@@ -131,17 +91,14 @@ def line_features(page: PageText, i: int, previous_starts: bool) -> dict[str, fl
     # On a page of a few lines the page's IDF tells common words from rare
     # ones poorly, so cohesion counts for less there.
     trust = min(1.0, len(texts) / TRUSTED_PAGE_LINES)
-    vector = page.vectors[i]
-    below = _share(vector, page.window(i + 1, i + 4))
-    above = _share(vector, page.window(i - 3, i))
-    across = cosine(page.window(i - 3, i), page.window(i + 1, i + 4))
-    features["shares with the text below"] = trust * below
-    features["shares with the text above"] = trust * above
-    features["text above and below alike"] = trust * across
+    below, above, across = page.below[i], page.above[i], page.across[i]
+    features["shares with the text below"] = trust * float(below)
+    features["shares with the text above"] = trust * float(above)
+    features["text above and below alike"] = trust * float(across)
     for level in COHESION_LEVELS:
-        features[f"shares with the text below > {level}"] = trust * (below > level)
-        features[f"shares with the text above > {level}"] = trust * (above > level)
-        features[f"text above and below alike > {level}"] = trust * (across > level)
+        features[f"shares with the text below > {level}"] = trust * float(below > level)
+        features[f"shares with the text above > {level}"] = trust * float(above > level)
+        features[f"text above and below alike > {level}"] = trust * float(across > level)
     headline_shape = features["headline-like"] or (length <= LEAD_LONG_CHARS and not is_complete(text))
     second = texts[i + 2] if i + 2 < len(texts) else None
     features["headline shape before a dateline"] = float(headline_shape and features.get("next is a dateline", 0) > 0)

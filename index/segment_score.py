@@ -97,7 +97,7 @@ def score_page(score: Score, name: str, text: str, articles: list[dict]) -> None
         for no in article["lines"]:
             owner[no] = index
         for no, role in gold_roles(lines, article).items():
-            score.roles[role, result.roles[no].role if no in getattr(result, "roles", {}) else "missing"] += 1
+            score.roles[role, result.roles[no].role if no in result.roles else "missing"] += 1
     for story in result.stories:
         if len({owner.get(no) for no in story.lines}) > 1:
             score.under_split += 1

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from index import layout  # noqa: E402
 from index.corpus import read_corpus  # noqa: E402
 from index.segment import _debris  # noqa: E402
-from index.segment_features import PageText, line_features  # noqa: E402
+from index.cohesion import PageText  # noqa: E402
+from index.segment_features import line_features  # noqa: E402
 from index.story_start import MODEL_FILE, StartModel, train  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "peoples-daily-1998-dev"
