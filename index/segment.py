@@ -301,7 +301,7 @@ def _paragraph_runs(lines: list[Line]) -> list[list[Line]]:
     return runs
 
 
-def _move_tails(drafts: list[_Draft], sim: Similarity) -> int:
+def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> int:
     """A story's last paragraphs printed after the next story go back: the
     last one or two paragraphs of a story that read far more like the story
     before it than like the rest of their own."""
@@ -323,6 +323,8 @@ def _move_tails(drafts: list[_Draft], sim: Similarity) -> int:
             if there >= TAIL_MIN_SIMILARITY and there >= TAIL_RATIO * own:
                 best = tail
         if best:
+            for line in best:
+                roles[line.no].reason += f"; moved: interleaved tail of {before.headline}"
             first = draft.blocks[0].index(best[0])
             before.blocks.append(draft.blocks[0][first:])
             del draft.blocks[0][first:]
@@ -334,7 +336,7 @@ def _minus(whole: dict[str, float], part: dict[str, float]) -> dict[str, float]:
     return {g: w - part.get(g, 0.0) for g, w in whole.items() if w - part.get(g, 0.0) > 1e-9}
 
 
-def _move_fragments(drafts: list[_Draft], sim: Similarity) -> None:
+def _move_fragments(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> None:
     """A run of at most FRAGMENT_MAX_LINES lines that ends a block, follows a
     sentence broken off mid-way and reads far more like a neighbouring story
     than like its own goes to that story."""
@@ -364,6 +366,8 @@ def _move_fragments(drafts: list[_Draft], sim: Similarity) -> None:
                     moves.append((draft, run, drafts[other]))
                     break
     for source, run, target in moves:
+        for line in run:
+            roles[line.no].reason += f"; moved: fragment of {target.headline or '(无标题)'}"
         for block in source.blocks:
             if run and run[0] in block:
                 del block[block.index(run[0]):]
@@ -503,8 +507,8 @@ def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentat
     page = PageText([t for _, t in items])
     drafts = _classify(items, page, roles, explain)
     sim = Similarity(page)
-    _move_tails(drafts, sim)
-    _move_fragments(drafts, sim)
+    _move_tails(drafts, sim, roles)
+    _move_fragments(drafts, sim, roles)
     removed = _remove_duplicates(drafts)
     stories: list[Story] = []
     reported: list[Debris] = []
