@@ -31,8 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import story_start
-from .cohesion import PageText, Similarity
-from .segment_features import SPACED_PHRASES, line_features
+from .cohesion import Similarity
+from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CLOSERS, CAPTION, CONTINUING, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
                            REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
@@ -112,6 +112,9 @@ class PageSegmentation:
     # what an index run reports, so that nothing is lost silently.
     removed: list[Debris] = field(default_factory=list)
     roles: dict[int, Role] = field(default_factory=dict)  # page line -> its role and why
+    # Text similarities computed (interleaved tails and fragments): the work
+    # that must grow with the page, never with its square.
+    comparisons: int = 0
 
 
 def _add_authors(draft: _Draft, names: list[str]) -> None:
@@ -168,7 +171,7 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
     return Line(no, text, "body"), "body"
 
 
-def _classify(items: list[tuple[int, str]], page: PageText, roles: dict[int, Role], explain: bool) -> list[_Draft]:
+def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Role], explain: bool) -> list[_Draft]:
     model = story_start.load()
     texts = page.texts
     drafts: list[_Draft] = []
@@ -301,6 +304,14 @@ def _paragraph_runs(lines: list[Line]) -> list[list[Line]]:
     return runs
 
 
+def _repeats(lines: list[Line], draft: _Draft) -> bool:
+    """Does the story already print these lines' text? Then they are a
+    formulaic story's own words (two stories saying the same), not a lost
+    continuation."""
+    text = "".join(line.text for line in lines)
+    return any(near_duplicate(line.text, text, DUPLICATE_CONTAINMENT) for line in draft.items() if line.kind == "body")
+
+
 def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> int:
     """A story's last paragraphs printed after the next story go back: the
     last one or two paragraphs of a story that read far more like the story
@@ -320,7 +331,7 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
             vector = sim.vector("\n".join(line.text for line in tail))
             there = sim.cosine(vector, target)
             own = sim.cosine(vector, sim.vector(_draft_text(draft, skip)))
-            if there >= TAIL_MIN_SIMILARITY and there >= TAIL_RATIO * own:
+            if there >= TAIL_MIN_SIMILARITY and there >= TAIL_RATIO * own and not _repeats(tail, before):
                 best = tail
         if best:
             for line in best:
@@ -362,7 +373,7 @@ def _move_fragments(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role
                 fragment = sim.vector("\n".join(line.text for line in run))
                 own = sim.cosine(fragment, _minus(vector(index), fragment))
                 best, other = max((sim.cosine(fragment, vector(i)), i) for i in neighbours)
-                if best >= MOVE_MIN_SIMILARITY and best >= MOVE_RATIO * own:
+                if best >= MOVE_MIN_SIMILARITY and best >= MOVE_RATIO * own and not _repeats(run, drafts[other]):
                     moves.append((draft, run, drafts[other]))
                     break
     for source, run, target in moves:
@@ -382,23 +393,25 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     column break are no copies. Two stories that say similar things are two
     stories: paragraphs are compared only within one story, after fragments
     went back to their stories. Candidates come from an index of the
-    paragraphs' 4-grams (grams shared by more than COMMON_GRAM paragraphs
-    say nothing), so a long story is not compared paragraph by paragraph."""
+    paragraphs' 4-grams (looking at no more than COMMON_GRAM paragraphs per
+    gram), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
         body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
-        kept: list[tuple[str, list[Line]]] = []
+        kept: list[tuple[str, list[Line], int]] = []
         postings: dict[str, list[int]] = {}
         for run in _paragraph_runs(body):
             text = "".join(line.text for line in run)
             grams = char_grams(text)
             shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
-            twin = next((kept[k] for k, _ in shared.most_common(DUPLICATE_CANDIDATES)
-                         if near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
+            # a copy shares at least DUPLICATE_CONTAINMENT of the shorter text's grams
+            twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
+                         if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
+                         and near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
             if twin is None:
                 for gram in grams:
                     postings.setdefault(gram, []).append(len(kept))
-                kept.append((text, run))
+                kept.append((text, run, len(grams)))
                 continue
             twin_run = twin[1]
             if len(run) == 1 and len(twin_run) == 1 and len(run[0].text) > len(twin_run[0].text):
@@ -504,7 +517,7 @@ def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentat
     roles: dict[int, Role] = {}
     debris = _debris(numbered, roles)
     items = [(no, t) for no, t in numbered if no not in roles]
-    page = PageText([t for _, t in items])
+    page = PageLines([t for _, t in items])
     drafts = _classify(items, page, roles, explain)
     sim = Similarity(page)
     _move_tails(drafts, sim, roles)
@@ -529,7 +542,7 @@ def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentat
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)
     reported.sort(key=lambda d: d.no)
-    return PageSegmentation(stories, debris, reported, roles)
+    return PageSegmentation(stories, debris, reported, roles, sim.comparisons)
 
 
 def split_stories(source: str, text: str) -> list[Story]:

@@ -9,6 +9,7 @@ which of them decided.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .cohesion import PageText
 from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
@@ -23,68 +24,94 @@ COHESION_LEVELS = (0.05, 0.15, 0.3, 0.5)
 TRUSTED_PAGE_LINES = 20
 
 
-def _shape(prefix: str, text: str | None) -> dict[str, float]:
+@dataclass(frozen=True)
+class Facts:
+    """What one line is like on its own, worked out once per page."""
+    length: int
+    complete: bool
+    credit: bool
+    byline: bool
+    headline: bool
+    dateline: bool
+    breaks_next: bool  # the line stops mid-sentence and a word runs on into the next line
+
+
+class PageLines(PageText):
+    """The page's lines with their cohesion and their facts."""
+
+    def __init__(self, texts: list[str]):
+        super().__init__(texts)
+        self.facts = []
+        for i, text in enumerate(texts):
+            following = texts[i + 1] if i + 1 < len(texts) else None
+            complete = is_complete(text)
+            self.facts.append(Facts(len(text), complete, closes_credit(text), byline_like(text), headline_like(text),
+                                    bool(DATELINE.match(text)),
+                                    following is not None and not complete and breaks_word(text, following)))
+
+
+def _shape(prefix: str, facts: Facts | None) -> dict[str, float]:
     """What a neighbouring line looks like."""
-    if text is None:  # the page's edge says little: pages may start or end mid-story
+    if facts is None:  # the page's edge says little: pages may start or end mid-story
         return {}
-    length = len(text)
     return {
-        f"{prefix} long": float(length > LEAD_LONG_CHARS),
-        f"{prefix} complete": float(is_complete(text)),
-        f"{prefix} ends with a credit": float(closes_credit(text)),
-        f"{prefix} short open": float(length <= LEAD_LONG_CHARS and not is_complete(text)),
-        f"{prefix} byline-like": float(byline_like(text)),
+        f"{prefix} long": float(facts.length > LEAD_LONG_CHARS),
+        f"{prefix} complete": float(facts.complete),
+        f"{prefix} ends with a credit": float(facts.credit),
+        f"{prefix} short open": float(facts.length <= LEAD_LONG_CHARS and not facts.complete),
+        f"{prefix} byline-like": float(facts.byline),
     }
 
 
-def line_features(page: PageText, i: int, previous_starts: bool) -> dict[str, float]:
+def line_features(page: PageLines, i: int, previous_starts: bool) -> dict[str, float]:
     """Named features of line ``i`` (``previous_starts``: a story was judged
     to start on the line before)."""
     texts = page.texts
     text = texts[i]
-    previous = texts[i - 1] if i > 0 else None
-    following = texts[i + 1] if i + 1 < len(texts) else None
-    length = len(text)
+    own = page.facts[i]
+    before = page.facts[i - 1] if i > 0 else None
+    after = page.facts[i + 1] if i + 1 < len(texts) else None
+    following = texts[i + 1] if after else None
+    length = own.length
     inner = sum(text.count(c) for c in SENTENCE_INNER)
+    tail = text.rstrip("”’』」")[-1:]
     features = {
         "bias": 1.0,
         "length <= 4": float(length <= 4),
         "length <= 12": float(length <= 12),
         "length <= 24": float(length <= 24),
         "length <= 40": float(length <= 40),
-        "ends a sentence": float(is_complete(text)),
-        "ends with ！ or ？": float(text.rstrip("”’』」")[-1:] in "！？!?"),
-        "ends with 。": float(text.rstrip("”’』」")[-1:] == "。"),
+        "ends a sentence": float(own.complete),
+        "ends with ！ or ？": float(tail in "！？!?" and tail != ""),
+        "ends with 。": float(tail == "。"),
         "inner punctuation": min(inner, 4) / 4,
         "has a dash": float("——" in text),
         "in parentheses": float(text[:1] in "(（" and text[-1:] in ")）"),
         "numbered": float(bool(NUMBERED.match(text))),
         "caption-like": float(caption_like(text)),
-        "byline-like": float(byline_like(text)),
-        "dateline": float(bool(DATELINE.match(text))),
+        "byline-like": float(own.byline),
+        "dateline": float(own.dateline),
         "previous starts a story": float(previous_starts),
-        "next is a dateline": float(following is not None and bool(DATELINE.match(following))),
+        "next is a dateline": float(after is not None and after.dateline),
         "next names a reporter": float(following is not None and any(w in following[:12] for w in BYLINE_WORDS)),
         "terminal in the line": float(any(c in TERMINAL for c in text[:-1])),
-        "headline-like": float(headline_like(text)),
+        "headline-like": float(own.headline),
         "standing head": float(bool(STANDING_HEAD.match(text))),
         "two phrases set apart by a space": float(bool(SPACED_PHRASES.fullmatch(text))),
         "ends with a function character": float(text[-1:] in FUNCTION_CHARS),
         "next continues a sentence": float(following is not None and following.startswith(CONTINUING)),
         "next opens with a function character": float(following is not None and following[:1] in FUNCTION_CHARS),
         "unbalanced brackets": float(not is_balanced(text)),
-        "the line before breaks a word into this one": float(previous is not None and not is_complete(previous)
-                                                             and breaks_word(previous, text)),
-        "headline-like after a complete line": float(headline_like(text) and (previous is None or is_complete(previous)
-                                                                              or closes_credit(previous))),
+        "the line before breaks a word into this one": float(before is not None and before.breaks_next),
+        "headline-like after a complete line": float(own.headline and (before is None or before.complete
+                                                                        or before.credit)),
         "short open line between short open lines": float(
-            len(text) <= LEAD_LONG_CHARS and not is_complete(text) and previous is not None and following is not None
-            and all(len(t) <= LEAD_LONG_CHARS and not is_complete(t) for t in (previous, following))),
-        "breaks a word with the next line": float(following is not None and not is_complete(text)
-                                                  and breaks_word(text, following)),
+            length <= LEAD_LONG_CHARS and not own.complete and before is not None and after is not None
+            and all(f.length <= LEAD_LONG_CHARS and not f.complete for f in (before, after))),
+        "breaks a word with the next line": float(own.breaks_next),
     }
-    features.update(_shape("previous", previous))
-    features.update(_shape("next", following))
+    features.update(_shape("previous", before))
+    features.update(_shape("next", after))
     # Cohesion: a headline shares words with the text below it, a crosshead
     # or a verse line with the text on both sides; a story boundary
     # separates text that shares little.
@@ -99,11 +126,12 @@ def line_features(page: PageText, i: int, previous_starts: bool) -> dict[str, fl
         features[f"shares with the text below > {level}"] = trust * float(below > level)
         features[f"shares with the text above > {level}"] = trust * float(above > level)
         features[f"text above and below alike > {level}"] = trust * float(across > level)
-    headline_shape = features["headline-like"] or (length <= LEAD_LONG_CHARS and not is_complete(text))
-    second = texts[i + 2] if i + 2 < len(texts) else None
-    features["headline shape before a dateline"] = float(headline_shape and features.get("next is a dateline", 0) > 0)
-    features["headline shape before a byline"] = float(headline_shape and features.get("next byline-like", 0) > 0)
-    features["headline shape before a long line"] = float(headline_shape and features.get("next long", 0) > 0)
-    features["line after next long"] = float(second is not None and len(second) > LEAD_LONG_CHARS)
-    features["line after next a dateline"] = float(second is not None and bool(DATELINE.match(second)))
+    headline_shape = own.headline or (length <= LEAD_LONG_CHARS and not own.complete)
+    second = page.facts[i + 2] if i + 2 < len(texts) else None
+    features["headline shape before a dateline"] = float(headline_shape and after is not None and after.dateline)
+    features["headline shape before a byline"] = float(headline_shape and after is not None and after.byline)
+    features["headline shape before a long line"] = float(headline_shape and after is not None
+                                                          and after.length > LEAD_LONG_CHARS)
+    features["line after next long"] = float(second is not None and second.length > LEAD_LONG_CHARS)
+    features["line after next a dateline"] = float(second is not None and second.dateline)
     return features

@@ -23,8 +23,7 @@ sys.path.insert(0, str(ROOT))
 from index import layout  # noqa: E402
 from index.corpus import read_corpus  # noqa: E402
 from index.segment import _debris  # noqa: E402
-from index.cohesion import PageText  # noqa: E402
-from index.segment_features import line_features  # noqa: E402
+from index.segment_features import PageLines, line_features  # noqa: E402
 from index.story_start import MODEL_FILE, StartModel, train  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "peoples-daily-1998-dev"
@@ -36,7 +35,7 @@ def page_examples(text: str, starts: set[int]) -> list[tuple[str, dict, int]]:
     numbered = [(no, line.strip()) for no, line in enumerate(text.split("\n"), 1) if line.strip()]
     debris = {d.no for d in _debris(numbered, {})}
     items = [(no, t) for no, t in numbered if no not in debris]
-    page = PageText([t for _, t in items])
+    page = PageLines([t for _, t in items])
     rows = []
     for i, (no, _) in enumerate(items):
         previous_starts = i > 0 and items[i - 1][0] in starts
