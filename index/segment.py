@@ -35,7 +35,7 @@ from .cohesion import Similarity
 from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CLOSERS, CAPTION, CONTINUING, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
-                           REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
+                           REPORTER_BYLINE, SENTENCE_PUNCTUATION, STANDING_HEAD, MAX_HEADLINE_CHARS, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
                            is_balanced, breaks_word, byline_like,
                            byline_names, headline_like, is_complete, split_names)
 from .textsim import char_grams, near_duplicate
@@ -217,6 +217,12 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                                     if SPACED_PHRASES.fullmatch(text) else
                                     "story start: the first headline-like line after text continued from "
                                     "an earlier page")
+        elif not starts and following is not None and STANDING_HEAD.match(text):
+            starts, reason = True, "story start: a standing head (图片新闻, 简讯, 天气预报; all 78 of the development set)"
+        elif (not starts and following is not None and CREDIT.match(following) and not CREDIT.match(text)
+              and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not TRAILING_CREDIT.search(text)):
+            starts, reason = True, ("story start: a title over a bare credit, as artworks are printed "
+                                    "(all 38 of the development set)")
         elif not starts and following is not None and _headline_byline_lead(previous, text, following,
                                                                            texts[i + 2] if i + 2 < len(texts) else None):
             starts, reason = True, ("story start: headline, byline and lead after a finished paragraph "

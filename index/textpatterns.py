@@ -44,7 +44,7 @@ SOURCE_LINE = re.compile(r"^来源[:：]")
 DIGIT = re.compile(r"[\d０-９]")
 # Standing heads: the same small heading over briefs or photos in every issue.
 STANDING_HEAD = re.compile(r"^(?:图片新闻|新闻图片|图片报道|[\u4e00-\u9fff]{0,4}(?:简讯|快讯|短波|集锦|速递|一览)"
-                           r"|[\u4e00-\u9fff]{0,6}(?:天气预报|气象预报).*)$")
+                           r"|[\u4e00-\u9fff]{0,6}(?:天气预报|气象预报)[^。，]{0,20})$")
 # A line that opens with these cannot start anything: it continues a sentence.
 CONTINUING = tuple("，,。.、；;：:！!？?）)」』”’》")
 # Characters a broken-off line often ends with and a headline seldom does.
