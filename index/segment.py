@@ -206,27 +206,13 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         features = line_features(page, i, previous_starts)
         starts = model.starts(features) and following is not None
         reason = _explain_start(model, features, explain)
+        if not starts and following is not None:
+            rule = _rule_start(texts, i, current)
+            if rule:
+                starts, reason = True, rule
         vetoed = _never_starts(text)
         if starts and vetoed:
             starts, reason = False, vetoed
-        elif not starts and following and headline_like(text) and not breaks_word(text, following) and (
-                i == 0 or SPACED_PHRASES.fullmatch(text)
-                or (current is not None and not current.headline and is_complete(previous))):
-            starts, reason = True, ("story start: a headline-like line opens the page" if i == 0 else
-                                    "story start: a two-part headline, its parts set apart by a space"
-                                    if SPACED_PHRASES.fullmatch(text) else
-                                    "story start: the first headline-like line after text continued from "
-                                    "an earlier page")
-        elif not starts and following is not None and STANDING_HEAD.match(text):
-            starts, reason = True, "story start: a standing head (图片新闻, 简讯, 天气预报; all 78 of the development set)"
-        elif (not starts and following is not None and CREDIT.match(following) and not CREDIT.match(text)
-              and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not TRAILING_CREDIT.search(text)):
-            starts, reason = True, ("story start: a title over a bare credit, as artworks are printed "
-                                    "(all 38 of the development set)")
-        elif not starts and following is not None and _headline_byline_lead(previous, text, following,
-                                                                           texts[i + 2] if i + 2 < len(texts) else None):
-            starts, reason = True, ("story start: headline, byline and lead after a finished paragraph "
-                                    "(449 of 463 such lines of the development set start a story)")
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
                 byline_like(following) or breaks_word(text, following)):
             reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
@@ -257,13 +243,40 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     return drafts
 
 
-def _headline_byline_lead(previous: str | None, text: str, following: str, lead: str | None) -> bool:
-    """A headline-like line after a finished paragraph, a byline under it
-    and a lead (a long line or a dateline) under that: a new story, however
-    much its text resembles the story before."""
-    return (headline_like(text) and byline_like(following) and lead is not None
-            and (len(lead) > LEAD_CHARS or bool(DATELINE.match(lead)))
-            and (previous is None or is_complete(previous) or previous.endswith(("）", ")"))))
+def _is_lead(text: str | None) -> bool:
+    return text is not None and (len(text) > LEAD_CHARS or bool(DATELINE.match(text)))
+
+
+def _finished(text: str | None) -> bool:
+    return text is None or is_complete(text) or text.endswith(("）", ")"))
+
+
+def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
+    """A rule that starts a story where the model did not, and its evidence."""
+    text = texts[i]
+    previous = texts[i - 1] if i else None
+    after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
+    headline = headline_like(text) and not breaks_word(text, after[0])
+    if STANDING_HEAD.match(text):
+        return "story start: a standing head (图片新闻, 简讯, 天气预报; all 78 of the development set)"
+    if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
+            and not is_complete(text) and not TRAILING_CREDIT.search(text)):
+        return "story start: a title over a bare credit, as artworks are printed (all 38 of the development set)"
+    if headline and i == 0:
+        return "story start: a headline-like line opens the page"
+    if headline and SPACED_PHRASES.fullmatch(text):
+        return "story start: a two-part headline, its parts set apart by a space"
+    if headline and current is not None and not current.headline and is_complete(previous):
+        return "story start: the first headline-like line after text continued from an earlier page"
+    if headline and _finished(previous) and byline_like(after[0]) and _is_lead(after[1]):
+        return ("story start: headline, byline and lead after a finished paragraph "
+                "(449 of 463 such lines of the development set start a story)")
+    if (headline and _finished(previous) and after[1] is not None and not byline_like(after[0])
+            and byline_like(after[1]) and _is_lead(after[2])
+            and (is_complete(after[0]) or after[0].endswith(("—", "－")) or headline_like(after[0]))):
+        return ("story start: headline, deck, byline and lead after a finished paragraph "
+                "(29 of 37 such lines of the development set start a story)")
+    return ""
 
 
 def _never_starts(text: str) -> str:
