@@ -36,7 +36,7 @@ from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CLOSERS, CAPTION, CONTINUING, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
                            REPORTER_BYLINE, SENTENCE_PUNCTUATION, STANDING_HEAD, MAX_HEADLINE_CHARS, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
-                           is_balanced, breaks_word, byline_like,
+                           is_balanced, breaks_word, byline_like, runs_into,
                            byline_names, headline_like, is_complete, split_names)
 from .textsim import char_grams, near_duplicate
 
@@ -164,7 +164,7 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
     if (after_break and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
             and is_balanced(text) and not SENTENCE_PUNCTUATION & set(text[:-1]) and not following.startswith(CONTINUING)):
         numbered = NUMBERED.match(text)
-        if numbered and len(text) - numbered.end() >= 2 and not breaks_word(text, following):
+        if numbered and len(text) - numbered.end() >= 2 and not runs_into(text, following):
             return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
         if text.endswith(("：", ":")) and len(text) <= MAX_LEAD_IN_CHARS:
             return Line(no, text, "crosshead"), "crosshead: short lead-in ending in a colon"
@@ -210,11 +210,11 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             rule = _rule_start(texts, i, current)
             if rule:
                 starts, reason = True, rule
-        vetoed = _never_starts(text)
+        vetoed = _never_starts(text, following)
         if starts and vetoed:
             starts, reason = False, vetoed
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
-                byline_like(following) or breaks_word(text, following)):
+                byline_like(following) or runs_into(text, following)):
             reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
             current.blocks[-1].append(Line(no, text, "crosshead"))
             roles[no] = Role("crosshead", reason)
@@ -256,7 +256,7 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     text = texts[i]
     previous = texts[i - 1] if i else None
     after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
-    headline = headline_like(text) and not breaks_word(text, after[0])
+    headline = headline_like(text) and not runs_into(text, after[0])
     if STANDING_HEAD.match(text):
         return "story start: a standing head (图片新闻, 简讯, 天气预报; all 78 of the development set)"
     if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
@@ -279,8 +279,10 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     return ""
 
 
-def _never_starts(text: str) -> str:
+def _never_starts(text: str, following: str | None) -> str:
     """The rule that keeps a line from starting a story, if one does."""
+    if runs_into(text, following):
+        return "a word runs on into the next line (2 of 820 such lines of the development set start a story)"
     if CAPTION.search(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
         return "caption, credit, jump line or end mark: never a headline"
     if text.startswith(CONTINUING):

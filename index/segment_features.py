@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .cohesion import PageText
 from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
-                           breaks_word, byline_like, caption_like, closes_credit, headline_like, is_balanced, is_complete)
+                           byline_like, caption_like, closes_credit, headline_like, is_balanced, is_complete, runs_into)
 
 SENTENCE_INNER = set("，,、；;：:")
 LEAD_LONG_CHARS = 40
@@ -47,7 +47,7 @@ class PageLines(PageText):
             complete = is_complete(text)
             self.facts.append(Facts(len(text), complete, closes_credit(text), byline_like(text), headline_like(text),
                                     bool(DATELINE.match(text)),
-                                    following is not None and not complete and breaks_word(text, following)))
+                                    runs_into(text, following)))
 
 
 def _shape(prefix: str, facts: Facts | None) -> dict[str, float]:

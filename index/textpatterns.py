@@ -79,6 +79,14 @@ def breaks_word(left: str, right: str) -> bool:
     return False
 
 
+def runs_into(text: str, following: str | None) -> bool:
+    """Does an unfinished line run on into the next, a word broken across
+    them? Datelines and bylines start afresh, whatever jieba makes of the
+    join. (Of 820 such lines of the development set, 2 start a story.)"""
+    return (following is not None and not is_complete(text) and not DATELINE.match(following)
+            and not byline_like(following) and breaks_word(text, following))
+
+
 def byline_like(text: str) -> bool:
     """Names, optionally after an affiliation or a role (``本报记者 鲍洪俊``,
     ``本报记者 XXX 通讯员 YYY``, ``湖南郴州市 刘洪杰``, ``本报评论员``), or an
