@@ -34,9 +34,9 @@ from . import story_start
 from .cohesion import Similarity
 from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
-from .textpatterns import (CLOSERS, CAPTION, CONTINUING, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
+from .textpatterns import (CLOSERS, CAPTION, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
                            REPORTER_BYLINE, SENTENCE_PUNCTUATION, STANDING_HEAD, MAX_HEADLINE_CHARS, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
-                           is_balanced, breaks_word, byline_like, runs_into,
+                           is_balanced, breaks_word, byline_like, continues_sentence, runs_into,
                            byline_names, headline_like, is_complete, split_names)
 from .textsim import char_grams, near_duplicate
 
@@ -162,7 +162,7 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
         return Line(no, body, "body", names), "paragraph with a credit"
     after_break = previous is None or is_complete(previous) or previous.endswith(("）", ")"))
     if (after_break and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
-            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(text[:-1]) and not following.startswith(CONTINUING)):
+            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(text[:-1]) and not continues_sentence(following)):
         numbered = NUMBERED.match(text)
         if numbered and len(text) - numbered.end() >= 2 and not runs_into(text, following):
             return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
@@ -285,7 +285,7 @@ def _never_starts(text: str, following: str | None) -> str:
         return "a word runs on into the next line (2 of 820 such lines of the development set start a story)"
     if CAPTION.search(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
         return "caption, credit, jump line or end mark: never a headline"
-    if text.startswith(CONTINUING):
+    if continues_sentence(text):
         return "opens with punctuation: continues a sentence"
     if text.startswith(("—", "-")) or not any(c.isalnum() for c in text):
         return "a signature (———编者) or a separator (＊＊＊): never a headline"

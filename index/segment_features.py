@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 from .cohesion import PageText
-from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
-                           byline_like, caption_like, closes_credit, headline_like, is_balanced, is_complete, runs_into)
+from .textpatterns import (BYLINE_WORDS, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
+                           byline_like, caption_like, closes_credit, continues_sentence, headline_like, is_balanced,
+                           is_complete, runs_into)
 
 SENTENCE_INNER = set("，,、；;：:")
 LEAD_LONG_CHARS = 40
@@ -99,7 +100,7 @@ def line_features(page: PageLines, i: int, previous_starts: bool) -> dict[str, f
         "standing head": float(bool(STANDING_HEAD.match(text))),
         "two phrases set apart by a space": float(bool(SPACED_PHRASES.fullmatch(text))),
         "ends with a function character": float(text[-1:] in FUNCTION_CHARS),
-        "next continues a sentence": float(following is not None and following.startswith(CONTINUING)),
+        "next continues a sentence": float(following is not None and continues_sentence(following)),
         "next opens with a function character": float(following is not None and following[:1] in FUNCTION_CHARS),
         "unbalanced brackets": float(not is_balanced(text)),
         "the line before breaks a word into this one": float(before is not None and before.breaks_next),

@@ -51,6 +51,12 @@ CONTINUING = tuple("，,。.、；;：:！!？?）)」』”’》")
 FUNCTION_CHARS = set("的了是在和与及对把被将为从向于而但并或等之其就也都又还")
 
 
+def continues_sentence(text: str) -> bool:
+    """Does the line open with punctuation that only follows other text
+    (``’９７`` is an apostrophe, not a closing quote)?"""
+    return text.startswith(CONTINUING) and not re.match(r"’[\d０-９]", text)
+
+
 def is_complete(text: str) -> bool:
     """Does the text end a sentence?"""
     return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL
@@ -61,8 +67,9 @@ def is_balanced(text: str) -> bool:
 
 
 def closes_credit(text: str) -> bool:
-    """Does the line end with a short parenthesis, as credits and ``（完）`` do?"""
-    return bool(re.search(r"[(（][^（）()]{1,16}[)）]$", text))
+    """Does the line end with a short parenthesis, as credits and ``（完）``
+    do (or with the end of one opened on the line before a column break)?"""
+    return bool(re.search(r"(?:[(（][^（）()]{1,16}|^[^（）()]{1,16})[)）]$", text))
 
 
 def caption_like(text: str) -> bool:
