@@ -486,7 +486,8 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
     # A short complete sentence inside a broken sentence of a story with a photo is the photo's caption.
     if has_photo_credit:
         for prev, line, _following in zip(body, body[1:], body[2:]):
-            if line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text):
+            if (line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text)
+                    and not breaks_word(prev.text, line.text)):
                 line.kind = "caption"
     paragraphs: list[str] = []
     kinds: list[str] = []

@@ -127,9 +127,13 @@ def score_page(score: Score, name: str, text: str, articles: list[dict]) -> None
             if not reattached:
                 score.errors.append(("tail", name, lines[article["tail_lines"][0] - 1][:30]))
         for first, second in article["broken"]:
+            # Rejoined: one paragraph (or caption) of the story holding the
+            # first half goes on with the second half; in which story that
+            # is, boundary exact measures.
             score.broken += 1
             joined = _plain(lines[first - 1])[-6:] + _plain(lines[second - 1])[:6]
-            rejoined = story is not None and any(joined in _plain(p) for p in story.paragraphs + story.captions)
+            holder = result.stories[story_of[first]] if first in story_of else None
+            rejoined = holder is not None and any(joined in _plain(p) for p in holder.paragraphs + holder.captions)
             score.broken_rejoined += rejoined
             if not rejoined:
                 score.errors.append(("broken", name, joined))
