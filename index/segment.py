@@ -34,13 +34,11 @@ from . import story_start
 from .cohesion import Similarity
 from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
-from .textpatterns import (CLOSERS, CAPTION, CREDIT, DEBRIS, END_MARK, JUMP, NUMBERED, PHOTO_CREDIT,
-                           REPORTER_BYLINE, SENTENCE_PUNCTUATION, STANDING_HEAD, MAX_HEADLINE_CHARS, SOURCE_LINE, TRAILING_CREDIT, DATELINE,
-                           is_balanced, breaks_word, byline_like, continues_sentence, runs_into,
-                           byline_names, headline_like, is_complete, split_names)
+from .textpatterns import (CAPTION, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
+                           PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD,
+                           TRAILING_CREDIT, breaks_word, byline_like, byline_names, continues_sentence, headline_like,
+                           is_balanced, is_complete, runs_into, split_names)
 from .textsim import char_grams, near_duplicate
-
-__all__ = ["TRAILING_CREDIT", "PageSegmentation", "Role", "segment_page", "split_stories"]
 
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40

@@ -24,9 +24,9 @@ NAMES = rf"{NAME}(?:\s+{NAME})*"
 SINGLE_NAME = re.compile(r"(?:记者)?[\u4e00-\u9fff]{2,3}|[\u4e00-\u9fff]{1,4}·[\u4e00-\u9fff]{1,6}")
 BYLINE_WORDS = ("记者", "通讯员", "评论员", "特约")
 REPORTER_BYLINE = re.compile(r"^■|^记者")
-# The bundled pages' forms: names, ``■记者 孟 航 李彤彤``.
 # Characters no name starts with: particles, numerals, 据 (as in 据新华社).
 NOT_NAME_START = set("之的了是在和与及对把被将而但并或等其就也都又还据每第一二三四五六七八九十")
+# The bundled pages' forms: names, ``■记者 孟 航 李彤彤``.
 SIMPLE_BYLINE = re.compile(rf"^(?:■\s*)?(?:记者\s*)?({NAMES})$")
 ORGANISATION = re.compile(r"^[\u4e00-\u9fff()（）]{2,24}(?:委|部|党委|党工委|党组|局|办|办公室|中心|政府|协会|联合会)$")
 DATELINE = re.compile(r"^[【\[]?据?(?:本报|新华社|中新社)[^，。：]{0,24}?(?:电|讯)")
