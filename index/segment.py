@@ -40,6 +40,7 @@ from .textpatterns import (CAPTION, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK,
                            is_balanced, is_complete, runs_into, split_names)
 from .textsim import char_grams, near_duplicate
 
+SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40
 LEAD_CHARS = 40
@@ -158,11 +159,12 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
         return Line(no, body, "caption", names), "photo caption or photo credit"
     if trailing:
         return Line(no, body, "body", names), "paragraph with a credit"
-    after_break = previous is None or is_complete(previous) or previous.endswith(("）", ")"))
-    if (after_break and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
-            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(text[:-1]) and not continues_sentence(following)):
-        numbered = NUMBERED.match(text)
-        if numbered and len(text) - numbered.end() >= 2 and not runs_into(text, following):
+    numbered = NUMBERED.match(text)
+    # ``一、…`` heads a section; ``１、…`` numbers list items and photos
+    heading = text[numbered.end():] if numbered and SECTION_NUMBER.match(text) else text
+    if (_finished(previous) and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
+            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following)):
+        if numbered and len(text) - numbered.end() >= 2 and len(following) > LEAD_CHARS and not runs_into(text, following):
             return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
         if text.endswith(("：", ":")) and len(text) <= MAX_LEAD_IN_CHARS:
             return Line(no, text, "crosshead"), "crosshead: short lead-in ending in a colon"
@@ -185,7 +187,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         previous = texts[i - 1] if i else None
         following = texts[i + 1] if i + 1 < len(texts) else None
         if current is not None and group:
-            if byline_like(text) and not (following and DATELINE.match(text + following)):
+            # (a short line that a dateline runs on from, 新华 / 社广州…电, is no byline)
+            if byline_like(text) and not (following and " " not in text and DATELINE.match(text + following)):
                 _add_authors(current, byline_names(text))
                 current.reporter = bool(REPORTER_BYLINE.match(text))
                 current.lines.append(no)
@@ -193,8 +196,14 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 close_group()
                 previous_starts = False
                 continue
-            if (following is not None and byline_like(following) and len(group) < 3 and not CAPTION.search(text)
-                    and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))):
+            # a subheadline or deck (a byline under it), or the headline under a
+            # kicker (a subheadline and a byline under them)
+            second = texts[i + 2] if i + 2 < len(texts) else None
+            if (following is not None and len(group) < 3 and not CAPTION.search(text)
+                    and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
+                    and (byline_like(following) or (len(group) == 1 and headline_like(text) and headline_like(following)
+                                                    and second is not None and byline_like(second)
+                                                    and _is_lead(texts[i + 3] if i + 3 < len(texts) else None)))):
                 group.append(i)
                 current.lines.append(no)
                 _name_group(current, [texts[j] for j in group], [items[j][0] for j in group], roles)

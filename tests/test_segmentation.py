@@ -285,3 +285,26 @@ def test_work_on_a_5_mb_page_grows_with_its_stories_not_their_square():
     per_story = small.comparisons / len(small.stories)
     assert 0 < per_story <= 10
     assert result.comparisons <= 1.1 * per_story * count
+
+
+def test_three_headline_lines_are_kicker_headline_and_subheadline():
+    story = one("跨越千里送温暖\n\n抗震救灾物资运抵张北\n\n各地支援源源不断\n\n本报记者 王慧敏\n\n"
+                "本报张北１月１５日电 今天,又一批救灾物资运抵灾区,受到灾民欢迎。\n")
+    assert (story.kicker, story.headline, story.subheadline) == ("跨越千里送温暖", "抗震救灾物资运抵张北", "各地支援源源不断")
+    assert story.authors == ["王慧敏"] and story.title == "跨越千里送温暖 抗震救灾物资运抵张北 各地支援源源不断"
+    assert story.paragraphs[0].startswith("本报张北１月１５日电")
+
+
+def test_numbered_crossheads_and_jump_lines_are_kept_apart():
+    second = "第二段说了另一件事:各级党组织要把这项工作摆上重要议事日程,主要负责同志亲自抓,内容也完整。"
+    story = one(f"标题\n\n第一段说了一件事,内容完整。\n\n一、加强组织领导\n\n{second}\n\n（下转第二版）\n")
+    assert story.paragraphs == ["第一段说了一件事,内容完整。", "一、加强组织领导", second]
+    assert story.paragraph_roles == ["body", "crosshead", "body"] and story.jumps == ["下转第二版"]
+
+
+def test_old_story_records_are_read():
+    from index.stories import Story
+    old = {"id": "a-000", "source": "a.txt", "order": 0, "headline": "标题", "subheadline": "副题",
+           "authors": [], "paragraphs": ["一段。"], "captions": [], "flags": {"truncated": False}}
+    story = Story.from_dict(old)
+    assert (story.kicker, story.jumps, story.paragraph_role(0)) == ("", [], "body")

@@ -12,12 +12,15 @@ from index.segment import segment_page
 from index.segment_score import score_folder
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "peoples-daily-1998-dev"
+# Reached on this sample: clean 0.968 / 0.936 / 0.950 / 0.932, messy 0.968 /
+# 0.905 / 0.936 / 0.886, rejoined 0.933, tails 4 of 7; stories per article
+# 0.977 / 0.991.
 FLOORS = {
-    "clean": {"headline exact": 0.95, "boundary exact": 0.91, "begins": 0.93, "ends": 0.90},
-    "messy": {"headline exact": 0.95, "boundary exact": 0.87, "begins": 0.92, "ends": 0.86,
-              "broken paragraphs rejoined": 0.89, "tails reattached": 0.55},
+    "clean": {"headline exact": 0.96, "boundary exact": 0.92, "begins": 0.94, "ends": 0.92},
+    "messy": {"headline exact": 0.96, "boundary exact": 0.89, "begins": 0.92, "ends": 0.87,
+              "broken paragraphs rejoined": 0.92, "tails reattached": 0.55},
 }
-STORIES_PER_ARTICLE = (0.95, 1.05)
+STORIES_PER_ARTICLE = (0.96, 1.04)
 
 pytestmark = pytest.mark.skipif(not (DEV / "clean" / "gold.json").is_file(),
                                 reason=f"the development set is not at {DEV} (../shared/data from the repository)")
