@@ -269,8 +269,8 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
             and not is_complete(text) and not TRAILING_CREDIT.search(text)):
         return "story start: a title over a bare credit, as artworks are printed (all 38 of the development set)"
-    if headline and i == 0:
-        return "story start: a headline-like line opens the page"
+    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_into(text, after[0]):
+        return "story start: a short unfinished line opens the page"
     if headline and SPACED_PHRASES.fullmatch(text):
         return "story start: a two-part headline, its parts set apart by a space"
     if headline and current is not None and not current.headline and is_complete(previous):

@@ -42,6 +42,12 @@ DEBRIS = re.compile(r"^(?:来源[:：].*|\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?
                     r"|首页|上一[页篇]|下一[页篇]|◎?欢迎参与讨论.*|[【\[]?打印[】\]]?|[【\[]?关闭[】\]]?)$")
 SOURCE_LINE = re.compile(r"^来源[:：]")
 DIGIT = re.compile(r"[\d０-９]")
+APOSTROPHE = re.compile(r"’(?=[\d０-９])")  # ’９７: 1997
+# A sentence, then who wrote it or where from: ``…。（河南省新县公安局吕启超）``.
+CREDIT_AFTER_SENTENCE = re.compile(r"[。！？!?…][”’」』]?\s*[（(][^（）()]{1,40}[)）]$")
+# One word naming a post and a person: 社科院农发所副所长韩俊, 新华社高级编辑李长久.
+POST_AND_NAME = re.compile(r"^\S{2,16}(?:所长|主任|编辑|记者|教授|研究员|局长|部长|书记|主席|院长|校长|经理|会长)"
+                           r"(?P<name>[\u4e00-\u9fff]{2,3})$")
 NUMBER_END = re.compile(r"[\d０-９]$")
 NUMBER_GOES_ON = re.compile(r"^[\d０-９年月日时分秒号％%万亿千百个名人次岁元米倍户家项件座台辆吨斤公]")
 # Standing heads: the same small heading over briefs or photos in every issue.
@@ -60,11 +66,12 @@ def continues_sentence(text: str) -> bool:
 
 
 def is_complete(text: str) -> bool:
-    """Does the text end a sentence?"""
-    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL
+    """Does the text end a sentence (a credit in parentheses after it aside)?"""
+    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL or bool(CREDIT_AFTER_SENTENCE.search(text))
 
 
 def is_balanced(text: str) -> bool:
+    text = APOSTROPHE.sub("", text)
     return all(text.count(a) == text.count(b) for a, b in PAIRS)
 
 
@@ -114,6 +121,8 @@ def byline_like(text: str) -> bool:
         return tokens[0][0] not in NOT_NAME_START
     if (len(tokens) > 1 and SIMPLE_BYLINE.match(text)) or ORGANISATION.match(text):
         return True
+    if len(tokens) == 1 and POST_AND_NAME.match(tokens[0]):
+        return True
     if len(tokens) == 1:
         return tokens[0].endswith(BYLINE_WORDS[2]) or any(
             re.fullmatch(rf"\S{{0,16}}{word}{NAME}", tokens[0]) for word in BYLINE_WORDS[:2])
@@ -131,6 +140,9 @@ def byline_names(text: str) -> list[str]:
     tokens = text.lstrip("■ ").split()
     if len(tokens) == 1 and tokens[0].endswith(BYLINE_WORDS[2]):
         return [tokens[0]]
+    post = POST_AND_NAME.match(tokens[0]) if len(tokens) == 1 else None
+    if post:
+        return [post.group("name")]
     names: list[str] = []
     for position, token in enumerate(tokens):
         for word in BYLINE_WORDS:
