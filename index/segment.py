@@ -1,72 +1,88 @@
 """Splitting a raw newspaper page into clean stories.
 
-The page is read line by line and every non-empty line becomes part of exactly
-one story (headline, subheadline, byline, paragraph, caption, credit or a
-removed duplicate) or is named as debris. In order:
+Every non-empty line gets one role, and a reason for it (``segment_page(...)
+.roles``, shown by ``storysearch stories --explain``), and lands in exactly
+one story or in the page's debris. In order:
 
-1. classify lines: web debris, page title, headline (a second headline line is
-   the subheadline), byline (names or an organisation), credit ``(names)``,
-   photo caption, body; a headline printed again continues its story, and in
-   reporter stories (``■记者`` bylines) headline-like lines are crossheads;
-2. move interleaved fragments: a run of lines that follows a line broken
-   mid-sentence, and reads like another story on the page far more than like
-   its own, goes to that story;
-3. drop paragraphs printed twice (verbatim, truncated, or with a place changed),
-   keeping the fuller text;
-4. join lines broken mid-sentence or mid-word;
-5. set the flags.
+1. debris: web page debris and the title of a web page;
+2. story starts: a line starts a story when the story-start model
+   (``story_start``: layout and cohesion features, a linear model) says so,
+   unless a rule says otherwise (captions, credits, jump lines and ``（完）``
+   never start a story; in a reporter story, ``■记者``, a headline-like line
+   that no byline follows is a crosshead; a headline printed again continues
+   its story);
+3. the headline group: after the headline, a line that a byline follows is
+   the subheadline (or deck), and with two such lines the first headline
+   line is the kicker; then the byline (names, ``本报记者 XXX``, an
+   organisation);
+4. the body: credits ``（names）``, captions (``图为…``, ``… 摄``), jump
+   lines (``（下转第二版）``, kept on the story), ``（完）``, numbered and
+   lead-in crossheads (``一、…``, ``原因之一：``), paragraphs;
+5. interleaved continuations: a story's last paragraphs that read far more
+   like the story before it go back to that story; a run after a sentence
+   broken off mid-way that reads like a nearby story goes there;
+6. paragraphs printed twice within one story are dropped, keeping the fuller
+   text; lines broken mid-sentence are joined; flags are set.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .analysis import jieba_tokenizer
+from . import story_start
+from .cohesion import Similarity
+from .segment_features import SPACED_PHRASES, PageLines, line_features
 from .stories import Story, StoryFlags, story_id
-from .textsim import near_duplicate
+from .textpatterns import (CAPTION, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
+                           PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD,
+                           TRAILING_CREDIT, breaks_word, byline_like, byline_names, continues_sentence, headline_like,
+                           is_balanced, is_complete, runs_into, split_names)
+from .textsim import char_grams, near_duplicate
 
 # Recorded in the index: when it changes, the next `storysearch index`
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
-SEGMENTER_VERSION = 2
-MAX_HEADLINE_CHARS = 40
-MAX_BYLINE_CHARS = 24
-SENTENCE_PUNCTUATION = set(",，。;；!！?？、")
-# A sentence is complete when it ends in one of these, closing quotes aside.
-TERMINAL = "。！？!?…"
-CLOSERS = "”’」』)）》\"'"
-PAIRS = ("“”", "‘’", "《》", "()", "（）", "「」")
-
-DEBRIS = re.compile(r"^(?:来源[:：].*|\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?|目录\s*返回|返回\s*目录"
-                    r"|首页|上一[页篇]|下一[页篇]|◎?欢迎参与讨论.*|[【\[]?打印[】\]]?|[【\[]?关闭[】\]]?)$")
-SOURCE_LINE = re.compile(r"^来源[:：]")
-PHOTO_CREDIT = re.compile(r"(?:图片由.{1,30}提供|供图|\s摄)$")
-CAPTION = re.compile(r"(?:^图为|。图为|" + PHOTO_CREDIT.pattern + ")")
-NAME = r"[\u4e00-\u9fff]{1,4}"
-NAMES = rf"{NAME}(?:\s+{NAME})*"
-BYLINE = re.compile(rf"^(?:■\s*)?(?:记者\s*)?({NAMES})$")
-REPORTER_BYLINE = re.compile(r"^■|^记者")
-ORGANISATION = re.compile(r"^[\u4e00-\u9fff()（）]{2,24}(?:委|部|党委|党工委|党组|局|办|办公室|中心|政府|协会|联合会)$")
-CREDIT = re.compile(rf"^[(（]\s*({NAMES})\s*[)）]$")
-TRAILING_CREDIT = re.compile(rf"(?<=[{TERMINAL}”’])\s*[(（]\s*({NAMES})\s*[)）]$")
+SEGMENTER_VERSION = 3
+SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40
+LEAD_CHARS = 40
+MAX_CROSSHEAD_CHARS = 30
+MAX_LEAD_IN_CHARS = 16
 LEAD_OPENING = re.compile(r"^(?:近日|日前|近期|近年|今年|去年|连日来|目前|当前|据|随着|为了?|在|\d{1,4}[年月日])")
-# Moving a fragment: the other story must be this much more similar than its
-# own. On the bundled pages the fragments that belong elsewhere score 7.5 to
-# 10 times higher there; true continuations at most 1.9 times.
+# Moving a run after a broken sentence: the other story must be this much
+# more similar than its own. On the bundled pages the fragments that belong
+# elsewhere score 7.5 to 10 times higher there; true continuations at most 1.9.
 MOVE_RATIO = 4.0
 MOVE_MIN_SIMILARITY = 0.08
+# Stories compared with a fragment: this many before and after its own, so
+# the work grows with the page, not with its square.
+NEIGHBOURS = 2
+# Interleaved tails: a story's last one or two paragraphs go to the story
+# before it when they are at least TAIL_RATIO times as similar to it as to
+# the rest of their own story (see README, "interleaved continuations").
+TAIL_RATIO = 4.0
+TAIL_MIN_SIMILARITY = 0.05
+TAIL_MAX_PARAGRAPHS = 2
 DUPLICATE_CONTAINMENT = 0.8
+COMMON_GRAM = 50
+DUPLICATE_CANDIDATES = 5
+# A fragment that belongs to another story ends its block within this many lines.
+FRAGMENT_MAX_LINES = 4
+
+
+@dataclass
+class Role:
+    role: str  # debris, kicker, headline, subheadline, byline, body, crosshead, caption, credit, jump, end, duplicate
+    reason: str
 
 
 @dataclass
 class Line:
     no: int
     text: str
-    kind: str = "body"  # body, caption, credit, crosshead
+    kind: str = "body"  # body, caption, credit, crosshead, jump, end, duplicate
     credit: str = ""  # names credited at the end of this line
 
 
@@ -80,7 +96,8 @@ class Debris:
 @dataclass
 class _Draft:
     headline: str
-    lines: list[int] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the headline group's lines
+    kicker: str = ""
     subheadline: str = ""
     authors: list[str] = field(default_factory=list)
     reporter: bool = False
@@ -97,210 +114,349 @@ class PageSegmentation:
     # Story text left out of the stories (duplicates, headlines without text):
     # what an index run reports, so that nothing is lost silently.
     removed: list[Debris] = field(default_factory=list)
-
-
-def is_complete(text: str) -> bool:
-    """Does the text end a sentence?"""
-    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL
-
-
-def is_balanced(text: str) -> bool:
-    return all(text.count(a) == text.count(b) for a, b in PAIRS)
-
-
-def breaks_word(left: str, right: str) -> bool:
-    """Do the end of ``left`` and the start of ``right`` form one word, as in
-    ``推进机`` / ``制``? Then the two lines are one sentence broken apart."""
-    tail, head = left[-3:], right[:3]
-    for word, start, end in jieba_tokenizer().tokenize(tail + head):
-        if start < len(tail) < end and len(word) >= 2:
-            return True
-    return False
-
-
-def _headline_like(text: str) -> bool:
-    return (len(text) <= MAX_HEADLINE_CHARS
-            and not SENTENCE_PUNCTUATION.intersection(text)
-            and is_balanced(text)
-            and not text.startswith(("(", "（", "■"))
-            and not CAPTION.search(text) and not CREDIT.match(text) and not DEBRIS.match(text))
-
-
-def split_names(names: str) -> list[str]:
-    """``吴丽珍 陈金金`` → two names; ``孟 航`` is one name printed with a space."""
-    result: list[str] = []
-    for part in names.split():
-        if result and len(result[-1]) == 1:
-            result[-1] += part
-        else:
-            result.append(part)
-    return result
+    roles: dict[int, Role] = field(default_factory=dict)  # page line -> its role and why
+    # Text similarities computed (interleaved tails and fragments): the work
+    # that must grow with the page, never with its square.
+    comparisons: int = 0
 
 
 def _add_authors(draft: _Draft, names: list[str]) -> None:
     draft.authors.extend(name for name in names if name not in draft.authors)
 
 
-# ---------------------------------------------------------------- 1. classify
-def _classify(numbered: list[tuple[int, str]]) -> tuple[list[_Draft], list[Debris]]:
-    drafts: list[_Draft] = []
-    debris: list[Debris] = []
-    by_headline: dict[str, _Draft] = {}
-    current: _Draft | None = None
-    expecting = "none"  # after a headline: "subheadline", "byline", then "none"
-    body_seen = False
+def _explain_start(model: story_start.StartModel, features: dict[str, float], explain: bool) -> str:
+    """The model's verdict; with ``explain``, its probability and the three
+    features that pushed hardest (working them out costs time on big pages)."""
+    if not explain:
+        return "story-start model"
+    reasons = ", ".join(f"{name} {term:+.1f}" for name, term in model.reasons(features))
+    return f"story-start model p={model.probability(features):.2f} ({reasons})"
 
-    def next_text(i: int) -> str | None:
-        for _, text in numbered[i + 1:]:
-            if not DEBRIS.match(text) and not CAPTION.search(text):
-                return text
-        return None
 
-    def start_block(draft: _Draft) -> None:
-        draft.blocks.append([])
-
+# ------------------------------------------------------------ 1. debris
+def _debris(numbered: list[tuple[int, str]], roles: dict[int, Role]) -> list[Debris]:
+    found: list[Debris] = []
     for i, (no, text) in enumerate(numbered):
         if DEBRIS.match(text):
-            debris.append(Debris(no, text, "web page debris"))
-            continue
-        if not body_seen and current is None and any(SOURCE_LINE.match(t) for _, t in numbered[i + 1:i + 2]):
-            debris.append(Debris(no, text, "page title"))
-            continue
-        if current is not None and expecting in ("subheadline", "byline"):
-            match = BYLINE.match(text)
-            if len(text) <= MAX_BYLINE_CHARS and match:
-                _add_authors(current, split_names(match.group(1)))
+            found.append(Debris(no, text, "web page debris"))
+        elif i + 1 < len(numbered) and SOURCE_LINE.match(numbered[i + 1][1]) and len(found) == i:
+            found.append(Debris(no, text, "page title"))
+    for item in found:
+        roles[item.no] = Role("debris", item.reason)
+    return found
+
+
+# ------------------------------------------------------- 2-4. classify
+def _body_line(no: int, text: str, previous: str | None, following: str | None) -> tuple[Line, str]:
+    """The role of a line inside a story's body, and the rule that gave it."""
+    if END_MARK.match(text):
+        return Line(no, text, "end"), "end mark （完）"
+    if JUMP.match(text):
+        return Line(no, text, "jump"), "jump line"
+    credit = CREDIT.match(text)
+    if credit and not CAPTION.search(text):
+        return Line(no, text, "credit", credit.group(1)), "credit: names in parentheses"
+    trailing = TRAILING_CREDIT.search(text)
+    names = trailing.group(1) if trailing else ""
+    body = text[:trailing.start()].rstrip() if trailing else text
+    if CAPTION.search(body):
+        return Line(no, body, "caption", names), "photo caption or photo credit"
+    if trailing:
+        return Line(no, body, "body", names), "paragraph with a credit"
+    numbered = NUMBERED.match(text)
+    # ``一、…`` heads a section; ``１、…`` numbers list items and photos
+    heading = text[numbered.end():] if numbered and SECTION_NUMBER.match(text) else text
+    if (_finished(previous) and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
+            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following)):
+        if numbered and len(text) - numbered.end() >= 2 and len(following) > LEAD_CHARS and not runs_into(text, following):
+            return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
+        if text.endswith(("：", ":")) and len(text) <= MAX_LEAD_IN_CHARS:
+            return Line(no, text, "crosshead"), "crosshead: short lead-in ending in a colon"
+    return Line(no, text, "body"), "body"
+
+
+def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Role], explain: bool) -> list[_Draft]:
+    model = story_start.load()
+    texts = page.texts
+    drafts: list[_Draft] = []
+    by_headline: dict[str, _Draft] = {}
+    current: _Draft | None = None
+    group: list[int] = []  # indexes of the current headline group while it is open
+    previous_starts = False
+
+    def close_group() -> None:
+        group.clear()
+
+    for i, (no, text) in enumerate(items):
+        previous = texts[i - 1] if i else None
+        following = texts[i + 1] if i + 1 < len(texts) else None
+        if current is not None and group:
+            # (a short line that a dateline runs on from, 新华 / 社广州…电, is no byline)
+            if byline_like(text) and not (following and " " not in text and DATELINE.match(text + following)):
+                _add_authors(current, byline_names(text))
                 current.reporter = bool(REPORTER_BYLINE.match(text))
                 current.lines.append(no)
-                expecting = "none"
+                roles[no] = Role("byline", "byline: names, a reporter's role or an organisation after the headline")
+                close_group()
+                previous_starts = False
                 continue
-            if ORGANISATION.match(text):
-                _add_authors(current, [text])
+            # a subheadline or deck (a byline under it), or the headline under a
+            # kicker (a subheadline and a byline under them)
+            second = texts[i + 2] if i + 2 < len(texts) else None
+            if (following is not None and len(group) < 3 and not CAPTION.search(text)
+                    and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
+                    and (byline_like(following) or (len(group) == 1 and headline_like(text) and headline_like(following)
+                                                    and second is not None and byline_like(second)
+                                                    and _is_lead(texts[i + 3] if i + 3 < len(texts) else None)))):
+                group.append(i)
                 current.lines.append(no)
-                expecting = "none"
+                _name_group(current, [texts[j] for j in group], [items[j][0] for j in group], roles)
+                previous_starts = False
                 continue
-        following = next_text(i)
-        has_more = any(not DEBRIS.match(t) for _, t in numbered[i + 1:])
-        if _headline_like(text) and has_more and (following is None or not breaks_word(text, following)):
-            if expecting == "subheadline" and current is not None:
-                current.subheadline = text
-                current.lines.append(no)
-                expecting = "byline"
-                continue
-            if current is not None and current.reporter and not (
-                    following and BYLINE.match(following) and len(following) <= MAX_BYLINE_CHARS):
-                current.blocks[-1].append(Line(no, text, "crosshead"))
-                continue
-            if text in by_headline:  # the same headline printed again: the story continues
+        close_group()
+        features = line_features(page, i, previous_starts)
+        starts = model.starts(features) and following is not None
+        reason = _explain_start(model, features, explain)
+        if not starts and following is not None:
+            rule = _rule_start(texts, i, current)
+            if rule:
+                starts, reason = True, rule
+        vetoed = _never_starts(text, following)
+        if starts and vetoed:
+            starts, reason = False, vetoed
+        if current is not None and current.reporter and headline_like(text) and following is not None and not (
+                byline_like(following) or runs_into(text, following)):
+            reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
+            current.blocks[-1].append(Line(no, text, "crosshead"))
+            roles[no] = Role("crosshead", reason)
+            previous_starts = False
+            continue
+        previous_starts = starts
+        if starts:
+            if text in by_headline:
                 current = by_headline[text]
                 current.lines.append(no)
-                start_block(current)
-                expecting = "none"
+                current.blocks.append([])
+                roles[no] = Role("headline", "the same headline printed again: its story continues")
                 continue
-            current = _Draft(text, [no])
-            start_block(current)
+            current = _Draft(text, [no], blocks=[[]])
             drafts.append(current)
             by_headline[text] = current
-            expecting = "subheadline"
+            group.append(i)
+            roles[no] = Role("headline", reason)
             continue
-        body_seen = True
-        expecting = "none"
         if current is None:  # text before the first headline continues an earlier page
-            current = _Draft("", [])
-            start_block(current)
+            current = _Draft("", [], blocks=[[]])
             drafts.append(current)
-        credit = CREDIT.match(text)
-        if credit:
-            current.blocks[-1].append(Line(no, text, "credit", credit.group(1)))
-            continue
-        trailing = TRAILING_CREDIT.search(text)
-        names = trailing.group(1) if trailing else ""
-        body = text[:trailing.start()].rstrip() if trailing else text
-        kind = "caption" if CAPTION.search(body) else "body"
-        current.blocks[-1].append(Line(no, body, kind, names))
-    return drafts, debris
+        line, rule = _body_line(no, text, previous, following)
+        current.blocks[-1].append(line)
+        roles[no] = Role(line.kind, rule if rule != "body" else f"body: {reason}")
+    return drafts
 
 
-# ------------------------------------------------------------ 2. fragments
-def _bigrams(text: str) -> Counter:
-    chars = [c for c in text if c.isalnum()]
-    return Counter(a + b for a, b in zip(chars, chars[1:]))
+def _is_lead(text: str | None) -> bool:
+    return text is not None and (len(text) > LEAD_CHARS or bool(DATELINE.match(text)))
 
 
-class _Similarity:
-    """Cosine similarity of TF-IDF weighted character bigrams, IDF over the page's lines."""
-
-    def __init__(self, texts: list[str]):
-        df = Counter(gram for text in texts for gram in set(_bigrams(text)))
-        n = max(len(texts), 1)
-        self.idf = {gram: math.log(1 + n / count) for gram, count in df.items()}
-
-    def vector(self, text: str) -> dict[str, float]:
-        return {g: c * self.idf.get(g, 1.0) for g, c in _bigrams(text).items()}
-
-    @staticmethod
-    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-        dot = sum(v * b.get(g, 0.0) for g, v in a.items())
-        norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
-        return dot / norm if norm else 0.0
+def _finished(text: str | None) -> bool:
+    return text is None or is_complete(text) or text.endswith(("）", ")"))
 
 
+def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
+    """A rule that starts a story where the model did not, and its evidence."""
+    text = texts[i]
+    previous = texts[i - 1] if i else None
+    after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
+    headline = headline_like(text) and not runs_into(text, after[0])
+    if STANDING_HEAD.match(text):
+        return "story start: a standing head (图片新闻, 简讯, 天气预报; all 74 of the development set)"
+    if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
+            and not is_complete(text) and not TRAILING_CREDIT.search(text)):
+        return "story start: a title over a bare credit, as artworks are printed (all 38 of the development set)"
+    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_into(text, after[0]):
+        return "story start: a short unfinished line opens the page"
+    if headline and SPACED_PHRASES.fullmatch(text):
+        return "story start: a two-part headline, its parts set apart by a space"
+    if headline and current is not None and not current.headline and is_complete(previous):
+        return "story start: the first headline-like line after text continued from an earlier page"
+    if headline and _finished(previous) and byline_like(after[0]) and _is_lead(after[1]):
+        return ("story start: headline, byline and lead after a finished paragraph "
+                "(461 of 475 such lines of the development set start a story)")
+    if (headline and _finished(previous) and after[1] is not None and not byline_like(after[0])
+            and byline_like(after[1]) and _is_lead(after[2])
+            and (is_complete(after[0]) or after[0].endswith(("—", "－")) or headline_like(after[0]))):
+        return ("story start: headline, deck, byline and lead after a finished paragraph "
+                "(29 of 36 such lines of the development set start a story)")
+    return ""
+
+
+def _never_starts(text: str, following: str | None) -> str:
+    """The rule that keeps a line from starting a story, if one does."""
+    if runs_into(text, following):
+        return ("a word or a number runs on into the next line "
+                "(2 of 857 such lines of the development set start a story)")
+    if CAPTION.search(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
+        return "caption, credit, jump line or end mark: never a headline"
+    if continues_sentence(text):
+        return "opens with punctuation: continues a sentence"
+    if text.startswith(("—", "-")) or not any(c.isalnum() for c in text):
+        return "a signature (———编者) or a separator (＊＊＊): never a headline"
+    if text.rstrip(CLOSERS).endswith("。"):
+        return "ends with 。: a sentence, never a headline (no headline of the development set does)"
+    return ""
+
+
+def _name_group(draft: _Draft, texts: list[str], numbers: list[int], roles: dict[int, Role]) -> None:
+    """Headline group of two lines: headline, subheadline; of three: kicker,
+    headline, subheadline (a byline follows the last)."""
+    if len(texts) == 2:
+        draft.headline, draft.subheadline = texts
+        roles[numbers[1]] = Role("subheadline", "subheadline or deck: the line under the headline, a byline follows")
+    else:
+        draft.kicker, draft.headline, draft.subheadline = texts[0], texts[1], texts[2]
+        roles[numbers[0]] = Role("kicker", "kicker: first of three headline lines before the byline")
+        roles[numbers[1]] = Role("headline", "headline: the middle of three headline lines")
+        roles[numbers[2]] = Role("subheadline", "subheadline: the last headline line, a byline follows")
+
+
+# ----------------------------------------------------- 5. continuations
 def _draft_text(draft: _Draft, skip: set[int] = frozenset()) -> str:
     return "\n".join([draft.headline] + [line.text for line in draft.items() if line.no not in skip])
 
 
-def _move_fragments(drafts: list[_Draft]) -> None:
-    texts = [line.text for d in drafts for line in d.items()]
-    sim = _Similarity(texts)
+def _paragraph_runs(lines: list[Line]) -> list[list[Line]]:
+    """Body lines grouped into paragraphs: a line broken mid-sentence runs on."""
+    runs: list[list[Line]] = []
+    open_sentence = False
+    for line in lines:
+        if open_sentence and runs:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+        open_sentence = line.kind == "body" and not is_complete(line.text)
+    return runs
+
+
+def _repeats(lines: list[Line], draft: _Draft) -> bool:
+    """Does the story already print these lines' text? Then they are a
+    formulaic story's own words (two stories saying the same), not a lost
+    continuation."""
+    text = "".join(line.text for line in lines)
+    return any(near_duplicate(line.text, text, DUPLICATE_CONTAINMENT) for line in draft.items() if line.kind == "body")
+
+
+def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> int:
+    """A story's last paragraphs printed after the next story go back: the
+    last one or two paragraphs of a story that read far more like the story
+    before it than like the rest of their own."""
+    moved = 0
+    for before, draft in zip(drafts, drafts[1:]):
+        if not before.headline or len(draft.blocks) != 1:
+            continue
+        runs = _paragraph_runs([line for line in draft.blocks[0] if line.kind in ("body", "credit", "end")])
+        if len(runs) < 2:
+            continue
+        target = sim.vector(_draft_text(before))
+        best = None
+        for count in range(1, min(TAIL_MAX_PARAGRAPHS, len(runs) - 1) + 1):
+            tail = [line for run in runs[-count:] for line in run]
+            skip = {line.no for line in tail}
+            vector = sim.vector("\n".join(line.text for line in tail))
+            there = sim.cosine(vector, target)
+            own = sim.cosine(vector, sim.vector(_draft_text(draft, skip)))
+            if there >= TAIL_MIN_SIMILARITY and there >= TAIL_RATIO * own and not _repeats(tail, before):
+                best = tail
+        if best:
+            for line in best:
+                roles[line.no].reason += f"; moved: interleaved tail of {before.headline}"
+            first = draft.blocks[0].index(best[0])
+            before.blocks.append(draft.blocks[0][first:])
+            del draft.blocks[0][first:]
+            moved += 1
+    return moved
+
+
+def _minus(whole: dict[str, float], part: dict[str, float]) -> dict[str, float]:
+    return {g: w - part.get(g, 0.0) for g, w in whole.items() if w - part.get(g, 0.0) > 1e-9}
+
+
+def _move_fragments(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> None:
+    """A run of at most FRAGMENT_MAX_LINES lines that ends a block, follows a
+    sentence broken off mid-way and reads far more like a neighbouring story
+    than like its own goes to that story."""
+    vectors: dict[int, dict[str, float]] = {}
+
+    def vector(i: int) -> dict[str, float]:
+        if i not in vectors:
+            vectors[i] = sim.vector(_draft_text(drafts[i]))
+        return vectors[i]
+
     moves: list[tuple[_Draft, list[Line], _Draft]] = []
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
+        neighbours = [i for i in range(index - NEIGHBOURS, index + NEIGHBOURS + 1) if 0 <= i < len(drafts) and i != index]
+        if not neighbours:
+            continue
         for block in draft.blocks:
-            body = [line for line in block if line.kind == "body"]
-            for prev, start in zip(body, body[1:]):
-                if is_complete(prev.text):
+            first = max(len(block) - FRAGMENT_MAX_LINES, 1)
+            for position in range(first, len(block)):
+                prev = next((line for line in reversed(block[:position]) if line.kind == "body"), None)
+                if prev is None or block[position].kind != "body" or is_complete(prev.text):
                     continue
-                run = block[block.index(start):]
-                skip = {line.no for line in run}
+                run = block[position:]
                 fragment = sim.vector("\n".join(line.text for line in run))
-                own = sim.cosine(fragment, sim.vector(_draft_text(draft, skip)))
-                scored = [(sim.cosine(fragment, sim.vector(_draft_text(other))), i)
-                          for i, other in enumerate(drafts) if other is not draft]
-                if not scored:
-                    continue
-                best, index = max(scored)
-                if best >= MOVE_MIN_SIMILARITY and best >= MOVE_RATIO * own:
-                    moves.append((draft, run, drafts[index]))
+                own = sim.cosine(fragment, _minus(vector(index), fragment))
+                best, other = max((sim.cosine(fragment, vector(i)), i) for i in neighbours)
+                if best >= MOVE_MIN_SIMILARITY and best >= MOVE_RATIO * own and not _repeats(run, drafts[other]):
+                    moves.append((draft, run, drafts[other]))
                     break
     for source, run, target in moves:
+        for line in run:
+            roles[line.no].reason += f"; moved: fragment of {target.headline or '(无标题)'}"
         for block in source.blocks:
             if run and run[0] in block:
                 del block[block.index(run[0]):]
         target.blocks.append(run)
 
 
-# ----------------------------------------------------------- 3. duplicates
+# ----------------------------------------------------------- 6. duplicates
 def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
-    """Drop every body line that repeats an earlier line of the same story
-    (page order); the fuller of the two texts stays at the earlier place.
-    Two stories that say similar things are two stories: lines are compared
-    only within one story, after fragments went back to their stories."""
+    """Drop every paragraph that repeats an earlier paragraph of the same
+    story (page order); the fuller of the two texts stays at the earlier
+    place. Paragraphs, not lines: the halves of a paragraph broken at a
+    column break are no copies. Two stories that say similar things are two
+    stories: paragraphs are compared only within one story, after fragments
+    went back to their stories. Candidates come from an index of the
+    paragraphs' 4-grams (looking at no more than COMMON_GRAM paragraphs per
+    gram), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
-        kept: list[Line] = []
-        for line in sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no):
-            twin = next((k for k in kept if near_duplicate(k.text, line.text, DUPLICATE_CONTAINMENT)), None)
+        body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
+        kept: list[tuple[str, list[Line], int]] = []
+        postings: dict[str, list[int]] = {}
+        for run in _paragraph_runs(body):
+            text = "".join(line.text for line in run)
+            grams = char_grams(text)
+            shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
+            # a copy shares at least DUPLICATE_CONTAINMENT of the shorter text's grams
+            twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
+                         if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
+                         and near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
             if twin is None:
-                kept.append(line)
+                for gram in grams:
+                    postings.setdefault(gram, []).append(len(kept))
+                kept.append((text, run, len(grams)))
                 continue
-            if len(line.text) > len(twin.text):
-                twin.text, line.text = line.text, twin.text
-            twin.credit = twin.credit or line.credit
-            line.kind = "duplicate"
-            removed.setdefault(index, []).append(line.text)
+            twin_run = twin[1]
+            if len(run) == 1 and len(twin_run) == 1 and len(run[0].text) > len(twin_run[0].text):
+                twin_run[0].text, run[0].text = run[0].text, twin_run[0].text
+            twin_run[-1].credit = twin_run[-1].credit or run[-1].credit
+            for line in run:
+                line.kind = "duplicate"
+            removed.setdefault(index, []).append("".join(line.text for line in run))
     return removed
 
 
-# ------------------------------------------------------ 4-5. join and flag
+# ------------------------------------------------------ join and flag
 def _is_short_sentence(text: str) -> bool:
     return len(text) <= SHORT_CAPTION_CHARS and is_complete(text) and not {",", "，"} & set(text)
 
@@ -321,29 +477,54 @@ def _starts_mid_sentence(paragraphs: list[str]) -> bool:
             and bool(rest) and len(first) < rest[len(rest) // 2] / 2)
 
 
+def _join_broken_captions(items: list[Line]) -> None:
+    """A caption broken at a column break: the open line before a caption
+    that carries its own text and photo credit is the caption's start,
+    unless the sentence goes on after the caption (the caption was printed
+    inside it, as in ``社区治`` / caption / ``理共同体``)."""
+    for first, second, after in zip(items, items[1:], [*items[2:], None]):
+        if (first.kind == "body" and second.kind == "caption" and not is_complete(first.text)
+                and not second.text.startswith("图") and PHOTO_CREDIT.search(second.text)
+                and PHOTO_CREDIT.sub("", second.text).strip()
+                and not (after is not None and after.kind == "body" and breaks_word(first.text, after.text))):
+            first.kind = "caption"
+
+
 def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> Story:
     items = draft.items()
+    _join_broken_captions(items)
     has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
     body = [line for line in items if line.kind in ("body", "crosshead")]
     # A short complete sentence inside a broken sentence of a story with a photo is the photo's caption.
     if has_photo_credit:
         for prev, line, _following in zip(body, body[1:], body[2:]):
-            if line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text):
+            if (line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text)
+                    and not breaks_word(prev.text, line.text)):
                 line.kind = "caption"
     paragraphs: list[str] = []
+    kinds: list[str] = []
     captions: list[str] = []
-    open_sentence = False
+    jumps: list[str] = []
+    open_sentence = open_caption = False
     for line in items:
         if line.kind == "caption":
-            captions.append(line.text)
+            if open_caption:
+                captions[-1] += line.text
+            else:
+                captions.append(line.text)
+            open_caption = not is_complete(line.text) and not PHOTO_CREDIT.search(line.text)
+        elif line.kind == "jump":
+            jumps.append(line.text.strip("（）() "))
         elif line.kind == "body" and line.text:
             if open_sentence and paragraphs:
                 paragraphs[-1] += line.text
             else:
                 paragraphs.append(line.text)
+                kinds.append("body")
             open_sentence = not is_complete(line.text)
         elif line.kind == "crosshead":
             paragraphs.append(line.text)
+            kinds.append("crosshead")
             open_sentence = False
         if line.credit:
             _add_authors(draft, split_names(line.credit))
@@ -354,31 +535,50 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
     )
     lines = sorted(set(draft.lines) | {line.no for line in items})
     return Story(story_id(source, order), source, order, draft.headline, draft.subheadline,
-                 list(draft.authors), paragraphs, captions, flags, duplicates, lines)
+                 list(draft.authors), paragraphs, captions, flags, duplicates, lines,
+                 kicker=draft.kicker, paragraph_roles=kinds if "crosshead" in kinds else [], jumps=jumps)
 
 
-def segment_page(source: str, text: str) -> PageSegmentation:
+def _has_text(draft: _Draft) -> bool:
+    return any(line.kind in ("body", "caption", "credit", "crosshead") for line in draft.items())
+
+
+def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentation:
+    """The page's stories, debris and removed text, and every line's role
+    (with ``explain``, the model's probability and strongest features too)."""
     numbered = [(no, line.strip()) for no, line in enumerate(text.split("\n"), 1) if line.strip()]
     page_lines = dict(numbered)
-    drafts, debris = _classify(numbered)
-    _move_fragments(drafts)
+    roles: dict[int, Role] = {}
+    debris = _debris(numbered, roles)
+    items = [(no, t) for no, t in numbered if no not in roles]
+    page = PageLines([t for _, t in items])
+    drafts = _classify(items, page, roles, explain)
+    sim = Similarity(page)
+    _move_tails(drafts, sim, roles)
+    _move_fragments(drafts, sim, roles)
     removed = _remove_duplicates(drafts)
     stories: list[Story] = []
     reported: list[Debris] = []
     for index, draft in enumerate(drafts):
-        if not any(line.kind in ("body", "caption") for line in draft.items()):
+        if not _has_text(draft):
             numbers = sorted(set(draft.lines) | {line.no for line in draft.items()})
             dropped = [Debris(no, page_lines[no], "no story text with it") for no in numbers]
             debris.extend(dropped)
             reported.extend(dropped)
+            for item in dropped:
+                roles[item.no] = Role("debris", item.reason)
             continue
-        reported.extend(Debris(line.no, page_lines[line.no], f"paragraph printed twice in {draft.headline or '(无标题)'}")
-                        for line in draft.items() if line.kind == "duplicate")
+        for line in draft.items():
+            if line.kind == "duplicate":
+                reason = f"paragraph printed twice in {draft.headline or '(无标题)'}"
+                reported.append(Debris(line.no, page_lines[line.no], reason))
+                roles[line.no] = Role("duplicate", reason)
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)
     reported.sort(key=lambda d: d.no)
-    return PageSegmentation(stories, debris, reported)
+    return PageSegmentation(stories, debris, reported, roles, sim.comparisons)
 
 
 def split_stories(source: str, text: str) -> list[Story]:
     return segment_page(source, text).stories
+

@@ -29,6 +29,11 @@ class Story:
     flags: StoryFlags = field(default_factory=StoryFlags)
     duplicates: list[str] = field(default_factory=list)  # paragraphs printed again, removed
     lines: list[int] = field(default_factory=list)  # 1-based page lines this story was made from
+    kicker: str = ""  # 引题, the headline line above the main headline
+    # Role of each paragraph ("body" or "crosshead"); empty when all are body.
+    paragraph_roles: list[str] = field(default_factory=list)
+    jumps: list[str] = field(default_factory=list)  # jump lines such as 下转第二版
+
     # Where and when its page was printed (index/metadata.py), empty where no source says.
     paper: str = ""
     date: str = ""  # YYYY-MM-DD
@@ -41,6 +46,9 @@ class Story:
     # {"name", "level", "path": [province, …, name], "from": where first named, "reason"}.
     places: list[dict] = field(default_factory=list)
 
+    def paragraph_role(self, index: int) -> str:
+        return self.paragraph_roles[index] if index < len(self.paragraph_roles) else "body"
+
     @property
     def body(self) -> str:
         """Paragraphs and captions: the searchable text under the headline."""
@@ -48,7 +56,7 @@ class Story:
 
     @property
     def title(self) -> str:
-        return " ".join(part for part in (self.headline, self.subheadline) if part)
+        return " ".join(part for part in (self.kicker, self.headline, self.subheadline) if part)
 
     @property
     def text(self) -> str:

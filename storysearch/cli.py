@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     stories.add_argument("corpus_dir", nargs="?", type=Path, metavar="CORPUS",
                          help="corpus folder (env STORYSEARCH_CORPUS; default: the bundled corpus)")
     stories.add_argument("--json", action="store_true", help="one JSON object per story and line")
+    stories.add_argument("--explain", action="store_true",
+                         help="for each line of each page: the role it got and the rule or features that decided")
 
     search = commands.add_parser("search", help="search the index")
     _add_folders(search)
@@ -163,7 +165,12 @@ def _stories(args) -> int:
     for item in skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
     for page in pages:
-        result = segment_page(page.source, page.text)
+        result = segment_page(page.source, page.text, explain=args.explain)
+        if args.explain:
+            lines = page.text.split("\n")
+            for no, role in sorted(result.roles.items()):
+                print(f"{page.source}:{no}  {role.role:11s} {lines[no - 1].strip()[:30]}  ← {role.reason}")
+            continue
         for story in result.stories:
             if args.json:
                 print(json.dumps(story.to_dict(), ensure_ascii=False))

@@ -260,3 +260,51 @@ def test_removed_text_is_reported_with_its_line():
     text = "标题\n\n第一段说了一件事,内容完整。\n\n第一段说了一件事,内容完整。\n\n孤立的标题\n"
     result = segment_page("t.txt", text)
     assert [(d.no, d.reason) for d in result.removed] == [(5, "paragraph printed twice in 标题")]
+
+
+def generated_page(megabytes: float) -> tuple[str, int]:
+    """Formulaic stories, each with a sentence broken at a column break, until the page is this big."""
+    parts, size = [], 0
+    while size < megabytes * 1_000_000:
+        n = len(parts)
+        place = chr(0x4E00 + n * 7919 % 20000) + chr(0x4E00 + n // 20000)  # no two alike
+        part = (f"{place}区垃圾分类宣传进社区\n\n王五\n\n近日,{place}区组织志愿者走进社区,向居民讲解垃圾分类\n\n"
+                f"知识,发放宣传资料200余份。\n\n居民纷纷表示受益匪浅,将坚持做好垃圾分类。\n")
+        parts.append(part)
+        size += len(part.encode("utf-8"))
+    return "\n".join(parts), len(parts)
+
+
+def test_work_on_a_5_mb_page_grows_with_its_stories_not_their_square():
+    text, count = generated_page(5)
+    result = segment_page("big.txt", text)
+    assert len(result.stories) >= 0.99 * count
+    nonempty = sum(1 for line in text.split("\n") if line.strip())
+    assert sum(len(s.lines) for s in result.stories) + len(result.debris) == nonempty
+    small = segment_page("small.txt", generated_page(0.05)[0])
+    per_story = small.comparisons / len(small.stories)
+    assert 0 < per_story <= 10
+    assert result.comparisons <= 1.1 * per_story * count
+
+
+def test_three_headline_lines_are_kicker_headline_and_subheadline():
+    story = one("跨越千里送温暖\n\n抗震救灾物资运抵张北\n\n各地支援源源不断\n\n本报记者 王慧敏\n\n"
+                "本报张北１月１５日电 今天,又一批救灾物资运抵灾区,受到灾民欢迎。\n")
+    assert (story.kicker, story.headline, story.subheadline) == ("跨越千里送温暖", "抗震救灾物资运抵张北", "各地支援源源不断")
+    assert story.authors == ["王慧敏"] and story.title == "跨越千里送温暖 抗震救灾物资运抵张北 各地支援源源不断"
+    assert story.paragraphs[0].startswith("本报张北１月１５日电")
+
+
+def test_numbered_crossheads_and_jump_lines_are_kept_apart():
+    second = "第二段说了另一件事:各级党组织要把这项工作摆上重要议事日程,主要负责同志亲自抓,内容也完整。"
+    story = one(f"标题\n\n第一段说了一件事,内容完整。\n\n一、加强组织领导\n\n{second}\n\n（下转第二版）\n")
+    assert story.paragraphs == ["第一段说了一件事,内容完整。", "一、加强组织领导", second]
+    assert story.paragraph_roles == ["body", "crosshead", "body"] and story.jumps == ["下转第二版"]
+
+
+def test_old_story_records_are_read():
+    from index.stories import Story
+    old = {"id": "a-000", "source": "a.txt", "order": 0, "headline": "标题", "subheadline": "副题",
+           "authors": [], "paragraphs": ["一段。"], "captions": [], "flags": {"truncated": False}}
+    story = Story.from_dict(old)
+    assert (story.kicker, story.jumps, story.paragraph_role(0)) == ("", [], "body")

@@ -47,3 +47,14 @@ def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
     assert [(s.source, s.reason) for s in report.skipped] == [("empty.txt", "the file is empty")]
     meta = json.loads((layout.current_generation(tmp_path / "index") / "meta.json").read_text(encoding="utf-8"))
     assert meta["skipped"] == [{"source": "empty.txt", "reason": "the file is empty"}]
+
+
+def test_stories_explain_gives_every_line_a_role_and_a_reason(tmp_path, capsys):
+    (tmp_path / "p.txt").write_text("乡贤参与 基层治理\n\n本报记者 张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理。\n\n"
+                                    "（下转第二版）\n", encoding="utf-8")
+    assert main(["stories", str(tmp_path), "--explain"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[0] for row in rows] == ["p.txt:1", "p.txt:3", "p.txt:5", "p.txt:7"]
+    assert [row.split()[1] for row in rows] == ["headline", "byline", "body", "jump"]
+    assert all("← " in row and row.split("← ")[1] for row in rows)
+    assert "story-start model p=" in rows[0] or "story start:" in rows[0]

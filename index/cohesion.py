@@ -1,0 +1,101 @@
+"""Text cohesion on a page: TF-IDF weighted character bigrams (IDF over the
+page's lines), computed for all lines at once with sparse matrices so that
+the work grows with the page's length, never with its square."""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+from scipy import sparse
+
+WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u3400-\u9fff]")
+WINDOW = 3  # lines on each side of a line
+
+
+def bigrams(text: str) -> Counter:
+    """Character bigrams of the letters, digits and CJK characters of ``text``."""
+    chars = WORD_CHAR.findall(text)
+    return Counter(a + b for a, b in zip(chars, chars[1:]))
+
+
+def _is_word_char(points: np.ndarray) -> np.ndarray:
+    """The same characters as WORD_CHAR, on an array of code points."""
+    ranges = ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A),
+              (0x3400, 0x9FFF))
+    mask = np.zeros(points.shape, dtype=bool)
+    for low, high in ranges:
+        mask |= (points >= low) & (points <= high)
+    return mask
+
+
+def _band(n: int, offsets: range) -> sparse.csr_matrix:
+    """n x n matrix with ones on the given diagonals: summing lines nearby."""
+    kept = [k for k in offsets if abs(k) < n]
+    if not kept:
+        return sparse.csr_matrix((n, n))
+    return sparse.diags([np.ones(n - abs(k)) for k in kept], kept, shape=(n, n), format="csr")
+
+
+class PageText:
+    """The page's lines; for each line, how much it shares with the lines
+    above and below (``above``, ``below``: weighted share of its bigrams) and
+    how alike the text above and below it is (``across``: cosine)."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        n = len(texts)
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+        line_of = np.repeat(np.arange(n), lengths)
+        keep = _is_word_char(points)
+        points, line_of = points[keep].astype(np.int64), line_of[keep]
+        same = line_of[:-1] == line_of[1:]
+        grams = (points[:-1][same] << 21) | points[1:][same]
+        rows = line_of[:-1][same]
+        vocabulary, columns = np.unique(grams, return_inverse=True)
+        counts = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, len(vocabulary)))
+        counts.sum_duplicates()
+        df = np.asarray((counts > 0).sum(axis=0)).ravel()
+        idf = np.log1p(max(n, 1) / np.maximum(df, 1))
+        weights = counts.multiply(idf[None, :]).tocsr()
+        self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
+        above = _band(n, range(-WINDOW, 0)) @ weights
+        below = _band(n, range(1, WINDOW + 1)) @ weights
+        total = np.asarray(weights.sum(axis=1)).ravel()
+        self.above = _ratio(weights.multiply(above.sign()), total)
+        self.below = _ratio(weights.multiply(below.sign()), total)
+        dot = np.asarray(above.multiply(below).sum(axis=1)).ravel()
+        norms = _norms(above) * _norms(below)
+        self.across = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
+
+
+def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:
+    shared = np.asarray(part.sum(axis=1)).ravel()
+    return np.divide(shared, total, out=np.zeros(len(total)), where=total > 0)
+
+
+def _norms(matrix: sparse.spmatrix) -> np.ndarray:
+    return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+
+
+class Similarity:
+    """Cosine similarity of TF-IDF weighted bigram vectors of any texts, with
+    the page's IDF. Counts its comparisons, so tests can check that the work
+    stays proportional to the page."""
+
+    def __init__(self, page: PageText):
+        self.idf = page.idf
+        self.comparisons = 0
+
+    def vector(self, text: str) -> dict[str, float]:
+        return {g: c * self.idf.get(g, 1.0) for g, c in bigrams(text).items()}
+
+    def cosine(self, a: dict[str, float], b: dict[str, float]) -> float:
+        self.comparisons += 1
+        if len(a) > len(b):
+            a, b = b, a
+        dot = sum(v * b.get(g, 0.0) for g, v in a.items())
+        norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+        return dot / norm if norm else 0.0
