@@ -213,16 +213,8 @@ class _SpanTokenizer(Tokenizer):
             yield token
 
 
-class WordTokenizer(_SpanTokenizer):
-    method = "words"
-
-
 class BigramTokenizer(_SpanTokenizer):
     method = "grams"
-
-
-def word_analyzer():
-    return WordTokenizer()
 
 
 def bigram_analyzer():

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layout, settings
-from .analysis import analyzer_settings, bigram_analyzer, word_analyzer
+from .analysis import analyzer_settings, bigram_analyzer
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
@@ -69,30 +69,25 @@ class BuildReport:
 
 
 def whoosh_schema():
-    """Whoosh decides which stories meet a query's conditions (phrases, fields,
-    exclusions, filters); ranking is the term matrix's. So only the id is
-    stored, as a column for fast docnum-to-story lookups."""
-    from whoosh.fields import ID, KEYWORD, TEXT, Schema
+    """Whoosh decides which stories meet a query's conditions (phrases, headline
+    conditions, exclusions); ranking is the term matrix's, filters are the story
+    table's. So it holds the headline and the body (its first CONDITION_CHARS)
+    as CJK bigrams with positions, the source for deletes, and the story id,
+    the only stored value, as a column for fast docnum-to-story lookups."""
+    from whoosh.fields import ID, TEXT, Schema
 
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         source=ID,
-        headline=TEXT(analyzer=word_analyzer()),
-        body=TEXT(analyzer=word_analyzer()),
         headline_bigrams=TEXT(analyzer=bigram_analyzer()),
         body_bigrams=TEXT(analyzer=bigram_analyzer()),
-        authors=KEYWORD(commas=True),
     )
 
 
 def _add_documents(writer, stories: list[Story]) -> None:
     for story in stories:
-        writer.add_document(
-            id=story.id, source=story.source,
-            headline=story.title, body=story.body,
-            headline_bigrams=story.title, body_bigrams=story.body,
-            authors=",".join(story.authors),
-        )
+        writer.add_document(id=story.id, source=story.source, headline_bigrams=story.title,
+                            body_bigrams=story.condition_body)
 
 
 def write_keyword_index(folder: Path, stories: list[Story]) -> None:
@@ -220,7 +215,7 @@ class _Previous:
         many per corpus file as meta.json says. IndexNotFound without one,
         IndexDamaged when it cannot be trusted."""
         path = layout.current_generation(folder)
-        meta = layout.verify_generation(path)
+        meta = layout.verify_generation(path, deep=True)
         by_source: dict[str, list[Story]] = {}
         for story in read_stories(path / layout.STORIES):
             by_source.setdefault(story.source, []).append(story)
@@ -263,7 +258,7 @@ class GenerationWriter:
             return
         shutil.rmtree(self.path, ignore_errors=True)
         if isinstance(error, OSError):
-            raise layout.IndexWriteError(error) from error
+            raise layout.IndexWriteError(error, self.path) from error
 
     def commit(self, meta: dict) -> Path:
         """Record the files' sizes in meta.json, flush, make the generation live."""

@@ -107,7 +107,7 @@ def check_index(folder: Path) -> CheckReport:
     if meta is None:
         return report
     report.problems += [f"{generation / name} is damaged ({detail})" for name, detail in
-                        layout.damaged_files(generation, meta)]
+                        layout.damaged_files(generation, meta, deep=True)]
     stories = _attempt(report, layout.STORIES, lambda: read_stories(generation / layout.STORIES))
     if stories is None:
         return report
@@ -140,10 +140,13 @@ def repair_index(folder: Path, corpus: Path | None = None, cache_dir: Path | Non
     before = check_index(folder)
     if before.ok:
         return before
-    try:
-        meta = layout.read_meta(layout.current_generation(folder))
-    except layout.IndexNotFound:
-        meta = {}
+    meta = {}
+    for generation in (layout.current_generation(folder), layout.newest_intact_generation(folder)):
+        try:  # the live generation's meta.json, or if it is unreadable the newest intact one's
+            meta = layout.read_meta(generation) if generation is not None else {}
+            break
+        except layout.IndexNotFound:
+            continue
     recorded = corpus or meta.get("corpus")
     source = Path(recorded) if recorded else None
     if source is None or not source.is_dir():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,21 +37,18 @@ class UnreadableFile(ValueError):
 
 
 def _looks_like_utf16(data: bytes) -> bool:
-    """UTF-16 text without its byte-order mark: every NUL byte at the same
-    parity (the high byte of ASCII characters), and the bytes decode as
-    UTF-16 of that order into text with hardly any control characters."""
-    sample = data[:65536 - 65536 % 2] if len(data) > 65536 else data
-    if len(sample) % 2:
-        return False
-    parities = {i % 2 for i, byte in enumerate(sample) if byte == 0}
-    for encoding, parity in (("utf-16-le", 1), ("utf-16-be", 0)):
-        if parities == {parity}:
-            try:
-                text = sample.decode(encoding)
-            except UnicodeDecodeError:
-                return False
-            controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
-            return controls <= MAX_CONTROL_RATIO * len(text)
+    """UTF-16 text without its byte-order mark: the bytes decode as UTF-16 of
+    one order into text that is nearly all letters, CJK, punctuation and
+    spaces (binary data decodes into unassigned and control characters)."""
+    sample = data[:65536]
+    sample = sample[:len(sample) - len(sample) % 2]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        text = sample.decode(encoding, errors="replace")
+        if not text:
+            continue
+        texty = sum(1 for ch in text if ch.isprintable() and unicodedata.category(ch)[0] in "LNPSZ" or ch in "\r\n\t")
+        if texty >= 0.95 * len(text):
+            return True
     return False
 
 

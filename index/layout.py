@@ -11,6 +11,7 @@ atomically, so readers always see a complete generation.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -51,12 +52,23 @@ class IndexWriteError(RuntimeError):
     the path and the OS's reason. Nothing was switched: what served still does."""
 
     def __init__(self, error: OSError, path: Path | None = None):
-        where = error.filename or path or "the index folder"
-        reason = error.strerror or str(error)
-        hint = {28: "free some disk space and run it again", 13: "run it as the index folder's owner, or "
-                "choose another folder with --index", 30: "the file system is read-only; choose another "
-                "folder with --index", 1: "run it as the index folder's owner, or choose another folder "
-                "with --index"}.get(error.errno, "fix that and run it again")
+        where, reason = error.filename or path or "the index folder", error.strerror
+        if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+            source, target, why = error.args[0][0]  # copytree's first failure of many
+            where, reason = target, why
+        if not reason:  # a short write says only how many bytes it wrote
+            reason = str(error)
+            folder = Path(path or where)
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            free = shutil.disk_usage(folder).free
+            if free < 64 * 2 ** 20:
+                reason += f"; the disk has {free // 1024:,} KB free: it is probably full"
+        hint = {28: "free some disk space and run it again", 27: "the file size limit (ulimit -f) was reached",
+                13: "run it as the index folder's owner, or choose another folder with --index",
+                30: "the file system is read-only; choose another folder with --index",
+                1: "run it as the index folder's owner, or choose another folder with --index"}.get(
+            error.errno, "fix that and run it again")
         super().__init__(f"cannot write {where}: {reason}. Nothing was changed; {hint}.")
         self.errno = error.errno
 
@@ -153,8 +165,10 @@ def fsync_directory(folder: Path) -> None:
 
 
 def remove_stale(folder: Path) -> list[str]:
-    """Delete unfinished builds and generations older than the ones kept.
-    Only call this while holding the write lock."""
+    """Delete unfinished builds and generations older than the ones kept: the
+    live one and the newest intact one before it (what a server falls back
+    to), never a damaged one in its place. Only call this while holding the
+    write lock."""
     folder = Path(folder)
     removed = []
     live = current_name(folder)
@@ -166,10 +180,20 @@ def remove_stale(folder: Path) -> list[str]:
                 path.unlink(missing_ok=True)
             removed.append(path.name)
     old = [g for g in generations(folder) if g.name != live]
-    for path in old[:max(len(old) - (KEEP_GENERATIONS - 1), 0)]:
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
+    kept = [g for g in old if _intact(g)][-(KEEP_GENERATIONS - 1):] if KEEP_GENERATIONS > 1 else []
+    for path in old:
+        if path not in kept:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
     return removed
+
+
+def _intact(generation: Path) -> bool:
+    try:
+        verify_generation(generation)
+    except (IndexNotFound, IndexDamaged):
+        return False
+    return True
 
 
 def read_meta(generation: Path) -> dict:
@@ -186,35 +210,51 @@ def read_meta(generation: Path) -> dict:
     return meta
 
 
-def stored_files(generation: Path) -> dict[str, int]:
-    """The size of every file of a generation but meta.json, by path inside
-    it: recorded in meta.json when the generation is written, so that a file
-    cut short or removed later is noticed without reading it."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stored_files(generation: Path) -> dict[str, dict]:
+    """The size and sha256 of every file of a generation but meta.json, by
+    path inside it: recorded in meta.json when the generation is written, so
+    that a file cut short, removed or changed later is noticed."""
     generation = Path(generation)
-    return {path.relative_to(generation).as_posix(): path.stat().st_size
+    return {path.relative_to(generation).as_posix(): {"size": path.stat().st_size, "sha256": _sha256(path)}
             for path in sorted(generation.rglob("*")) if path.is_file() and path.name != META}
 
 
-def damaged_files(generation: Path, meta: dict) -> list[tuple[str, str]]:
+def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tuple[str, str]]:
     """(file, what is wrong) for each recorded file that is missing or no
-    longer has the size it was written with."""
+    longer has the size it was written with; with ``deep``, also each whose
+    bytes changed (every file is read: seconds for a large archive)."""
+    recorded = meta.get("stored_files")
+    if not recorded:
+        return [(META, "it records no stored files")]
     problems = []
-    for name, size in meta.get("stored_files", {}).items():
+    for name, written in recorded.items():
+        path = Path(generation) / name
         try:
-            actual = (Path(generation) / name).stat().st_size
+            actual = path.stat().st_size
         except OSError:
             problems.append((name, "missing"))
             continue
-        if actual != size:
-            problems.append((name, f"{actual:,} bytes where {size:,} were written"))
+        if actual != written["size"]:
+            problems.append((name, f"{actual:,} bytes where {written['size']:,} were written"))
+        elif deep and _sha256(path) != written["sha256"]:
+            problems.append((name, "its bytes changed since it was written (sha256 differs)"))
     return problems
 
 
-def verify_generation(generation: Path) -> dict:
+def verify_generation(generation: Path, deep: bool = False) -> dict:
     """The generation's meta, after checking that each stored file is there
-    with its size as written; IndexDamaged naming the first bad file otherwise."""
+    with its size (and, with ``deep``, its bytes) as written; IndexDamaged
+    naming the first bad file otherwise."""
     meta = read_meta(generation)
-    problems = damaged_files(generation, meta)
+    problems = damaged_files(generation, meta, deep)
     if problems:
         name, detail = problems[0]
         raise IndexDamaged(Path(generation) / name, detail)

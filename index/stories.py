@@ -9,6 +9,9 @@ from pathlib import Path
 from .layout import IndexDamaged
 
 
+CONDITION_CHARS = 100_000
+
+
 @dataclass
 class StoryFlags:
     continued_from_earlier_page: bool = False  # the text starts mid-sentence
@@ -62,6 +65,13 @@ class Story:
     def text(self) -> str:
         """Everything a reader sees of the story: what is indexed."""
         return "\n".join(part for part in (self.title, self.body) if part)
+
+    @property
+    def condition_body(self) -> str:
+        """What phrases and text conditions are checked in, with the title: the
+        first CONDITION_CHARS of the body (all of any real story's), so that a
+        page dumped as one huge "story" costs a condition no more than a long one."""
+        return self.body[:CONDITION_CHARS]
 
     def to_dict(self) -> dict:
         return asdict(self)

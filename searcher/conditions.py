@@ -26,7 +26,7 @@ def has_text_conditions(parsed: ParsedQuery) -> bool:
 def story_matches(story: Story, parsed: ParsedQuery) -> bool:
     @cache
     def folded(part: str) -> str:  # each part folded once, whatever the number of conditions
-        return text_analysis().fold(story.title if part == "title" else story.text)
+        return text_analysis().fold(story.title if part == "title" else f"{story.title}\n{story.condition_body}")
 
     return (all(_holds(phrase, "text", folded) for phrase in parsed.phrases)
             and all(_holds(value, "title", folded) for name, value in parsed.fields if name == "headline")

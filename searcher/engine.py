@@ -38,13 +38,15 @@ def is_searchable(parsed: ParsedQuery) -> bool:
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+        raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}",
+                         f"不认识的检索方式“{mode}”：可用 hybrid（综合）、keyword（关键词）、semantic（语义）。")
     return mode
 
 
 def check_fusion(fusion: str) -> str:
     if fusion not in FUSIONS:
-        raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
+        raise QueryError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}",
+                         f"不认识的合并方式“{fusion}”：可用 weighted 或 rrf。")
     return fusion
 
 
@@ -68,7 +70,7 @@ class Ranking:
 
 def check_k(k) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-        raise QueryError(f"k must be a whole number from 1 to {MAX_K}")
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}", f"每页篇数必须是 1 到 {MAX_K} 之间的整数。")
     return k
 
 
@@ -82,7 +84,7 @@ class SearchEngine:
         self.fusion = check_fusion(fusion)
         self.folder = Path(folder)
         self.generation = Path(generation) if generation else layout.current_generation(self.folder)
-        self.meta = layout.verify_generation(self.generation)
+        self.meta = layout.verify_generation(self.generation, deep=True)
         stories = read_stories(self.generation / layout.STORIES)
         self.stories = {story.id: story for story in stories}
         self.table = StoryTable(stories)

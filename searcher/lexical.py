@@ -132,6 +132,7 @@ class KeywordSearcher(Searcher):
         path = Path(folder) / layout.WHOOSH
         if not whoosh_index.exists_in(str(path)):
             raise layout.IndexNotFound(Path(folder), "no keyword index")
+        self._path = path
         self._index = whoosh_index.open_dir(str(path))
         self._local = threading.local()
         self._sparse = SparseScorer(Path(folder) / layout.SPARSE)
@@ -149,11 +150,18 @@ class KeywordSearcher(Searcher):
         return searcher
 
     def _rows(self, query: Q.Query) -> np.ndarray:
-        """A mask over the story table's rows: the stories ``query`` matches."""
-        searcher = self._searcher()
-        ids = searcher.reader().column_reader("id")
+        """A mask over the story table's rows: the stories ``query`` matches.
+        Whoosh files damaged under a running server are IndexDamaged, whatever
+        Whoosh raised reading them."""
         mask = np.zeros(self.table.size, dtype=bool)
-        mask[[self.table.row[ids[docnum]] for docnum in searcher.docs_for_query(query)]] = True
+        try:
+            searcher = self._searcher()
+            ids = searcher.reader().column_reader("id")
+            mask[[self.table.row[ids[docnum]] for docnum in searcher.docs_for_query(query)]] = True
+        except (KeyError, IndexError) as exc:
+            raise layout.IndexDamaged(self._path, f"it names a story that {layout.STORIES} lacks ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - EOFError, struct.error, EmptyIndexError, OSError, …
+            raise layout.IndexDamaged(self._path, f"{type(exc).__name__}: {exc}") from None
         return mask
 
     def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -64,7 +64,10 @@ class LiveEngine:
         """Serve the live generation if it is new and intact, or another intact
         one if the served one was damaged; True if the engine was swapped."""
         serving = self._engine.generation
-        live = layout.current_name(self.folder)
+        try:  # what CURRENT names, or the newest complete generation without a usable CURRENT
+            live = layout.current_generation(self.folder).name
+        except layout.IndexNotFound:
+            live = None
         damage = [] if serving.name in self._refused else layout.damaged_files(serving, self._engine.meta)
         if damage:
             name, detail = damage[0]
@@ -78,7 +81,7 @@ class LiveEngine:
             return False
         else:
             try:
-                engine = self._open()
+                engine = self._open(self.folder / live)
             except Exception as exc:  # noqa: BLE001 - a bad generation must not stop the server
                 self._refused.add(live)
                 log.error("could not open the new generation %s (%s); still serving %s",

@@ -18,6 +18,10 @@ from index.textsim import near_duplicate
 from .semantic import SemanticSearcher
 
 DEPTH_PER_PASSAGE = 50
+# A story is compared by its first passages (about 19,000 characters), and
+# reprints by their first characters: a huge story costs what a long one does.
+MAX_SOURCE_PASSAGES = 64
+REPRINT_CHARS = 20_000
 REASON_CHARS = 120
 
 
@@ -63,10 +67,11 @@ class SimilarSearcher:
         kept: list[tuple[str, tuple]] = []
         for docid, best in ranked:
             story = self.stories[docid]
-            if also_duplicates_of is not None and near_duplicate(story.body, also_duplicates_of.body):
+            body = story.body[:REPRINT_CHARS]
+            if also_duplicates_of is not None and near_duplicate(body, also_duplicates_of.body[:REPRINT_CHARS]):
                 continue
             twin = next((i for i, (other, _) in enumerate(kept)
-                         if near_duplicate(self.stories[other].body, story.body)), None)
+                         if near_duplicate(self.stories[other].body[:REPRINT_CHARS], body)), None)
             if twin is None:
                 kept.append((docid, best))
                 if len(kept) == k:
@@ -88,7 +93,7 @@ class SimilarSearcher:
 
     def similar_to_story(self, story_id: str, k: int = 10) -> list[SimilarHit]:
         story = self.stories[story_id]
-        pids = self.semantic.passages.of_story.get(story_id, [])
+        pids = self.semantic.passages.of_story.get(story_id, [])[:MAX_SOURCE_PASSAGES]
         if not pids:
             return []
         vectors = np.stack([self.semantic.index.reconstruct(pid) for pid in pids])

@@ -2,11 +2,11 @@
 import pytest
 
 from index import settings
-from index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis, word_analyzer
+from index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis
 
 
 def words(text):
-    return [(t.text, t.pos, t.startchar, t.endchar) for t in word_analyzer()(text, positions=True, chars=True)]
+    return list(text_analysis().words(text))
 
 
 def grams(text):

@@ -1,4 +1,5 @@
 """The JSON API and the search page."""
+import pytest
 
 
 def test_api_search_has_the_cli_shape(client):
@@ -38,7 +39,23 @@ def test_search_page_escapes_the_query(client):
 def test_search_page_reports_a_bad_mode(client):
     response = client.get("/", query_string={"q": "乡贤", "mode": "nope"})
     assert response.status_code == 400
-    assert "unknown mode" in response.get_data(as_text=True)
+    assert "不认识的检索方式" in response.get_data(as_text=True)
+    assert "unknown mode" in client.get("/api/search", query_string={"q": "乡贤", "mode": "nope"}).get_json()["error"]
+
+
+@pytest.mark.parametrize("path, params, status, words", [
+    ("/", {"q": "乡贤", "k": "abc"}, 400, "每页篇数"),
+    ("/", {"q": "乡贤", "page": "9999"}, 400, "页码"),
+    ("/", {"q": "乡贤", "page": "30"}, 400, "没有第 30 页"),
+    ("/", {"q": "乡贤", "fusion": "zz"}, 400, "不认识的合并方式"),
+    ("/", {"q": "乡贤", "sort": "best"}, 400, "不认识的排序方式"),
+    ("/story/nonexistent", {}, 404, "没有找到这个页面或这篇报道"),
+    ("/no/such/page", {}, 404, "没有找到这个页面或这篇报道"),
+])
+def test_html_errors_are_in_chinese(client, path, params, status, words):
+    response = client.get(path, query_string=params)
+    assert response.status_code == status and words in response.get_data(as_text=True)
+    assert client.post("/").status_code == 405 and "不接受这种请求方式" in client.post("/").get_data(as_text=True)
 
 
 def test_results_show_headline_authors_and_source_and_link_the_story(client, engine):

@@ -21,7 +21,7 @@ from index.build import build_index
 from index.check import check_index
 from index.corpus import read_corpus
 from index.embedding import DEFAULT_MODEL
-from index.stories import StoryIdCollision, story_id
+from index.stories import StoryIdCollision, read_stories, story_id
 from searcher import SearchEngine
 from searcher.live import LiveEngine
 from storysearch.cli import main
@@ -89,11 +89,33 @@ def test_index_rebuilds_a_generation_that_disagrees_with_its_own_counts(built):
     path.write_text(first, encoding="utf-8")
     meta_path = live_file(folder, layout.META)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["stored_files"][layout.STORIES] = path.stat().st_size  # sizes agree: only the counts tell
+    meta["stored_files"] = layout.stored_files(path.parent)  # sizes and hashes agree: only the counts tell
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     assert not report.up_to_date and "meta.json records 1" in report.damaged
     assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
+
+
+def test_a_same_size_edit_is_noticed_by_check_and_index(built):
+    corpus, folder, cache = built
+    path = live_file(folder, layout.STORIES)
+    path.write_text(path.read_text(encoding="utf-8").replace("乡贤", "县长"), encoding="utf-8")  # same bytes count
+    assert any("sha256 differs" in p for p in check_index(folder).problems)
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert not report.up_to_date and "sha256 differs" in report.damaged
+    assert "县长" not in "".join(s.text for s in SearchEngine(folder).stories.values())
+
+
+def test_a_meta_without_file_records_or_unreadable_is_damage(built, capsys):
+    corpus, folder, cache = built
+    meta_path = live_file(folder, layout.META)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["stored_files"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    assert not build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache).up_to_date
+    live_file(folder, layout.META).write_text("{not json", encoding="utf-8")
+    assert main(["check", "--index", str(folder), "--repair"]) == 0  # the corpus from the intact generation
+    assert check_index(folder).ok
 
 
 # ------------------------------------------------------------ 3. ids
@@ -174,7 +196,9 @@ def test_a_stories_file_cut_mid_character_names_file_and_line(built):
     data[start:start + 3] = b"\xff\xfe\xff"
     path.write_bytes(bytes(data))
     result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
-    assert result.returncode == 2 and "stories.jsonl is damaged (line 2 is not a story record" in result.stderr
+    assert result.returncode == 2 and "stories.jsonl is damaged" in result.stderr and "sha256" in result.stderr
+    with pytest.raises(layout.IndexDamaged, match="line 2 is not a story record"):
+        read_stories(path)  # the reader names the line, whoever calls it
     result = cli("check", "--index", folder, "--repair", cache=cache)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -196,6 +220,40 @@ def test_passages_emptied_under_a_running_server(built):
     damaged = live.current.generation.name
     assert live.refresh() and live.current.generation.name != damaged  # the watcher serves an intact one
     assert client.get(f"/api/similar/{story}").status_code == 200
+
+
+def test_damaged_keyword_files_under_a_running_server_answer_503(built):
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    client = create_app(live, WebSettings()).test_client()
+    for segment in (layout.current_generation(folder) / layout.WHOOSH).glob("*.seg"):
+        truncate(segment, 100)
+    response = client.get("/api/search", query_string={"q": '"乡贤"', "mode": "keyword"})
+    assert response.status_code == 503 and "check --repair" in response.get_json()["error"]
+    page = client.get("/", query_string={"q": '"乡贤"', "mode": "keyword"})
+    assert page.status_code == 503 and "索引文件已损坏" in page.get_data(as_text=True)
+
+
+def test_a_current_naming_nothing_does_not_make_the_server_reload(built, caplog):
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    serving = live.current
+    for bad in ("gen-000009\n", "garbage\n", ""):
+        (folder / layout.CURRENT).write_text(bad, encoding="utf-8")
+        assert not live.refresh() and live.current is serving
+
+
+def test_a_build_keeps_the_intact_generation_rather_than_a_damaged_one(built):
+    corpus, folder, cache = built
+    intact, damaged = [g.name for g in layout.generations(folder)]
+    truncate(folder / damaged / layout.VECTORS, 100)
+    (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    names = [g.name for g in layout.generations(folder)]
+    assert intact in names and damaged not in names and len(names) == layout.KEEP_GENERATIONS
 
 
 # ------------------------------------------------------------ 9. write failures
@@ -240,6 +298,7 @@ def test_a_failed_write_leaves_nothing_behind_and_says_why(built):
     result = cli("index", "--corpus", corpus, "--index", folder, cache=cache, preexec_fn=small_files)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "cannot write" in result.stderr and "Nothing was changed" in result.stderr
+    assert str(folder) in result.stderr and "File too large" in result.stderr  # the path and the reason
     assert layout.current_name(folder) == before
     assert not [p for p in folder.iterdir() if p.name.endswith(layout.BUILDING_SUFFIX)]
 
@@ -266,11 +325,13 @@ def test_whitespace_only_and_utf16_files(tmp_path):
     (tmp_path / "utf16.txt").write_bytes(PAGE.encode("utf-16"))  # with its byte-order mark
     (tmp_path / "utf16be.txt").write_bytes(b"\xfe\xff" + PAGE.encode("utf-16-be"))
     (tmp_path / "nobom.txt").write_bytes(PAGE.encode("utf-16-le"))
+    (tmp_path / "nobom-be.txt").write_bytes(("一开始" + PAGE).encode("utf-16-be"))  # 一 is 4E 00: NULs at both parities
     pages, skipped = read_corpus(tmp_path)
     assert {p.source: p.text for p in pages} == {"utf16.txt": PAGE, "utf16be.txt": PAGE}
     reasons = {s.source: s.reason for s in skipped}
     assert reasons["blank.txt"] == "the file is empty (it holds only whitespace)"
     assert "UTF-16 without a byte-order mark" in reasons["nobom.txt"]
+    assert "UTF-16 without a byte-order mark" in reasons["nobom-be.txt"]
 
 
 SEGMENT = st.text(alphabet="ab~%7E.", min_size=1, max_size=5).filter(lambda s: s not in (".", ".."))
@@ -309,3 +370,23 @@ def test_a_repair_killed_anywhere_leaves_an_intact_generation_serving(built, poi
     assert result.returncode == 0, result.stdout + result.stderr
     assert check_index(folder).ok and len(SearchEngine(folder).stories) == 2
     assert not [p for p in folder.iterdir() if p.name.endswith(layout.BUILDING_SUFFIX)]
+
+
+# ------------------------------------------------------------ conditions on a huge story
+def test_conditions_on_a_huge_story_cost_what_a_long_one_does(tmp_path):
+    from index.build import write_keyword_index
+    from index.sparse import write_sparse_index
+    from index.stories import CONDITION_CHARS, Story
+    from searcher.lexical import KeywordSearcher
+    from searcher.table import StoryTable
+
+    huge = Story("huge-000", "huge.txt", 0, "一行的整版", paragraphs=["乡贤参与基层治理" * 220_000 + "末尾的话。"])
+    small = Story("small-000", "small.txt", 0, "乡贤", paragraphs=["乡贤参与基层治理。"])
+    (tmp_path / layout.SPARSE).mkdir()
+    write_keyword_index(tmp_path / layout.WHOOSH, [huge, small])
+    write_sparse_index(tmp_path / layout.SPARSE, [huge, small])
+    searcher = KeywordSearcher(tmp_path, StoryTable([huge, small]))
+    reader = searcher._searcher().reader()
+    assert max(reader.doc_field_length(n, "body_bigrams") for n in range(2)) <= 2 * CONDITION_CHARS
+    query = " ".join(f'"{phrase}"' for phrase in ("乡贤参与", "基层治理", "参与基层", "贤参", "与基"))
+    assert [h.docid for h in searcher.search(query, 10)] == ["huge-000", "small-000"]

@@ -30,6 +30,9 @@ from .settings import WebSettings
 
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+ARG_LABELS = {"k": "每页篇数 k", "page": "页码 page"}
+HTTP_MESSAGES = {404: "没有找到这个页面或这篇报道：链接可能有误，或报道已不在索引里。",
+                 405: "这个地址不接受这种请求方式。", 400: "请求的参数有误，请检查后再试。"}
 EXAMPLES = [("乡贤", "一个词"), ("老旧小区停车难怎么解决", "一个问题"), ('"小马拉大车"', "确切短语"),
             ("电动自行车 -疫情", "排除一个词"), ("author:俞琳", "某位作者")]
 DEFAULT_K = 10
@@ -54,16 +57,19 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise QueryError(f"{name} must be a whole number from {low} to {high}, not {raw!r}") from None
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, not {raw!r}",
+                         f"{ARG_LABELS.get(name, name)}必须是 {low} 到 {high} 之间的整数，不能是“{raw}”。") from None
     if not low <= value <= high:
-        raise QueryError(f"{name} must be a whole number from {low} to {high}, not {value}")
+        raise QueryError(f"{name} must be a whole number from {low} to {high}, not {value}",
+                         f"{ARG_LABELS.get(name, name)}必须是 {low} 到 {high} 之间的整数，不能是 {value}。")
     return value
 
 
 def _text_arg(name: str) -> str:
     value = request.args.get(name, "")
     if len(value) > MAX_QUERY_CHARS:
-        raise QueryError(f"the {name} is longer than {MAX_QUERY_CHARS} characters")
+        raise QueryError(f"the {name} is longer than {MAX_QUERY_CHARS} characters",
+                         f"检索内容太长：最多 {MAX_QUERY_CHARS} 个字。")
     return value
 
 
@@ -309,7 +315,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return _error(exc.description or exc.name, exc.code or 500)
-        return render_template("error.html", status=exc.code, message=exc.description or exc.name), exc.code
+        message = HTTP_MESSAGES.get(exc.code, "请求无法完成，请检查地址后再试。")
+        return render_template("error.html", status=exc.code, message=message), exc.code
 
     @app.errorhandler(IndexDamaged)
     def damaged_index(exc: IndexDamaged):
