@@ -43,7 +43,7 @@ from .textsim import char_grams, near_duplicate
 # Recorded in the index: when it changes, the next `storysearch index`
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
-SEGMENTER_VERSION = 3
+SEGMENTER_VERSION = 4
 SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40
@@ -233,7 +233,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             continue
         previous_starts = starts
         if starts:
-            if text in by_headline:
+            if text in by_headline and _has_open_sentence(by_headline[text]):
                 current = by_headline[text]
                 current.lines.append(no)
                 current.blocks.append([])
@@ -252,6 +252,14 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         current.blocks[-1].append(line)
         roles[no] = Role(line.kind, rule if rule != "body" else f"body: {reason}")
     return drafts
+
+
+def _has_open_sentence(draft: "_Draft") -> bool:
+    """Does a paragraph of the story so far stop mid-sentence (its rest printed
+    elsewhere)? Only then does its headline printed again continue it;
+    otherwise (a standing head such as 简讯, briefs under one headline) the
+    headline heads another story."""
+    return any(line.kind == "body" and not is_complete(line.text) for block in draft.blocks for line in block)
 
 
 def _is_lead(text: str | None) -> bool:

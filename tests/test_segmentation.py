@@ -308,3 +308,9 @@ def test_old_story_records_are_read():
            "authors": [], "paragraphs": ["一段。"], "captions": [], "flags": {"truncated": False}}
     story = Story.from_dict(old)
     assert (story.kicker, story.jumps, story.paragraph_role(0)) == ("", [], "body")
+
+
+def test_stories_under_one_headline_stay_apart_unless_the_first_stops_mid_sentence():
+    briefs = "\n".join(f"垃圾分类宣传进社区\n\n{name}\n\n近日,{district}组织志愿者走进社区,讲解垃圾分类知识,发放资料。\n"
+                       for name, district in (("张三", "西湖区"), ("李四", "鄞州区"), ("王五", "上城区")))
+    assert [s.authors for s in split_stories("t.txt", briefs)] == [["张三"], ["李四"], ["王五"]]
