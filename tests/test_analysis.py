@@ -6,7 +6,7 @@ from index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis
 
 
 def words(text):
-    return list(text_analysis().words(text))
+    return [(word, pos, start, end) for word, start, end, pos in text_analysis().words(text)]
 
 
 def grams(text):
