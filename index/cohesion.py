@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import repeat
+from operator import add, mul
 
 import numpy as np
 from scipy import sparse
@@ -16,8 +18,8 @@ WINDOW = 3  # lines on each side of a line
 
 def bigrams(text: str) -> Counter:
     """Character bigrams of the letters, digits and CJK characters of ``text``."""
-    chars = WORD_CHAR.findall(text)
-    return Counter(a + b for a, b in zip(chars, chars[1:]))
+    chars = "".join(WORD_CHAR.findall(text))
+    return Counter(map(add, chars, chars[1:]))
 
 
 def _is_word_char(points: np.ndarray) -> np.ndarray:
@@ -90,12 +92,14 @@ class Similarity:
         self.comparisons = 0
 
     def vector(self, text: str) -> dict[str, float]:
-        return {g: c * self.idf.get(g, 1.0) for g, c in bigrams(text).items()}
+        # (map over builtins: the loops run in C, the sums add in the same order)
+        grams = bigrams(text)
+        return dict(zip(grams, map(mul, grams.values(), map(self.idf.get, grams, repeat(1.0)))))
 
     def cosine(self, a: dict[str, float], b: dict[str, float]) -> float:
         self.comparisons += 1
         if len(a) > len(b):
             a, b = b, a
-        dot = sum(v * b.get(g, 0.0) for g, v in a.items())
-        norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+        dot = sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
+        norm = math.sqrt(sum(map(mul, a.values(), a.values()))) * math.sqrt(sum(map(mul, b.values(), b.values())))
         return dot / norm if norm else 0.0

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from . import story_start
 from .cohesion import Similarity
-from .segment_features import SPACED_PHRASES, PageLines, line_features
+from .segment_features import SPACED_PHRASES, PageLines, line_features, start_scores
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CAPTION, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
                            PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD,
@@ -178,6 +178,8 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
 def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Role], explain: bool) -> list[_Draft]:
     model = story_start.load()
     texts = page.texts
+    # the model's scores for every line, without and with a story starting on the line before
+    scores = start_scores(page, model.weights)
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -214,9 +216,10 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 previous_starts = False
                 continue
         close_group()
-        features = line_features(page, i, previous_starts)
-        starts = model.starts(features) and following is not None
-        reason = _explain_start(model, features, explain)
+        starts = (model.probability_of(float(scores[previous_starts][i])) >= model.threshold
+                  and following is not None)
+        reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
+            else "story-start model"
         if not starts and following is not None:
             rule = _rule_start(texts, i, current)
             if rule:
