@@ -66,11 +66,34 @@ class PageText:
         above = _band(n, range(-WINDOW, 0)) @ weights
         below = _band(n, range(1, WINDOW + 1)) @ weights
         total = np.asarray(weights.sum(axis=1)).ravel()
-        self.above = _ratio(weights.multiply(above.sign()), total)
-        self.below = _ratio(weights.multiply(below.sign()), total)
+        seen_above, seen_below = _seen_nearby(weights)
+        self.above = _ratio(_entries(weights, seen_above), total)
+        self.below = _ratio(_entries(weights, seen_below), total)
         dot = np.asarray(above.multiply(below).sum(axis=1)).ravel()
         norms = _norms(above) * _norms(below)
         self.across = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
+
+
+def _seen_nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of ``weights`` (a line's bigram), is the bigram in one
+    of the WINDOW lines above, and in one of those below? Found from each
+    bigram's nearest occurrences: sorting the entries by bigram and line."""
+    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+    columns = weights.indices
+    order = np.lexsort((rows, columns))
+    r, c = rows[order], columns[order]
+    close = (c[1:] == c[:-1]) & (r[1:] - r[:-1] <= WINDOW)  # entry k + 1 has entry k within the window above
+    above, below = np.zeros(len(r), dtype=bool), np.zeros(len(r), dtype=bool)
+    above[order[1:][close]] = True
+    below[order[:-1][close]] = True
+    return above, below
+
+
+def _entries(matrix: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
+    """The matrix with only the kept entries (in their order)."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))))
+    return sparse.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
 
 
 def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:

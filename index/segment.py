@@ -359,15 +359,22 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
         runs = _paragraph_runs([line for line in draft.blocks[0] if line.kind in ("body", "credit", "end")])
         if len(runs) < 2:
             continue
-        target = sim.vector(_draft_text(before))
+        target = None  # worked out when a tail needs it
         best = None
         for count in range(1, min(TAIL_MAX_PARAGRAPHS, len(runs) - 1) + 1):
             tail = [line for run in runs[-count:] for line in run]
+            # (the cheaper tests first: most tails fail them)
+            if _repeats(tail, before):
+                continue
+            if target is None:
+                target = sim.vector(_draft_text(before))
             skip = {line.no for line in tail}
             vector = sim.vector("\n".join(line.text for line in tail))
             there = sim.cosine(vector, target)
+            if there < TAIL_MIN_SIMILARITY:
+                continue
             own = sim.cosine(vector, sim.vector(_draft_text(draft, skip)))
-            if there >= TAIL_MIN_SIMILARITY and there >= TAIL_RATIO * own and not _repeats(tail, before):
+            if there >= TAIL_RATIO * own:
                 best = tail
         if best:
             for line in best:
@@ -436,17 +443,21 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
         body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
         kept: list[tuple[str, list[Line], int]] = []
         postings: dict[str, list[int]] = {}
-        for run in _paragraph_runs(body):
+        runs = _paragraph_runs(body)
+        if len(runs) < 2:  # a paragraph alone repeats nothing
+            continue
+        for position, run in enumerate(runs):
             text = "".join(line.text for line in run)
             grams = char_grams(text)
-            shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
+            shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM]) if postings else Counter()
             # a copy shares at least DUPLICATE_CONTAINMENT of the shorter text's grams
             twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
                          if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
                          and near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
             if twin is None:
-                for gram in grams:
-                    postings.setdefault(gram, []).append(len(kept))
+                if position < len(runs) - 1:  # the last paragraph is looked up, never looked for
+                    for gram in grams:
+                        postings.setdefault(gram, []).append(len(kept))
                 kept.append((text, run, len(grams)))
                 continue
             twin_run = twin[1]

@@ -1,12 +1,15 @@
 """Near-duplicate text: how much of the shorter text the longer one contains."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+ALNUM = re.compile(r"[^\W_]+")  # what str.isalnum() accepts
 
 
 @lru_cache(maxsize=1 << 16)  # paragraphs are compared more than once, and formulaic ones repeat
 def char_grams(text: str, n: int = 4) -> frozenset[str]:
-    chars = "".join(c for c in text if c.isalnum())
+    chars = "".join(ALNUM.findall(text))
     return frozenset({chars[i:i + n] for i in range(max(len(chars) - n + 1, 1))})
 
 
