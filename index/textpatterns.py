@@ -12,6 +12,7 @@ from .analysis import jieba_tokenizer
 TERMINAL = "。！？!?…"
 CLOSERS = "”’」』)）》\"'"
 PAIRS = ("“”", "‘’", "《》", "()", "（）", "「」")
+BRACKET = re.compile("[" + re.escape("".join(PAIRS)) + "]")
 SENTENCE_PUNCTUATION = set(",，。;；!！?？、")
 NO_BYLINE_PUNCTUATION = set(",，。;；!！?？、：:")
 MAX_HEADLINE_CHARS = 40
@@ -78,6 +79,8 @@ def is_complete(text: str) -> bool:
 
 @per_text
 def is_balanced(text: str) -> bool:
+    if not BRACKET.search(text):
+        return True
     text = APOSTROPHE.sub("", text)
     return all(text.count(a) == text.count(b) for a, b in PAIRS)
 
