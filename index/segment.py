@@ -34,9 +34,9 @@ from . import story_start
 from .cohesion import Similarity
 from .segment_features import SPACED_PHRASES, PageLines, line_features, start_scores
 from .stories import Story, StoryFlags, story_id
-from .textpatterns import (CAPTION, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
-                           PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD,
-                           TRAILING_CREDIT, breaks_word, byline_like, byline_names, continues_sentence, headline_like,
+from .textpatterns import (CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED, PHOTO_CREDIT,
+                           REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD, TRAILING_CREDIT,
+                           breaks_word, byline_like, byline_names, caption_like, continues_sentence, headline_like,
                            is_balanced, is_complete, runs_into, split_names)
 from .textsim import char_grams, near_duplicate
 
@@ -154,12 +154,12 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
     if JUMP.match(text):
         return Line(no, text, "jump"), "jump line"
     credit = CREDIT.match(text)
-    if credit and not CAPTION.search(text):
+    if credit and not caption_like(text):
         return Line(no, text, "credit", credit.group(1)), "credit: names in parentheses"
     trailing = TRAILING_CREDIT.search(text)
     names = trailing.group(1) if trailing else ""
     body = text[:trailing.start()].rstrip() if trailing else text
-    if CAPTION.search(body):
+    if caption_like(body):
         return Line(no, body, "caption", names), "photo caption or photo credit"
     if trailing:
         return Line(no, body, "body", names), "paragraph with a credit"
@@ -205,7 +205,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             # a subheadline or deck (a byline under it), or the headline under a
             # kicker (a subheadline and a byline under them)
             second = texts[i + 2] if i + 2 < len(texts) else None
-            if (following is not None and len(group) < 3 and not CAPTION.search(text)
+            if (following is not None and len(group) < 3 and not caption_like(text)
                     and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
                     and (byline_like(following) or (len(group) == 1 and headline_like(text) and headline_like(following)
                                                     and second is not None and byline_like(second)
@@ -224,8 +224,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             rule = _rule_start(texts, i, current)
             if rule:
                 starts, reason = True, rule
-        vetoed = _never_starts(text, following)
-        if starts and vetoed:
+        vetoed = _never_starts(text, following) if starts else ""
+        if vetoed:
             starts, reason = False, vetoed
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
                 byline_like(following) or runs_into(text, following)):
@@ -268,6 +268,8 @@ def _finished(text: str | None) -> bool:
 def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     """A rule that starts a story where the model did not, and its evidence."""
     text = texts[i]
+    if len(text) > MAX_HEADLINE_CHARS:  # every rule below wants a short line
+        return ""
     previous = texts[i - 1] if i else None
     after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
     headline = headline_like(text) and not runs_into(text, after[0])
@@ -298,7 +300,7 @@ def _never_starts(text: str, following: str | None) -> str:
     if runs_into(text, following):
         return ("a word or a number runs on into the next line "
                 "(2 of 857 such lines of the development set start a story)")
-    if CAPTION.search(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
+    if caption_like(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
         return "caption, credit, jump line or end mark: never a headline"
     if continues_sentence(text):
         return "opens with punctuation: continues a sentence"

@@ -74,7 +74,8 @@ def continues_sentence(text: str) -> bool:
 @per_text
 def is_complete(text: str) -> bool:
     """Does the text end a sentence (a credit in parentheses after it aside)?"""
-    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL or bool(CREDIT_AFTER_SENTENCE.search(text))
+    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL or (text.endswith((")", "）"))
+                                                            and bool(CREDIT_AFTER_SENTENCE.search(text)))
 
 
 @per_text
@@ -94,7 +95,9 @@ def closes_credit(text: str) -> bool:
 
 @per_text
 def caption_like(text: str) -> bool:
-    return bool(CAPTION.search(text))
+    # (every form of a caption or a photo credit has 图 or 摄: most lines are
+    # ruled out without the search)
+    return ("图" in text or "摄" in text) and bool(CAPTION.search(text))
 
 
 def breaks_word(left: str, right: str) -> bool:
@@ -192,4 +195,4 @@ def headline_like(text: str) -> bool:
             and not SENTENCE_PUNCTUATION.intersection(text)
             and is_balanced(text)
             and not text.startswith(("(", "（", "■"))
-            and not CAPTION.search(text) and not CREDIT.match(text) and not DEBRIS.match(text))
+            and not caption_like(text) and not CREDIT.match(text) and not DEBRIS.match(text))
