@@ -65,6 +65,8 @@ class PageText:
         self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
         above = _band(n, range(-WINDOW, 0)) @ weights
         below = _band(n, range(1, WINDOW + 1)) @ weights
+        above.sort_indices()
+        below.sort_indices()
         total = np.asarray(weights.sum(axis=1)).ravel()
         seen_above, seen_below = _seen_nearby(weights)
         self.above = _ratio(_entries(weights, seen_above), total)
@@ -80,7 +82,7 @@ def _seen_nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     bigram's nearest occurrences: sorting the entries by bigram and line."""
     rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
     columns = weights.indices
-    order = np.lexsort((rows, columns))
+    order = np.argsort(columns, kind="stable")  # the entries come by line: a stable sort keeps them so
     r, c = rows[order], columns[order]
     close = (c[1:] == c[:-1]) & (r[1:] - r[:-1] <= WINDOW)  # entry k + 1 has entry k within the window above
     above, below = np.zeros(len(r), dtype=bool), np.zeros(len(r), dtype=bool)
@@ -101,8 +103,9 @@ def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:
     return np.divide(shared, total, out=np.zeros(len(total)), where=total > 0)
 
 
-def _norms(matrix: sparse.spmatrix) -> np.ndarray:
-    return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+def _norms(matrix: sparse.csr_matrix) -> np.ndarray:
+    squares = sparse.csr_matrix((matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    return np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
 
 
 class Similarity:
