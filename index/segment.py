@@ -445,13 +445,19 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
         body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
         kept: list[tuple[str, list[Line], int]] = []
         postings: dict[str, list[int]] = {}
+        shortest = 0  # the fewest grams of an indexed paragraph
         runs = _paragraph_runs(body)
         if len(runs) < 2:  # a paragraph alone repeats nothing
             continue
         for position, run in enumerate(runs):
             text = "".join(line.text for line in run)
             grams = char_grams(text)
-            shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM]) if postings else Counter()
+            # (a copy's grams are nearly all indexed already: most paragraphs are ruled out by one set operation)
+            indexed = len(postings.keys() & grams) if postings else 0
+            if indexed < DUPLICATE_CONTAINMENT * min(len(grams), shortest) - 1:
+                shared = Counter()
+            else:
+                shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
             # a copy shares at least DUPLICATE_CONTAINMENT of the shorter text's grams
             twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
                          if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
@@ -460,6 +466,7 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
                 if position < len(runs) - 1:  # the last paragraph is looked up, never looked for
                     for gram in grams:
                         postings.setdefault(gram, []).append(len(kept))
+                    shortest = min(shortest, len(grams)) if shortest else len(grams)
                 kept.append((text, run, len(grams)))
                 continue
             twin_run = twin[1]
