@@ -43,7 +43,7 @@ from .textsim import char_grams, near_duplicate
 # Recorded in the index: when it changes, the next `storysearch index`
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
-SEGMENTER_VERSION = 3
+SEGMENTER_VERSION = 4
 SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40
