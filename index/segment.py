@@ -462,8 +462,7 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
             text = "".join(line.text for line in run)
             grams = char_grams(text)
             # (a copy's grams are nearly all indexed already: most paragraphs are ruled out by one set operation)
-            indexed = len(postings.keys() & grams) if postings else 0
-            if indexed < DUPLICATE_CONTAINMENT * min(len(grams), shortest) - 1:
+            if not postings or len(postings.keys() & grams) < DUPLICATE_CONTAINMENT * min(len(grams), shortest) - 1:
                 shared = Counter()
             else:
                 shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
