@@ -73,6 +73,9 @@ TAIL_MAX_PARAGRAPHS = 2
 DUPLICATE_CONTAINMENT = 0.8
 COMMON_GRAM = 50
 DUPLICATE_CANDIDATES = 5
+# Up to this many paragraphs kept, a paragraph is compared with each by one
+# set operation before the 4-gram index is asked (work stays linear).
+DIRECT_CHECK = 8
 # A fragment that belongs to another story ends its block within this many lines.
 FRAGMENT_MAX_LINES = 4
 
@@ -453,29 +456,33 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     for index, draft in enumerate(drafts):
         body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
         kept: list[tuple[str, list[Line], int]] = []
+        kept_grams: list[frozenset[str]] = []
         postings: dict[str, list[int]] = {}
-        shortest = 0  # the fewest grams of an indexed paragraph
+        indexed = 0  # kept[:indexed] are in postings: paragraphs are indexed when a later one is looked up
         runs = _paragraph_runs(body)
         if len(runs) < 2:  # a paragraph alone repeats nothing
             continue
-        for position, run in enumerate(runs):
+        for run in runs:
             text = "".join(line.text for line in run)
             grams = char_grams(text)
-            # (a copy's grams are nearly all indexed already: most paragraphs are ruled out by one set operation)
-            if not postings or len(postings.keys() & grams) < DUPLICATE_CONTAINMENT * min(len(grams), shortest) - 1:
-                shared = Counter()
-            else:
+            twin = None
+            # (a copy shares at least DUPLICATE_CONTAINMENT of the shorter
+            # text's grams: with a few paragraphs kept, one set operation each
+            # rules most paragraphs out before any counting)
+            if kept and (len(kept) > DIRECT_CHECK or any(
+                    len(grams & other) >= DUPLICATE_CONTAINMENT * min(len(grams), len(other)) - 1
+                    for other in kept_grams)):
+                for position in range(indexed, len(kept)):
+                    for gram in kept_grams[position]:
+                        postings.setdefault(gram, []).append(position)
+                indexed = len(kept)
                 shared = Counter(k for g in grams for k in postings.get(g, ())[:COMMON_GRAM])
-            # a copy shares at least DUPLICATE_CONTAINMENT of the shorter text's grams
-            twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
-                         if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
-                         and near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
+                twin = next((kept[k] for k, count in shared.most_common(DUPLICATE_CANDIDATES)
+                             if count >= DUPLICATE_CONTAINMENT * min(len(grams), kept[k][2]) - 1
+                             and near_duplicate(kept[k][0], text, DUPLICATE_CONTAINMENT)), None)
             if twin is None:
-                if position < len(runs) - 1:  # the last paragraph is looked up, never looked for
-                    for gram in grams:
-                        postings.setdefault(gram, []).append(len(kept))
-                    shortest = min(shortest, len(grams)) if shortest else len(grams)
                 kept.append((text, run, len(grams)))
+                kept_grams.append(grams)
                 continue
             twin_run = twin[1]
             if len(run) == 1 and len(twin_run) == 1 and len(run[0].text) > len(twin_run[0].text):
