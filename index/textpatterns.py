@@ -46,6 +46,7 @@ SOURCE_LINE = re.compile(r"^来源[:：]")
 DIGIT = re.compile(r"[\d０-９]")
 APOSTROPHE = re.compile(r"’(?=[\d０-９])")  # ’９７: 1997
 # A sentence, then who wrote it or where from: ``…。（河南省新县公安局吕启超）``.
+CLOSING_CREDIT = re.compile(r"(?:[(（][^（）()]{1,16}|^[^（）()]{1,16})[)）]$")
 CREDIT_AFTER_SENTENCE = re.compile(r"[。！？!?…][”’」』]?\s*[（(][^（）()]{1,40}[)）]$")
 # One word naming a post and a person: 社科院农发所副所长韩俊, 新华社高级编辑李长久.
 POST_AND_NAME = re.compile(r"^\S{2,16}(?:所长|主任|编辑|记者|教授|研究员|局长|部长|书记|主席|院长|校长|经理|会长)"
@@ -90,7 +91,7 @@ def is_balanced(text: str) -> bool:
 def closes_credit(text: str) -> bool:
     """Does the line end with a short parenthesis, as credits and ``（完）``
     do (or with the end of one opened on the line before a column break)?"""
-    return bool(re.search(r"(?:[(（][^（）()]{1,16}|^[^（）()]{1,16})[)）]$", text))
+    return text.endswith((")", "）")) and bool(CLOSING_CREDIT.search(text))
 
 
 @per_text
