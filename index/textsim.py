@@ -7,7 +7,7 @@ from functools import lru_cache
 ALNUM = re.compile(r"[^\W_]+")  # what str.isalnum() accepts
 
 
-@lru_cache(maxsize=1 << 16)  # paragraphs are compared more than once, and formulaic ones repeat
+@lru_cache(maxsize=1 << 12)  # paragraphs are compared more than once, and formulaic ones repeat
 def char_grams(text: str, n: int = 4) -> frozenset[str]:
     chars = "".join(ALNUM.findall(text))
     return frozenset({chars[i:i + n] for i in range(max(len(chars) - n + 1, 1))})
