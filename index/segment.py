@@ -26,6 +26,7 @@ one story or in the page's debris. In order:
 """
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -583,7 +584,22 @@ def _has_text(draft: _Draft) -> bool:
 
 def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentation:
     """The page's stories, debris and removed text, and every line's role
-    (with ``explain``, the model's probability and strongest features too)."""
+    (with ``explain``, the model's probability and strongest features too).
+
+    Segmenting makes many small objects and few reference cycles: the cyclic
+    garbage collector waits until the page is done (on a 5 MB page it took
+    over a tenth of the time scanning objects that reference counting frees
+    anyway)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _segment_page(source, text, explain)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _segment_page(source: str, text: str, explain: bool) -> PageSegmentation:
     numbered = [(no, line.strip()) for no, line in enumerate(text.split("\n"), 1) if line.strip()]
     page_lines = dict(numbered)
     roles: dict[int, Role] = {}
