@@ -356,7 +356,10 @@ def _repeats(lines: list[Line], draft: _Draft) -> bool:
     formulaic story's own words (two stories saying the same), not a lost
     continuation."""
     text = "".join(line.text for line in lines)
-    return any(near_duplicate(line.text, text, DUPLICATE_CONTAINMENT) for line in draft.items() if line.kind == "body")
+    body = [line.text for line in draft.items() if line.kind == "body"]
+    # (the same text or its start first: no 4-grams needed for those)
+    return (any(other == text or other.startswith(text) or text.startswith(other) for other in body)
+            or any(near_duplicate(other, text, DUPLICATE_CONTAINMENT) for other in body))
 
 
 def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -> int:
