@@ -45,6 +45,8 @@ from .textsim import char_grams, near_duplicate
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
 SEGMENTER_VERSION = 4
+OPENING_PARENTHESES = ("(", "（")
+ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 SHORT_CAPTION_CHARS = 30
 SHORT_LEAD_CHARS = 40
@@ -148,7 +150,7 @@ def _debris(numbered: list[tuple[int, str]], roles: dict[int, Role]) -> list[Deb
     for i, (no, text) in enumerate(numbered):
         if DEBRIS.match(text):
             found.append(Debris(no, text, "web page debris"))
-        elif i + 1 < len(numbered) and SOURCE_LINE.match(numbered[i + 1][1]) and len(found) == i:
+        elif len(found) == i and i + 1 < len(numbered) and SOURCE_LINE.match(numbered[i + 1][1]):
             found.append(Debris(no, text, "page title"))
     for item in found:
         roles[item.no] = Role("debris", item.reason)
@@ -158,14 +160,15 @@ def _debris(numbered: list[tuple[int, str]], roles: dict[int, Role]) -> list[Deb
 # ------------------------------------------------------- 2-4. classify
 def _body_line(no: int, text: str, previous: str | None, following: str | None) -> tuple[Line, str]:
     """The role of a line inside a story's body, and the rule that gave it."""
-    if END_MARK.match(text):
-        return Line(no, text, "end"), "end mark （完）"
-    if JUMP.match(text):
-        return Line(no, text, "jump"), "jump line"
-    credit = CREDIT.match(text)
-    if credit and not caption_like(text):
-        return Line(no, text, "credit", credit.group(1)), "credit: names in parentheses"
-    trailing = TRAILING_CREDIT.search(text)
+    if text[:1] in OPENING_PARENTHESES:  # (end marks, jump lines and credits open with one)
+        if END_MARK.match(text):
+            return Line(no, text, "end"), "end mark （完）"
+        if JUMP.match(text):
+            return Line(no, text, "jump"), "jump line"
+        credit = CREDIT.match(text)
+        if credit and not caption_like(text):
+            return Line(no, text, "credit", credit.group(1)), "credit: names in parentheses"
+    trailing = TRAILING_CREDIT.search(text) if text.endswith((")", "）")) else None
     names = trailing.group(1) if trailing else ""
     body = text[:trailing.start()].rstrip() if trailing else text
     if caption_like(body):
@@ -309,11 +312,12 @@ def _never_starts(text: str, following: str | None) -> str:
     if runs_into(text, following):
         return ("a word or a number runs on into the next line "
                 "(2 of 857 such lines of the development set start a story)")
-    if caption_like(text) or CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text):
+    if caption_like(text) or (text[:1] in OPENING_PARENTHESES
+                              and (CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text))):
         return "caption, credit, jump line or end mark: never a headline"
     if continues_sentence(text):
         return "opens with punctuation: continues a sentence"
-    if text.startswith(("—", "-")) or not any(c.isalnum() for c in text):
+    if text.startswith(("—", "-")) or not ALNUM.search(text):
         return "a signature (———编者) or a separator (＊＊＊): never a headline"
     if text.rstrip(CLOSERS).endswith("。"):
         return "ends with 。: a sentence, never a headline (no headline of the development set does)"
