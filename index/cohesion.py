@@ -61,7 +61,8 @@ class PageText:
         counts.sum_duplicates()
         df = np.bincount(counts.indices, minlength=len(vocabulary))  # lines holding each bigram
         idf = np.log1p(max(n, 1) / np.maximum(df, 1))
-        weights = sparse.csr_matrix((counts.data * idf[counts.indices], counts.indices, counts.indptr), shape=counts.shape)
+        weights = sparse.csr_matrix((counts.data * idf[counts.indices], counts.indices, counts.indptr),
+                                    shape=counts.shape)
         self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
         above = _band(n, range(-WINDOW, 0)) @ weights
         below = _band(n, range(1, WINDOW + 1)) @ weights

@@ -35,8 +35,8 @@ from . import story_start
 from .cohesion import Similarity
 from .segment_features import SPACED_PHRASES, PageLines, line_features, start_scores
 from .stories import Story, StoryFlags, story_id
-from .textpatterns import (CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED, PHOTO_CREDIT,
-                           REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD, TRAILING_CREDIT,
+from .textpatterns import (CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
+                           PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD, TRAILING_CREDIT,
                            breaks_word, byline_like, byline_names, caption_like, continues_sentence, headline_like,
                            is_balanced, is_complete, runs_into, split_names)
 from .textsim import char_grams, near_duplicate

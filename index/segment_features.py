@@ -50,15 +50,18 @@ OWN = ("length", "complete", "credit", "byline", "headline", "dateline", "ends w
 
 INNER_MARK = re.compile("[" + re.escape("".join(sorted(SENTENCE_INNER))) + "]")
 TERMINAL_MARK = re.compile("[" + re.escape(TERMINAL) + "]")
+DATELINE_START = set("【[据本新中")  # what DATELINE can open with
+STANDING_HEAD_CHARS = 30  # the longest STANDING_HEAD can match
 
 
 def _own(text: str) -> tuple[float, ...]:
     inner = len(INNER_MARK.findall(text))
     tail = text.rstrip("”’』」")[-1:]
     return (len(text), is_complete(text), closes_credit(text), byline_like(text), headline_like(text),
-            bool(DATELINE.match(text)), tail in "！？!?" and tail != "", tail == "。", min(inner, 4) / 4,
-            "——" in text, text[:1] in "(（" and text[-1:] in ")）", bool(NUMBERED.match(text)),
-            caption_like(text), bool(TERMINAL_MARK.search(text, 0, len(text) - 1)), bool(STANDING_HEAD.match(text)),
+            text[:1] in DATELINE_START and bool(DATELINE.match(text)), tail in "！？!?" and tail != "", tail == "。",
+            min(inner, 4) / 4, "——" in text, text[:1] in "(（" and text[-1:] in ")）", bool(NUMBERED.match(text)),
+            caption_like(text), bool(TERMINAL_MARK.search(text, 0, len(text) - 1)),
+            len(text) <= STANDING_HEAD_CHARS and bool(STANDING_HEAD.match(text)),
             bool(SPACED_PHRASES.fullmatch(text)), text[-1:] in FUNCTION_CHARS, continues_sentence(text),
             text[:1] in FUNCTION_CHARS, not is_balanced(text), any(w in text[:12] for w in BYLINE_WORDS))
 
