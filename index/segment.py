@@ -191,7 +191,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     model = story_start.load()
     texts = page.texts
     # the model's scores for every line, without and with a story starting on the line before
-    scores = start_scores(page, model.weights)
+    scores = [column.tolist() for column in start_scores(page, model.weights)]
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -228,7 +228,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 previous_starts = False
                 continue
         close_group()
-        starts = (model.probability_of(float(scores[previous_starts][i])) >= model.threshold
+        starts = (model.probability_of(scores[previous_starts][i]) >= model.threshold
                   and following is not None)
         reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
             else "story-start model"
