@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import repeat
+from operator import add, mul
 
 import numpy as np
 from scipy import sparse
@@ -16,8 +18,8 @@ WINDOW = 3  # lines on each side of a line
 
 def bigrams(text: str) -> Counter:
     """Character bigrams of the letters, digits and CJK characters of ``text``."""
-    chars = WORD_CHAR.findall(text)
-    return Counter(a + b for a, b in zip(chars, chars[1:]))
+    chars = "".join(WORD_CHAR.findall(text))
+    return Counter(map(add, chars, chars[1:]))
 
 
 def _is_word_char(points: np.ndarray) -> np.ndarray:
@@ -57,18 +59,44 @@ class PageText:
         vocabulary, columns = np.unique(grams, return_inverse=True)
         counts = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, len(vocabulary)))
         counts.sum_duplicates()
-        df = np.asarray((counts > 0).sum(axis=0)).ravel()
+        df = np.bincount(counts.indices, minlength=len(vocabulary))  # lines holding each bigram
         idf = np.log1p(max(n, 1) / np.maximum(df, 1))
-        weights = counts.multiply(idf[None, :]).tocsr()
+        weights = sparse.csr_matrix((counts.data * idf[counts.indices], counts.indices, counts.indptr),
+                                    shape=counts.shape)
         self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
         above = _band(n, range(-WINDOW, 0)) @ weights
         below = _band(n, range(1, WINDOW + 1)) @ weights
+        above.sort_indices()
+        below.sort_indices()
         total = np.asarray(weights.sum(axis=1)).ravel()
-        self.above = _ratio(weights.multiply(above.sign()), total)
-        self.below = _ratio(weights.multiply(below.sign()), total)
+        seen_above, seen_below = _seen_nearby(weights)
+        self.above = _ratio(_entries(weights, seen_above), total)
+        self.below = _ratio(_entries(weights, seen_below), total)
         dot = np.asarray(above.multiply(below).sum(axis=1)).ravel()
         norms = _norms(above) * _norms(below)
         self.across = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
+
+
+def _seen_nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of ``weights`` (a line's bigram), is the bigram in one
+    of the WINDOW lines above, and in one of those below? Found from each
+    bigram's nearest occurrences: sorting the entries by bigram and line."""
+    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+    columns = weights.indices
+    order = np.argsort(columns, kind="stable")  # the entries come by line: a stable sort keeps them so
+    r, c = rows[order], columns[order]
+    close = (c[1:] == c[:-1]) & (r[1:] - r[:-1] <= WINDOW)  # entry k + 1 has entry k within the window above
+    above, below = np.zeros(len(r), dtype=bool), np.zeros(len(r), dtype=bool)
+    above[order[1:][close]] = True
+    below[order[:-1][close]] = True
+    return above, below
+
+
+def _entries(matrix: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
+    """The matrix with only the kept entries (in their order)."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))))
+    return sparse.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
 
 
 def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:
@@ -76,8 +104,9 @@ def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:
     return np.divide(shared, total, out=np.zeros(len(total)), where=total > 0)
 
 
-def _norms(matrix: sparse.spmatrix) -> np.ndarray:
-    return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+def _norms(matrix: sparse.csr_matrix) -> np.ndarray:
+    squares = sparse.csr_matrix((matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    return np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
 
 
 class Similarity:
@@ -90,12 +119,14 @@ class Similarity:
         self.comparisons = 0
 
     def vector(self, text: str) -> dict[str, float]:
-        return {g: c * self.idf.get(g, 1.0) for g, c in bigrams(text).items()}
+        # (map over builtins: the loops run in C, the sums add in the same order)
+        grams = bigrams(text)
+        return dict(zip(grams, map(mul, grams.values(), map(self.idf.get, grams, repeat(1.0)))))
 
     def cosine(self, a: dict[str, float], b: dict[str, float]) -> float:
         self.comparisons += 1
         if len(a) > len(b):
             a, b = b, a
-        dot = sum(v * b.get(g, 0.0) for g, v in a.items())
-        norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+        dot = sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
+        norm = math.sqrt(sum(map(mul, a.values(), a.values()))) * math.sqrt(sum(map(mul, b.values(), b.values())))
         return dot / norm if norm else 0.0

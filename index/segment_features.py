@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .cohesion import PageText
 from .textpatterns import (BYLINE_WORDS, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
                            byline_like, caption_like, closes_credit, continues_sentence, headline_like, is_balanced,
@@ -37,102 +39,177 @@ class Facts:
     breaks_next: bool  # the line stops mid-sentence and a word runs on into the next line
 
 
+# What a line's own text says, in the order of ``_own``: worked out once per
+# distinct text on a page (bylines, standing heads and formulaic paragraphs
+# repeat), then the features of every line are put together with numpy.
+OWN = ("length", "complete", "credit", "byline", "headline", "dateline", "ends with ！ or ？", "ends with 。",
+       "inner punctuation", "has a dash", "in parentheses", "numbered", "caption-like", "terminal in the line",
+       "standing head", "two phrases set apart by a space", "ends with a function character",
+       "continues a sentence", "opens with a function character", "unbalanced brackets", "names a reporter")
+
+
+INNER_MARK = re.compile("[" + re.escape("".join(sorted(SENTENCE_INNER))) + "]")
+TERMINAL_MARK = re.compile("[" + re.escape(TERMINAL) + "]")
+DATELINE_START = set("【[据本新中")  # what DATELINE can open with
+STANDING_HEAD_CHARS = 30  # the longest STANDING_HEAD can match
+
+
+def _own(text: str) -> tuple[float, ...]:
+    inner = len(INNER_MARK.findall(text))
+    tail = text.rstrip("”’』」")[-1:]
+    return (len(text), is_complete(text), closes_credit(text), byline_like(text), headline_like(text),
+            text[:1] in DATELINE_START and bool(DATELINE.match(text)), tail in "！？!?" and tail != "", tail == "。",
+            min(inner, 4) / 4, "——" in text, text[:1] in "(（" and text[-1:] in ")）", bool(NUMBERED.match(text)),
+            caption_like(text), bool(TERMINAL_MARK.search(text, 0, len(text) - 1)),
+            len(text) <= STANDING_HEAD_CHARS and bool(STANDING_HEAD.match(text)),
+            bool(SPACED_PHRASES.fullmatch(text)), text[-1:] in FUNCTION_CHARS, continues_sentence(text),
+            text[:1] in FUNCTION_CHARS, not is_balanced(text), any(w in text[:12] for w in BYLINE_WORDS))
+
+
 class PageLines(PageText):
-    """The page's lines with their cohesion and their facts."""
+    """The page's lines with their cohesion, their facts and the columns of
+    their story-start features (all but "previous starts a story", which
+    depends on the decision on the line before)."""
 
     def __init__(self, texts: list[str]):
         super().__init__(texts)
-        self.facts = []
+        n = len(texts)
+        memo: dict[str, tuple[float, ...]] = {}
+        rows = [memo.get(t) or memo.setdefault(t, _own(t)) for t in texts]
+        own = np.array(rows, dtype=float).reshape(n, len(OWN))
+        self.own = {name: own[:, k] for k, name in enumerate(OWN)}
+        pairs: dict[tuple[str, str | None], bool] = {}
+        breaks = []
         for i, text in enumerate(texts):
-            following = texts[i + 1] if i + 1 < len(texts) else None
-            complete = is_complete(text)
-            self.facts.append(Facts(len(text), complete, closes_credit(text), byline_like(text), headline_like(text),
-                                    bool(DATELINE.match(text)),
-                                    runs_into(text, following)))
+            key = (text, texts[i + 1] if i + 1 < n else None)
+            if key not in pairs:
+                pairs[key] = runs_into(*key)
+            breaks.append(pairs[key])
+        self.own["breaks next"] = np.array(breaks, dtype=float)
+        self.columns = _columns(self)
+
+    @property
+    def facts(self) -> list[Facts]:
+        o = self.own
+        return [Facts(int(o["length"][i]), bool(o["complete"][i]), bool(o["credit"][i]), bool(o["byline"][i]),
+                      bool(o["headline"][i]), bool(o["dateline"][i]), bool(o["breaks next"][i]))
+                for i in range(len(self.texts))]
 
 
-def _shape(prefix: str, facts: Facts | None) -> dict[str, float]:
-    """What a neighbouring line looks like."""
-    if facts is None:  # the page's edge says little: pages may start or end mid-story
-        return {}
-    return {
-        f"{prefix} long": float(facts.length > LEAD_LONG_CHARS),
-        f"{prefix} complete": float(facts.complete),
-        f"{prefix} ends with a credit": float(facts.credit),
-        f"{prefix} short open": float(facts.length <= LEAD_LONG_CHARS and not facts.complete),
-        f"{prefix} byline-like": float(facts.byline),
+def _shift(values: np.ndarray, by: int) -> np.ndarray:
+    """values[i + by] at i, zero past the page's edges."""
+    shifted = np.zeros_like(values)
+    n = len(values)
+    if by > 0 and by < n:
+        shifted[:n - by] = values[by:]
+    elif by < 0 and -by < n:
+        shifted[-by:] = values[:n + by]
+    return shifted
+
+
+def _columns(page: PageLines) -> dict[str, np.ndarray]:
+    """Every feature of ``line_features`` but "previous starts a story", for
+    all lines at once, in its order (the neighbours' shapes are zero past the
+    page's edges, where ``line_features`` leaves them out)."""
+    o = page.own
+    n = len(page.texts)
+    length = o["length"]
+    has_before = np.arange(n) > 0
+    has_after = np.arange(n) < n - 1
+    has_second = np.arange(n) < n - 2
+    nxt = {name: _shift(values, 1) for name, values in o.items()}
+    prv = {name: _shift(values, -1) for name, values in o.items()}
+    second = {name: _shift(o[name], 2) for name in ("length", "dateline")}
+    short_open = (length <= LEAD_LONG_CHARS) & (o["complete"] == 0)
+    f = lambda mask: np.asarray(mask, dtype=float)  # noqa: E731
+    columns = {
+        "bias": np.ones(n),
+        "length <= 4": f(length <= 4),
+        "length <= 12": f(length <= 12),
+        "length <= 24": f(length <= 24),
+        "length <= 40": f(length <= 40),
+        "ends a sentence": o["complete"],
+        "ends with ！ or ？": o["ends with ！ or ？"],
+        "ends with 。": o["ends with 。"],
+        "inner punctuation": o["inner punctuation"],
+        "has a dash": o["has a dash"],
+        "in parentheses": o["in parentheses"],
+        "numbered": o["numbered"],
+        "caption-like": o["caption-like"],
+        "byline-like": o["byline"],
+        "dateline": o["dateline"],
+        "previous starts a story": None,
+        "next is a dateline": f(has_after & (nxt["dateline"] > 0)),
+        "next names a reporter": f(has_after & (nxt["names a reporter"] > 0)),
+        "terminal in the line": o["terminal in the line"],
+        "headline-like": o["headline"],
+        "standing head": o["standing head"],
+        "two phrases set apart by a space": o["two phrases set apart by a space"],
+        "ends with a function character": o["ends with a function character"],
+        "next continues a sentence": f(has_after & (nxt["continues a sentence"] > 0)),
+        "next opens with a function character": f(has_after & (nxt["opens with a function character"] > 0)),
+        "unbalanced brackets": o["unbalanced brackets"],
+        "the line before breaks a word into this one": f(has_before & (prv["breaks next"] > 0)),
+        "headline-like after a complete line": f((o["headline"] > 0) & (~has_before | (prv["complete"] > 0)
+                                                                         | (prv["credit"] > 0))),
+        "short open line between short open lines": f(short_open & has_before & has_after
+                                                      & _shift(short_open, -1) & _shift(short_open, 1)),
+        "breaks a word with the next line": o["breaks next"],
     }
+    for prefix, shape in (("previous", prv), ("next", nxt)):
+        columns[f"{prefix} long"] = f(shape["length"] > LEAD_LONG_CHARS)
+        columns[f"{prefix} complete"] = shape["complete"]
+        columns[f"{prefix} ends with a credit"] = shape["credit"]
+        columns[f"{prefix} short open"] = f((shape["length"] <= LEAD_LONG_CHARS) & (shape["complete"] == 0)
+                                            & (has_before if prefix == "previous" else has_after))
+        columns[f"{prefix} byline-like"] = shape["byline"]
+    trust = min(1.0, n / TRUSTED_PAGE_LINES)
+    below, above, across = (np.asarray(page.below, dtype=float), np.asarray(page.above, dtype=float),
+                            np.asarray(page.across, dtype=float))
+    columns["shares with the text below"] = trust * below
+    columns["shares with the text above"] = trust * above
+    columns["text above and below alike"] = trust * across
+    for level in COHESION_LEVELS:
+        columns[f"shares with the text below > {level}"] = trust * f(below > level)
+        columns[f"shares with the text above > {level}"] = trust * f(above > level)
+        columns[f"text above and below alike > {level}"] = trust * f(across > level)
+    headline_shape = (o["headline"] > 0) | short_open
+    columns["headline shape before a dateline"] = f(headline_shape & has_after & (nxt["dateline"] > 0))
+    columns["headline shape before a byline"] = f(headline_shape & has_after & (nxt["byline"] > 0))
+    columns["headline shape before a long line"] = f(headline_shape & has_after & (nxt["length"] > LEAD_LONG_CHARS))
+    columns["line after next long"] = f(has_second & (second["length"] > LEAD_LONG_CHARS))
+    columns["line after next a dateline"] = f(has_second & (second["dateline"] > 0))
+    return columns
 
 
 def line_features(page: PageLines, i: int, previous_starts: bool) -> dict[str, float]:
     """Named features of line ``i`` (``previous_starts``: a story was judged
-    to start on the line before)."""
-    texts = page.texts
-    text = texts[i]
-    own = page.facts[i]
-    before = page.facts[i - 1] if i > 0 else None
-    after = page.facts[i + 1] if i + 1 < len(texts) else None
-    following = texts[i + 1] if after else None
-    length = own.length
-    inner = sum(text.count(c) for c in SENTENCE_INNER)
-    tail = text.rstrip("”’』」")[-1:]
-    features = {
-        "bias": 1.0,
-        "length <= 4": float(length <= 4),
-        "length <= 12": float(length <= 12),
-        "length <= 24": float(length <= 24),
-        "length <= 40": float(length <= 40),
-        "ends a sentence": float(own.complete),
-        "ends with ！ or ？": float(tail in "！？!?" and tail != ""),
-        "ends with 。": float(tail == "。"),
-        "inner punctuation": min(inner, 4) / 4,
-        "has a dash": float("——" in text),
-        "in parentheses": float(text[:1] in "(（" and text[-1:] in ")）"),
-        "numbered": float(bool(NUMBERED.match(text))),
-        "caption-like": float(caption_like(text)),
-        "byline-like": float(own.byline),
-        "dateline": float(own.dateline),
-        "previous starts a story": float(previous_starts),
-        "next is a dateline": float(after is not None and after.dateline),
-        "next names a reporter": float(following is not None and any(w in following[:12] for w in BYLINE_WORDS)),
-        "terminal in the line": float(any(c in TERMINAL for c in text[:-1])),
-        "headline-like": float(own.headline),
-        "standing head": float(bool(STANDING_HEAD.match(text))),
-        "two phrases set apart by a space": float(bool(SPACED_PHRASES.fullmatch(text))),
-        "ends with a function character": float(text[-1:] in FUNCTION_CHARS),
-        "next continues a sentence": float(following is not None and continues_sentence(following)),
-        "next opens with a function character": float(following is not None and following[:1] in FUNCTION_CHARS),
-        "unbalanced brackets": float(not is_balanced(text)),
-        "the line before breaks a word into this one": float(before is not None and before.breaks_next),
-        "headline-like after a complete line": float(own.headline and (before is None or before.complete
-                                                                        or before.credit)),
-        "short open line between short open lines": float(
-            length <= LEAD_LONG_CHARS and not own.complete and before is not None and after is not None
-            and all(f.length <= LEAD_LONG_CHARS and not f.complete for f in (before, after))),
-        "breaks a word with the next line": float(own.breaks_next),
-    }
-    features.update(_shape("previous", before))
-    features.update(_shape("next", after))
-    # Cohesion: a headline shares words with the text below it, a crosshead
-    # or a verse line with the text on both sides; a story boundary
-    # separates text that shares little.
-    # On a page of a few lines the page's IDF tells common words from rare
-    # ones poorly, so cohesion counts for less there.
-    trust = min(1.0, len(texts) / TRUSTED_PAGE_LINES)
-    below, above, across = page.below[i], page.above[i], page.across[i]
-    features["shares with the text below"] = trust * float(below)
-    features["shares with the text above"] = trust * float(above)
-    features["text above and below alike"] = trust * float(across)
-    for level in COHESION_LEVELS:
-        features[f"shares with the text below > {level}"] = trust * float(below > level)
-        features[f"shares with the text above > {level}"] = trust * float(above > level)
-        features[f"text above and below alike > {level}"] = trust * float(across > level)
-    headline_shape = own.headline or (length <= LEAD_LONG_CHARS and not own.complete)
-    second = page.facts[i + 2] if i + 2 < len(texts) else None
-    features["headline shape before a dateline"] = float(headline_shape and after is not None and after.dateline)
-    features["headline shape before a byline"] = float(headline_shape and after is not None and after.byline)
-    features["headline shape before a long line"] = float(headline_shape and after is not None
-                                                          and after.length > LEAD_LONG_CHARS)
-    features["line after next long"] = float(second is not None and second.length > LEAD_LONG_CHARS)
-    features["line after next a dateline"] = float(second is not None and second.dateline)
+    to start on the line before); a neighbour's shape is left out past the
+    page's edges: pages may start or end mid-story, and the edge says little."""
+    n = len(page.texts)
+    features = {}
+    for name, column in page.columns.items():
+        if column is None:
+            features[name] = float(previous_starts)
+        elif (name.startswith("previous ") and name != "previous starts a story" and i == 0) or (
+                name.startswith("next ") and name in NEXT_SHAPE and i == n - 1):
+            continue
+        else:
+            features[name] = float(column[i])
     return features
+
+
+NEXT_SHAPE = {f"next {s}" for s in ("long", "complete", "ends with a credit", "short open", "byline-like")}
+
+
+def start_scores(page: PageLines, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Every line's story-start score, with no story and with a story
+    starting on the line before: the terms added in ``line_features``' order,
+    as ``StartModel.score`` adds them, so the sums are the same to the bit."""
+    n = len(page.texts)
+    scores = [np.zeros(n), np.zeros(n)]
+    for name, column in page.columns.items():
+        weight = weights.get(name, 0.0)
+        for previous, score in enumerate(scores):
+            score += weight * (float(previous) if column is None else column)
+    return scores[0], scores[1]

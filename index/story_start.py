@@ -27,7 +27,11 @@ class StartModel:
         return sum(self.weights.get(name, 0.0) * value for name, value in features.items())
 
     def probability(self, features: dict[str, float]) -> float:
-        return 1.0 / (1.0 + math.exp(-self.score(features)))
+        return self.probability_of(self.score(features))
+
+    @staticmethod
+    def probability_of(score: float) -> float:
+        return 1.0 / (1.0 + math.exp(-score))
 
     def starts(self, features: dict[str, float]) -> bool:
         return self.probability(features) >= self.threshold

@@ -4,6 +4,7 @@ segmenter's rules and its story-start features."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .analysis import jieba_tokenizer
 
@@ -11,6 +12,7 @@ from .analysis import jieba_tokenizer
 TERMINAL = "。！？!?…"
 CLOSERS = "”’」』)）》\"'"
 PAIRS = ("“”", "‘’", "《》", "()", "（）", "「」")
+BRACKET = re.compile("[" + re.escape("".join(PAIRS)) + "]")
 SENTENCE_PUNCTUATION = set(",，。;；!！?？、")
 NO_BYLINE_PUNCTUATION = set(",，。;；!！?？、：:")
 MAX_HEADLINE_CHARS = 40
@@ -44,6 +46,7 @@ SOURCE_LINE = re.compile(r"^来源[:：]")
 DIGIT = re.compile(r"[\d０-９]")
 APOSTROPHE = re.compile(r"’(?=[\d０-９])")  # ’９７: 1997
 # A sentence, then who wrote it or where from: ``…。（河南省新县公安局吕启超）``.
+CLOSING_CREDIT = re.compile(r"(?:[(（][^（）()]{1,16}|^[^（）()]{1,16})[)）]$")
 CREDIT_AFTER_SENTENCE = re.compile(r"[。！？!?…][”’」』]?\s*[（(][^（）()]{1,40}[)）]$")
 # One word naming a post and a person: 社科院农发所副所长韩俊, 新华社高级编辑李长久.
 POST_AND_NAME = re.compile(r"^\S{2,16}(?:所长|主任|编辑|记者|教授|研究员|局长|部长|书记|主席|院长|校长|经理|会长)"
@@ -57,38 +60,55 @@ STANDING_HEAD = re.compile(r"^(?:图片新闻|新闻图片|图片报道|[\u4e00-
 CONTINUING = tuple("，,。.、；;：:！!？?）)」』”’》")
 # Characters a broken-off line often ends with and a headline seldom does.
 FUNCTION_CHARS = set("的了是在和与及对把被将为从向于而但并或等之其就也都又还")
+# The tests of one line's text are asked many times per page (and pages
+# repeat bylines, standing heads and formulaic paragraphs): remembered.
+per_text = lru_cache(maxsize=1 << 16)
 
 
+@per_text
 def continues_sentence(text: str) -> bool:
     """Does the line open with punctuation that only follows other text
     (``’９７`` is an apostrophe, not a closing quote)?"""
     return text.startswith(CONTINUING) and not re.match(r"’[\d０-９]", text)
 
 
+@per_text
 def is_complete(text: str) -> bool:
     """Does the text end a sentence (a credit in parentheses after it aside)?"""
-    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL or bool(CREDIT_AFTER_SENTENCE.search(text))
+    return text.rstrip(CLOSERS + " ")[-1:] in TERMINAL or (text.endswith((")", "）"))
+                                                            and bool(CREDIT_AFTER_SENTENCE.search(text)))
 
 
+@per_text
 def is_balanced(text: str) -> bool:
+    if not BRACKET.search(text):
+        return True
     text = APOSTROPHE.sub("", text)
     return all(text.count(a) == text.count(b) for a, b in PAIRS)
 
 
+@per_text
 def closes_credit(text: str) -> bool:
     """Does the line end with a short parenthesis, as credits and ``（完）``
     do (or with the end of one opened on the line before a column break)?"""
-    return bool(re.search(r"(?:[(（][^（）()]{1,16}|^[^（）()]{1,16})[)）]$", text))
+    return text.endswith((")", "）")) and bool(CLOSING_CREDIT.search(text))
 
 
+@per_text
 def caption_like(text: str) -> bool:
-    return bool(CAPTION.search(text))
+    # (every form of a caption or a photo credit has 图 or 摄: most lines are
+    # ruled out without the search)
+    return ("图" in text or "摄" in text) and bool(CAPTION.search(text))
 
 
 def breaks_word(left: str, right: str) -> bool:
     """Do the end of ``left`` and the start of ``right`` form one word, as in
     ``推进机`` / ``制``? Then the two lines are one sentence broken apart."""
-    tail, head = left[-3:], right[:3]
+    return _breaks_at(left[-3:], right[:3])
+
+
+@per_text
+def _breaks_at(tail: str, head: str) -> bool:
     for word, start, end in jieba_tokenizer().tokenize(tail + head):
         if start < len(tail) < end and len(word) >= 2:
             return True
@@ -107,6 +127,7 @@ def runs_into(text: str, following: str | None) -> bool:
     return not DATELINE.match(following) and not byline_like(following) and breaks_word(text, following)
 
 
+@per_text
 def byline_like(text: str) -> bool:
     """Names, optionally after an affiliation or a role (``本报记者 鲍洪俊``,
     ``本报记者 XXX 通讯员 YYY``, ``湖南郴州市 刘洪杰``, ``本报评论员``), or an
@@ -168,10 +189,11 @@ def split_names(names: str) -> list[str]:
     return result
 
 
+@per_text
 def headline_like(text: str) -> bool:
     """Short, no sentence punctuation, not a caption, credit or web debris."""
     return (len(text) <= MAX_HEADLINE_CHARS
             and not SENTENCE_PUNCTUATION.intersection(text)
             and is_balanced(text)
             and not text.startswith(("(", "（", "■"))
-            and not CAPTION.search(text) and not CREDIT.match(text) and not DEBRIS.match(text))
+            and not caption_like(text) and not CREDIT.match(text) and not DEBRIS.match(text))

@@ -1,10 +1,16 @@
 """Near-duplicate text: how much of the shorter text the longer one contains."""
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 
-def char_grams(text: str, n: int = 4) -> set[str]:
-    chars = "".join(c for c in text if c.isalnum())
-    return {chars[i:i + n] for i in range(max(len(chars) - n + 1, 1))}
+ALNUM = re.compile(r"[^\W_]+")  # what str.isalnum() accepts
+
+
+@lru_cache(maxsize=1 << 12)  # paragraphs are compared more than once, and formulaic ones repeat
+def char_grams(text: str, n: int = 4) -> frozenset[str]:
+    chars = "".join(ALNUM.findall(text))
+    return frozenset({chars[i:i + n] for i in range(max(len(chars) - n + 1, 1))})
 
 
 def containment(a: str, b: str) -> float:
