@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchinfo import describe, percentile  # noqa: E402
 
-from index import layout  # noqa: E402
-from index.build import build_index  # noqa: E402
-from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
-from searcher import SearchEngine  # noqa: E402
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.build import build_index  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.searcher import SearchEngine  # noqa: E402
 
 QUERIES = ["乡贤", "老旧小区停车难怎么解决", "电动自行车充电安全", "基层治理 小马拉大车",
            "餐饮油烟扰民", "年轻干部廉洁教育", "社区志愿者上门送餐", "共同富裕 乡村振兴"]

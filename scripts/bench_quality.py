@@ -24,16 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
-from index.build import vector_index, write_keyword_index, write_semantic_index  # noqa: E402
-from index.sparse import write_sparse_index  # noqa: E402
-from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
-from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
-from searcher.evaluation import evaluate  # noqa: E402
-from searcher.fusion import reciprocal_rank_fusion, weighted_fusion  # noqa: E402
-from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
-from searcher.lexical import KeywordSearcher  # noqa: E402
-from searcher.semantic import SemanticSearcher  # noqa: E402
-from searcher.table import StoryTable  # noqa: E402
+from storysearch.index.build import vector_index, write_keyword_index, write_semantic_index  # noqa: E402
+from storysearch.index.sparse import write_sparse_index  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
+from storysearch.searcher.evaluation import evaluate  # noqa: E402
+from storysearch.searcher.fusion import reciprocal_rank_fusion, weighted_fusion  # noqa: E402
+from storysearch.searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
+from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402
+from storysearch.searcher.semantic import SemanticSearcher  # noqa: E402
+from storysearch.searcher.table import StoryTable  # noqa: E402
 
 K = 10
 

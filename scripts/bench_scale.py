@@ -37,21 +37,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
-from index import layout  # noqa: E402
-from index.analysis import analyzer_settings  # noqa: E402
-from index.build import (  # noqa: E402
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.analysis import analyzer_settings  # noqa: E402
+from storysearch.index.build import (  # noqa: E402
     GenerationWriter, place_records, save_vectors, story_passage_rows, write_keyword_index)
-from index.corpus import read_corpus  # noqa: E402
-from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
-from index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
-from index.segment import split_stories  # noqa: E402
-from index.sparse import write_sparse_index  # noqa: E402
-from index.stories import Story, write_stories  # noqa: E402
-from searcher import SearchEngine  # noqa: E402
-from searcher.filters import Filters  # noqa: E402
-from searcher.query import parse_query  # noqa: E402
-from searcher.fusion import weighted_fusion  # noqa: E402
-from searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
+from storysearch.index.corpus import read_corpus  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
+from storysearch.index.segment import split_stories  # noqa: E402
+from storysearch.index.sparse import write_sparse_index  # noqa: E402
+from storysearch.index.stories import Story, write_stories  # noqa: E402
+from storysearch.searcher import SearchEngine  # noqa: E402
+from storysearch.searcher.filters import Filters  # noqa: E402
+from storysearch.searcher.query import parse_query  # noqa: E402
+from storysearch.searcher.fusion import weighted_fusion  # noqa: E402
+from storysearch.searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
 
 NOISE = 0.15
 MEMORY_PROBE = """
@@ -61,10 +61,10 @@ def rss():
     for line in open('/proc/self/status'):
         if line.startswith('VmRSS:'):
             return int(line.split()[1]) // 1024
-from index.embedding import load_embedder, DEFAULT_MODEL
+from storysearch.index.embedding import load_embedder, DEFAULT_MODEL
 load_embedder(DEFAULT_MODEL).encode_queries(['warm up'])
 model = rss()
-from searcher import SearchEngine
+from storysearch.searcher import SearchEngine
 engine = SearchEngine(Path(sys.argv[1])).preload()
 engine.search('乡贤 社区治理', 'hybrid', 10)
 print(json.dumps({'model_mb': model, 'serving_mb': rss()}))

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchinfo import describe  # noqa: E402
 
-from index import layout  # noqa: E402
-from index.corpus import read_corpus  # noqa: E402
-from index.segment import segment_page  # noqa: E402
-from index.segment_score import GOLD_ROLES, Score, score_folder  # noqa: E402
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.corpus import read_corpus  # noqa: E402
+from storysearch.index.segment import segment_page  # noqa: E402
+from storysearch.index.segment_score import GOLD_ROLES, Score, score_folder  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "segmentation.json"
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchinfo import describe  # noqa: E402
 
-from searcher.query import parse_query  # noqa: E402
-from searcher.snippets import highlight_paragraphs, snippet  # noqa: E402
+from storysearch.searcher.query import parse_query  # noqa: E402
+from storysearch.searcher.snippets import highlight_paragraphs, snippet  # noqa: E402
 
 SENTENCE = "社区网格员上门走访独居老人，了解生活需求，协调解决实际困难。"
 QUERIES = {
@@ -61,9 +61,9 @@ def main() -> None:
         print(f"{name:>36} ({len(text):,} chars): snippet {best_of(3, lambda: snippet(text, parsed)):8.1f} ms, "
               f"story page {best_of(3, lambda: highlight_paragraphs([text], parsed)):8.1f} ms", flush=True)
 
-    from searcher import SearchEngine
-    from web.app import create_app
-    from web.settings import WebSettings
+    from storysearch.searcher import SearchEngine
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
 
     engine = SearchEngine(args.index).preload()
     client = create_app(engine, WebSettings()).test_client()

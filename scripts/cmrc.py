@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.stories import Story
+from storysearch.index.stories import Story
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_dev.json"
 

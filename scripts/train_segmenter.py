@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import layout  # noqa: E402
-from index.corpus import read_corpus  # noqa: E402
-from index.segment import _debris  # noqa: E402
-from index.segment_features import PageLines, line_features  # noqa: E402
-from index.story_start import MODEL_FILE, StartModel, train  # noqa: E402
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.corpus import read_corpus  # noqa: E402
+from storysearch.index.segment import _debris  # noqa: E402
+from storysearch.index.segment_features import PageLines, line_features  # noqa: E402
+from storysearch.index.story_start import MODEL_FILE, StartModel, train  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "peoples-daily-1998-dev"
 BUNDLED_WEIGHT = 10

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from index.analysis import text_analysis
-from index.stories import Story
+from storysearch.index.analysis import text_analysis
+from storysearch.index.stories import Story
 
 from .filters import FILTER_FIELDS
 from .query import ParsedQuery

@@ -5,10 +5,10 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from index import layout
-from index.analysis import analyzer_settings
-from index.embedding import Embedder, load_embedder
-from index.stories import read_stories
+from storysearch.index import layout
+from storysearch.index.analysis import analyzer_settings
+from storysearch.index.embedding import Embedder, load_embedder
+from storysearch.index.stories import read_stories
 
 from dataclasses import dataclass, field
 

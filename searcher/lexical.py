@@ -9,8 +9,8 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 
-from index import layout, sparse
-from index.analysis import text_analysis
+from storysearch.index import layout, sparse
+from storysearch.index.analysis import text_analysis
 
 from .base import Searcher
 from .filters import FILTER_FIELDS, FilterArg

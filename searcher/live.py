@@ -16,7 +16,7 @@ import logging
 import threading
 from pathlib import Path
 
-from index import layout
+from storysearch.index import layout
 
 from .engine import SearchEngine
 

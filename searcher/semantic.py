@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index import layout
-from index.embedding import Embedder
-from index.stories import Story
+from storysearch.index import layout
+from storysearch.index.embedding import Embedder
+from storysearch.index.stories import Story
 
 from .base import Searcher
 from .filters import FilterArg

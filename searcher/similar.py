@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.stories import Story
-from index.textsim import near_duplicate
+from storysearch.index.stories import Story
+from storysearch.index.textsim import near_duplicate
 
 from .semantic import SemanticSearcher
 

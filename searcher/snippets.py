@@ -16,7 +16,7 @@ from collections import Counter
 
 from markupsafe import Markup, escape
 
-from index.analysis import text_analysis
+from storysearch.index.analysis import text_analysis
 
 from .query import ParsedQuery
 

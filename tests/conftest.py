@@ -9,10 +9,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from index import layout, settings  # noqa: E402
-from index.build import build_index  # noqa: E402
-from index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
-from searcher import SearchEngine  # noqa: E402
+from storysearch.index import layout, settings  # noqa: E402
+from storysearch.index.build import build_index  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.searcher import SearchEngine  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,7 @@ def engine(corpus_index, embedder):
 
 @pytest.fixture(scope="session")
 def app(engine):
-    from web.app import create_app
+    from storysearch.web.app import create_app
 
     return create_app(engine)
 

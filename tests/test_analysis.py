@@ -1,8 +1,8 @@
 """The Chinese analyzer: tokens, positions, offsets, folding, dictionaries."""
 import pytest
 
-from index import settings
-from index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis
+from storysearch.index import settings
+from storysearch.index.analysis import AnalyzerSettings, bigram_analyzer, text_analysis
 
 
 def words(text):

@@ -3,8 +3,8 @@ over every match, exact totals and facets (issue 12)."""
 import pytest
 from conftest import PAPERS
 
-from searcher.engine import MAX_RESULTS, QueryError
-from searcher.filters import Filters
+from storysearch.searcher.engine import MAX_RESULTS, QueryError
+from storysearch.searcher.filters import Filters
 
 
 def test_totals_count_every_match_not_a_top_cut(archive):
@@ -73,7 +73,7 @@ def test_facets_are_exact_and_leave_their_own_filter_out(archive):
 
 
 def test_the_api_takes_filters_sort_and_returns_facets(archive):
-    from web.app import create_app
+    from storysearch.web.app import create_app
 
     engine, dates = archive
     client = create_app(engine).test_client()

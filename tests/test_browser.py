@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from web.app import create_app
-from web.server import create_server
-from web.settings import WebSettings
+from storysearch.web.app import create_app
+from storysearch.web.server import create_server
+from storysearch.web.settings import WebSettings
 
 CHROMIUM = os.environ.get("STORYSEARCH_CHROMIUM") or shutil.which("chromium")
 if CHROMIUM is None:

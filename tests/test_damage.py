@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index import layout
-from index.build import build_index
-from index.check import check_index
-from index.corpus import read_corpus
-from index.embedding import DEFAULT_MODEL
-from index.stories import StoryIdCollision, read_stories, story_id
-from searcher import SearchEngine
-from searcher.live import LiveEngine
+from storysearch.index import layout
+from storysearch.index.build import build_index
+from storysearch.index.check import check_index
+from storysearch.index.corpus import read_corpus
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.stories import StoryIdCollision, read_stories, story_id
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.live import LiveEngine
 from storysearch.cli import main
 
 PAGE = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n\n乡贤们还捐资修建了文化礼堂。\n"
@@ -133,14 +133,14 @@ def test_paths_that_used_to_collide_give_distinct_ids(tmp_path, embedder):
 
 
 def test_a_collision_is_refused_before_anything_is_written(built, monkeypatch):
-    import index.build
-    import index.segment
+    import storysearch.index.build
+    import storysearch.index.segment
 
     corpus, folder, cache = built
     before = layout.current_name(folder)
     (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
-    monkeypatch.setattr(index.segment, "story_id", lambda source, order: f"same-{order:03d}")
-    monkeypatch.setattr(index.build, "SEGMENTER_VERSION", -1)  # every page is segmented again
+    monkeypatch.setattr(storysearch.index.segment, "story_id", lambda source, order: f"same-{order:03d}")
+    monkeypatch.setattr(storysearch.index.build, "SEGMENTER_VERSION", -1)  # every page is segmented again
     with pytest.raises(StoryIdCollision, match="give the same story id 'same-000'"):
         build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     assert layout.current_name(folder) == before
@@ -204,8 +204,8 @@ def test_a_stories_file_cut_mid_character_names_file_and_line(built):
 
 
 def test_passages_emptied_under_a_running_server(built):
-    from web.app import create_app
-    from web.settings import WebSettings
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
 
     corpus, folder, cache = built
     live = LiveEngine(folder, poll_seconds=3600)
@@ -223,8 +223,8 @@ def test_passages_emptied_under_a_running_server(built):
 
 
 def test_damaged_keyword_files_under_a_running_server_answer_503(built):
-    from web.app import create_app
-    from web.settings import WebSettings
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
 
     corpus, folder, cache = built
     live = LiveEngine(folder, poll_seconds=3600)
@@ -308,7 +308,7 @@ def test_a_missing_current_uses_the_newest_generation_and_says_so_once(built, ca
     corpus, folder, cache = built
     newest = layout.current_name(folder)
     (folder / layout.CURRENT).unlink()
-    with caplog.at_level("WARNING", logger="index.layout"):
+    with caplog.at_level("WARNING", logger="storysearch.index.layout"):
         assert SearchEngine(folder).generation.name == newest
         assert LiveEngine(folder).current.generation.name == newest
     assert sum("no CURRENT file" in r.getMessage() for r in caplog.records) == 1
@@ -374,11 +374,11 @@ def test_a_repair_killed_anywhere_leaves_an_intact_generation_serving(built, poi
 
 # ------------------------------------------------------------ conditions on a huge story
 def test_conditions_on_a_huge_story_cost_what_a_long_one_does(tmp_path):
-    from index.build import write_keyword_index
-    from index.sparse import write_sparse_index
-    from index.stories import CONDITION_CHARS, Story
-    from searcher.lexical import KeywordSearcher
-    from searcher.table import StoryTable
+    from storysearch.index.build import write_keyword_index
+    from storysearch.index.sparse import write_sparse_index
+    from storysearch.index.stories import CONDITION_CHARS, Story
+    from storysearch.searcher.lexical import KeywordSearcher
+    from storysearch.searcher.table import StoryTable
 
     huge = Story("huge-000", "huge.txt", 0, "一行的整版", paragraphs=["乡贤参与基层治理" * 220_000 + "末尾的话。"])
     small = Story("small-000", "small.txt", 0, "乡贤", paragraphs=["乡贤参与基层治理。"])

@@ -1,9 +1,9 @@
 """Embeddings cached by passage content, one cache per model."""
 import numpy as np
 
-from index.build import build_index
-from index.embedding import DEFAULT_MODEL
-from index.embedding_cache import EmbeddingCache, embed_with_cache
+from storysearch.index.build import build_index
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.embedding_cache import EmbeddingCache, embed_with_cache
 
 PAGE = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n"
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from index.embedding import MAX_QUERIES_WAITING
-from web.server import create_server
+from storysearch.index.embedding import MAX_QUERIES_WAITING
+from storysearch.web.server import create_server
 
 
 @pytest.fixture()

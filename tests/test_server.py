@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from web.server import create_server
+from storysearch.web.server import create_server
 
 
 @pytest.fixture()

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from index.build import build_index
-from index.embedding import DEFAULT_MODEL
-from searcher import SearchEngine
+from storysearch.index.build import build_index
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.searcher import SearchEngine
 from storysearch.cli import main
 
 FUMES = "人间烟火 不再扰民"
@@ -44,8 +44,8 @@ def test_similar_to_a_description(engine):
 def reprinted(tmp_path_factory, embedder):
     """A corpus where one story is printed again in another file, once verbatim
     and once with a place name changed."""
-    from index import layout
-    from index.segment import split_stories
+    from storysearch.index import layout
+    from storysearch.index.segment import split_stories
 
     corpus = tmp_path_factory.mktemp("reprint")
     page = (layout.DEFAULT_CORPUS / "001_b59fd8846a464d7b.txt").read_text(encoding="utf-8")

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.analysis import text_analysis
-from searcher import SearchEngine
-from searcher.query import parse_query
-from searcher.snippets import (MAX_SPANS, PAGE_SCAN_CHARS, SNIPPET_SCAN_CHARS, best_window,
+from storysearch.index.analysis import text_analysis
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.query import parse_query
+from storysearch.searcher.snippets import (MAX_SPANS, PAGE_SCAN_CHARS, SNIPPET_SCAN_CHARS, best_window,
                                highlight_paragraphs, match_spans, snippet)
-from web.app import create_app
-from web.settings import WebSettings
+from storysearch.web.app import create_app
+from storysearch.web.settings import WebSettings
 
 SENTENCE = "社区网格员上门走访独居老人，了解生活需求，协调解决实际困难。"
 FULL_OF_MATCHES = ("乡贤参与基层治理" * 700_000)[:5_000_000]

@@ -1,9 +1,9 @@
 """`storysearch stories` and bad files in a corpus."""
 import json
 
-from index import layout
-from index.build import build_index
-from index.embedding import DEFAULT_MODEL
+from storysearch.index import layout
+from storysearch.index.build import build_index
+from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.cli import main
 
 REQUIRED = {"id", "source", "headline", "subheadline", "authors", "paragraphs", "captions", "flags"}

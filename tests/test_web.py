@@ -6,8 +6,8 @@ import pytest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
-from web.app import create_app
-from web.settings import SettingsError, WebSettings
+from storysearch.web.app import create_app
+from storysearch.web.settings import SettingsError, WebSettings
 
 PORTAL = "https://portal.example.gov.cn"
 
@@ -131,7 +131,7 @@ def test_the_host_header_sets_no_url(client):
 def test_a_forwarded_prefix_must_be_a_path(engine, caplog, prefix):
     client = create_app(engine, WebSettings(behind_proxy=True)).test_client()
     environ = {"HTTP_X_FORWARDED_PREFIX": prefix, "HTTP_X_FORWARDED_HOST": "portal.example.gov.cn"}
-    with caplog.at_level("WARNING", logger="web.urls"):
+    with caplog.at_level("WARNING", logger="storysearch.web.urls"):
         page = client.get("/?q=乡贤", environ_overrides=environ).get_data(as_text=True)
     local = [link for link in links(page) if not link.startswith("#")]
     assert local and all(link.startswith("/") and not link.startswith(("//", "/\\")) for link in local), local
@@ -213,7 +213,7 @@ def test_settings_from_environment_and_file(tmp_path):
 
 
 def test_every_setting_is_in_one_table_and_shown(capsys, monkeypatch):
-    from index import settings
+    from storysearch.index import settings
     from storysearch.cli import main
 
     monkeypatch.setenv("STORYSEARCH_ANN_THRESHOLD", "5000")

@@ -1,6 +1,6 @@
 """Corpus reading, analysis and passages."""
-from index.corpus import read_corpus
-from index.passages import PASSAGE_CHARS, story_passages
+from storysearch.index.corpus import read_corpus
+from storysearch.index.passages import PASSAGE_CHARS, story_passages
 
 
 def test_gbk_empty_and_binary_files(tmp_path):

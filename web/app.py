@@ -16,13 +16,13 @@ from flask import Flask, abort, g, jsonify, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from index.embedding import ModelBusy
-from index.layout import IndexDamaged
-from searcher import SearchEngine
-from searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
-from searcher.filters import Filters
-from searcher.query import parse_query
-from searcher.snippets import highlight_paragraphs, snippet
+from storysearch.index.embedding import ModelBusy
+from storysearch.index.layout import IndexDamaged
+from storysearch.searcher import SearchEngine
+from storysearch.searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
+from storysearch.searcher.filters import Filters
+from storysearch.searcher.query import parse_query
+from storysearch.searcher.snippets import highlight_paragraphs, snippet
 
 from . import urls
 from .openapi import openapi_spec

@@ -7,7 +7,7 @@ import re
 import waitress
 import waitress.parser
 
-from index.embedding import MAX_QUERIES_WAITING
+from storysearch.index.embedding import MAX_QUERIES_WAITING
 
 # More threads than requests allowed to wait for the embedding model, so a
 # keyword search, a story page or a static file always finds a free one.

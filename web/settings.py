@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import settings as table
-from index.settings import SettingsError
+from storysearch.index import settings as table
+from storysearch.index.settings import SettingsError
 
 EMBED_TARGETS = ("_blank", "_parent", "_top", "_self")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
