@@ -23,7 +23,7 @@ from pathlib import Path
 from . import settings
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
@@ -232,8 +232,9 @@ def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tupl
     longer has the size it was written with; with ``deep``, also each whose
     bytes changed (every file is read: seconds for a large archive)."""
     recorded = meta.get("stored_files")
-    if not recorded:
-        return [(META, "it records no stored files")]
+    if not isinstance(recorded, dict) or not recorded or not all(
+            isinstance(w, dict) and {"size", "sha256"} <= set(w) for w in recorded.values()):
+        return [(META, "it records no stored files, or records them in another form")]
     problems = []
     for name, written in recorded.items():
         path = Path(generation) / name

@@ -390,3 +390,15 @@ def test_conditions_on_a_huge_story_cost_what_a_long_one_does(tmp_path):
     assert max(reader.doc_field_length(n, "body_bigrams") for n in range(2)) <= 2 * CONDITION_CHARS
     query = " ".join(f'"{phrase}"' for phrase in ("乡贤参与", "基层治理", "参与基层", "贤参", "与基"))
     assert [h.docid for h in searcher.search(query, 10)] == ["huge-000", "small-000"]
+
+
+def test_an_index_of_an_older_format_asks_for_a_rebuild_and_index_makes_it(built):
+    corpus, folder, cache = built
+    meta_path = live_file(folder, layout.META)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["format_version"], meta["stored_files"] = layout.FORMAT_VERSION - 1, {"stories.jsonl": 123}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
+    assert result.returncode == 2 and "rebuild" in result.stderr and "Traceback" not in result.stderr
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert not report.incremental and len(SearchEngine(folder).stories) == 2
