@@ -210,7 +210,8 @@ def read_meta(generation: Path) -> dict:
     return meta
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, read a megabyte at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -223,7 +224,7 @@ def stored_files(generation: Path) -> dict[str, dict]:
     path inside it: recorded in meta.json when the generation is written, so
     that a file cut short, removed or changed later is noticed."""
     generation = Path(generation)
-    return {path.relative_to(generation).as_posix(): {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return {path.relative_to(generation).as_posix(): {"size": path.stat().st_size, "sha256": sha256_of(path)}
             for path in sorted(generation.rglob("*")) if path.is_file() and path.name != META}
 
 
@@ -245,7 +246,7 @@ def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tupl
             continue
         if actual != written["size"]:
             problems.append((name, f"{actual:,} bytes where {written['size']:,} were written"))
-        elif deep and _sha256(path) != written["sha256"]:
+        elif deep and sha256_of(path) != written["sha256"]:
             problems.append((name, "its bytes changed since it was written (sha256 differs)"))
     return problems
 

