@@ -71,9 +71,8 @@ print(json.dumps({'model_mb': model, 'serving_mb': rss()}))
 """
 
 
-def real_material(embedder):
+def real_material(embedder, bundled: list[Story]):
     """Real paragraphs, headlines, passage vectors and question vectors."""
-    bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
     cmrc_stories, questions, _ = cmrc.load()
     paragraphs = [p for s in bundled for p in s.paragraphs]
     for story in cmrc_stories:
@@ -173,8 +172,8 @@ def main() -> None:
     args = parser.parse_args()
     print(describe(), flush=True)
     embedder = load_embedder(DEFAULT_MODEL)
-    paragraphs, headlines, real_vectors, questions, question_vectors = real_material(embedder)
     bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
+    paragraphs, headlines, real_vectors, questions, question_vectors = real_material(embedder, bundled)
     places = [place_records(story) for story in bundled]
     sample = story_passage_rows(bundled)
     started = time.perf_counter()
