@@ -34,6 +34,7 @@ from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
 from .failpoints import failpoint
+from .jumps import JOINS_VERSION, edition, join_continuations
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
@@ -64,6 +65,8 @@ class BuildReport:
     up_to_date: bool = False  # nothing changed: no new generation was written
     left_out: list[tuple[str, Debris]] = field(default_factory=list)  # (source, line) of story text removed now
     without_stories: list[str] = field(default_factory=list)  # pages read now in which no story was found
+    # unchanged pages read again because another page of their edition changed (continued stories are joined)
+    rejoined: list[str] = field(default_factory=list)
     damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
     manifest_warnings: list[str] = field(default_factory=list)
 
@@ -227,6 +230,11 @@ class _Previous:
                                           f"{source} where meta.json records {expected}")
         return cls(path, meta, by_source)
 
+    def editions(self, sources: set[str]) -> set[tuple[str, str] | None]:
+        """The editions that had stories from these files."""
+        return {edition(story.paper, story.date, story.page) for found in self.stories.values() for story in found
+                if sources.intersection(story.sources)}
+
     def fingerprint(self, source: str) -> tuple | None:
         """What the page was built from: its bytes' hash and its metadata's."""
         recorded = self.meta.get("files", {}).get(source)
@@ -313,16 +321,10 @@ def place_records(story: Story) -> list[dict]:
              "from": place.evidence[0].field, "reason": place.reason} for place in extract_places(story)]
 
 
-def _enrich(story: Story, metadata) -> Story:
-    """A segmented story with its page's metadata and the places it is about."""
-    story = story.with_metadata(metadata)
-    story.places = place_records(story)
-    return story
-
-
 def _segment(page, metadata, report: BuildReport) -> list[Story]:
+    """A page's stories with the page's metadata."""
     result = segment_page(page.source, page.text)
-    result.stories = [_enrich(story, metadata) for story in result.stories]
+    result.stories = [story.with_metadata(metadata) for story in result.stories]
     report.left_out.extend((page.source, item) for item in result.removed)
     if not result.stories:
         report.without_stories.append(page.source)
@@ -344,7 +346,8 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     for warning in manifest.warnings:
         log.warning("%s", warning)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
-    enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "places": PLACES_VERSION}
+    enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
+                  "places": PLACES_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
     resegment = previous is not None and previous.meta.get("enrichment") != enrichment
@@ -357,24 +360,38 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
 
     current = {page.source for page in pages}
     stories_by_source: dict[str, list[Story]] = {}
-    fresh: list[Story] = []  # stories of new and changed files
-    pages_to_split = []
+    split: set[str] = set()
     for page in pages:
         built_from = previous.fingerprint(page.source) if previous else None
-        if built_from == (page.sha256, metadata[page.source].fingerprint()) and not resegment:
-            stories_by_source[page.source] = previous.stories.get(page.source, [])
-            report.unchanged += 1
-        else:
+        if built_from != (page.sha256, metadata[page.source].fingerprint()) or resegment:
             (report.changed if built_from else report.added).append(page.source)
-            pages_to_split.append(page)
-    for page in _progress(pages_to_split, progress, "segmenting"):
-        stories_by_source[page.source] = _segment(page, metadata[page.source], report)
-        fresh.extend(stories_by_source[page.source])
+            split.add(page.source)
     if previous:
         report.removed = sorted(set(previous.meta.get("files", {})) - current)
+    # A story may go on, on another page of its edition: an edition is read again as a whole.
+    editions = {page.source: edition(metadata[page.source].paper, metadata[page.source].date,
+                                      metadata[page.source].page) for page in pages}
+    touched = {editions[source] for source in split} | (
+        previous.editions(set(report.changed) | set(report.removed)) if previous else set())
+    touched.discard(None)
+    for page in pages:
+        if page.source not in split and editions[page.source] in touched:
+            report.rejoined.append(page.source)
+            split.add(page.source)
+    report.unchanged = len(pages) - len(split)
+    fresh: list[Story] = []  # stories of the pages read now
+    for page in _progress([page for page in pages if page.source in split], progress, "segmenting"):
+        fresh.extend(_segment(page, metadata[page.source], report))
+    fresh = join_continuations(fresh)
+    for story in fresh:
+        story.places = place_records(story)
+    for page in pages:
+        stories_by_source[page.source] = [] if page.source in split else previous.stories.get(page.source, [])
+    for story in fresh:
+        stories_by_source[story.source].append(story)
     stories = [story for page in pages for story in stories_by_source[page.source]]
     check_unique_ids(stories)
-    dropped_sources = set(report.changed) | set(report.removed)
+    dropped_sources = set(report.changed) | set(report.removed) | set(report.rejoined)
     dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
              report.unchanged, len(report.added), len(report.changed), len(report.removed), len(stories))
@@ -416,7 +433,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
             "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
             "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
-                       "removed": report.removed, "unchanged": report.unchanged},
+                       "removed": report.removed, "rejoined": report.rejoined, "unchanged": report.unchanged},
             "enrichment": enrichment,
             "model": model_info,
             "analyzer": analyzer,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from . import story_start
 from .cohesion import Similarity
+from .jumps import jump_target
 from .segment_features import SPACED_PHRASES, PageLines, line_features, start_scores
 from .stories import Story, StoryFlags, story_id
 from .textpatterns import (CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
@@ -44,7 +45,7 @@ from .textsim import char_grams, near_duplicate
 # Recorded in the index: when it changes, the next `storysearch index`
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
-SEGMENTER_VERSION = 5
+SEGMENTER_VERSION = 6
 OPENING_PARENTHESES = ("(", "（")
 ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
@@ -260,10 +261,15 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             group.append(i)
             roles[no] = Role("headline", reason)
             continue
-        if current is None:  # text before the first headline continues an earlier page
+        # text before the first headline continues an earlier page, and so does
+        # the text under 上接第一版 (when no headline was printed over it)
+        continued = current is not None and _has_text(current) and _continues_from(text)
+        if current is None or continued:
             current = _Draft("", [], blocks=[[]])
             drafts.append(current)
         line, rule = _body_line(no, text, previous, following)
+        if continued:
+            rule = "jump line 上接…: the continuation of a story from another page starts here"
         current.blocks[-1].append(line)
         roles[no] = Role(line.kind, rule if rule != "body" else f"body: {reason}")
     return drafts
@@ -275,6 +281,14 @@ def _has_open_sentence(draft: "_Draft") -> bool:
     otherwise (a standing head such as 简讯, briefs under one headline) the
     headline heads another story."""
     return any(line.kind == "body" and not is_complete(line.text) for block in draft.blocks for line in block)
+
+
+def _continues_from(text: str) -> bool:
+    """A jump line such as （上接第一版）: what follows continues a story from another page."""
+    if not JUMP.match(text):
+        return False
+    target = jump_target(text.strip("（）() "))
+    return target is not None and target[0] == "from"
 
 
 def _is_lead(text: str | None) -> bool:

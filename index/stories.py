@@ -48,6 +48,15 @@ class Story:
     # The places it is about (index/places.py), the main place first:
     # {"name", "level", "path": [province, …, name], "from": where first named, "reason"}.
     places: list[dict] = field(default_factory=list)
+    # A story continued on another page of its edition (index/jumps.py) is one
+    # record of its parts, each {"id", "source", "page", "page_name", "url",
+    # "lines", "paragraph": where its text starts}; empty for a one-page story.
+    parts: list[dict] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        """The corpus files its text comes from."""
+        return [part["source"] for part in self.parts] or [self.source]
 
     def paragraph_role(self, index: int) -> str:
         return self.paragraph_roles[index] if index < len(self.paragraph_roles) else "body"

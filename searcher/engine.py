@@ -87,6 +87,8 @@ class SearchEngine:
         self.meta = layout.verify_generation(self.generation, deep=True)
         stories = read_stories(self.generation / layout.STORIES)
         self.stories = {story.id: story for story in stories}
+        # the ids continued stories had on their later pages, before they were joined
+        self.joined_into = {part["id"]: story.id for story in stories for part in story.parts[1:]}
         self.table = StoryTable(stories)
         self.keyword = KeywordSearcher(self.generation, self.table)
         self.warnings = self._analyzer_warnings()
@@ -259,7 +261,8 @@ class SearchEngine:
         return {"id": story_id, "headline": story.headline, "subheadline": story.subheadline,
                 "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
                 "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin,
-                "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places]}
+                "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places],
+                "parts": [{"page": part["page"], "source": part["source"]} for part in story.parts]}
 
     def similar_record(self, hit: SimilarHit) -> dict:
         return {**self.story_ref(hit.docid), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}

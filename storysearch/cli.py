@@ -124,7 +124,8 @@ def _index(args) -> int:
               f"{report.unchanged} files unchanged; checked in {report.seconds:.1f} s)")
         return 0
     how = (f"{report.unchanged} files unchanged, {len(report.added)} new, {len(report.changed)} changed, "
-           f"{len(report.removed)} removed" if report.incremental else "full build")
+           f"{len(report.removed)} removed" + (f", {len(report.rejoined)} read again with their edition"
+                                               if report.rejoined else "") if report.incremental else "full build")
     print(f"indexed {report.stories} stories ({report.passages} passages, {report.embedded} embedded now) "
           f"into {report.index}/{report.generation} in {report.seconds:.1f} s ({how})")
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, abort, g, jsonify, render_template, request, url_for
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
@@ -262,6 +262,16 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],
                         "next_url": context["next_url"], "prev_url": context["prev_url"],
                         "warnings": engine().warnings})
+
+    @app.before_request
+    def follow_joined_parts():
+        """A continuation joined to the story it continues (index/jumps.py) lives on under that story's id."""
+        story_id = (request.view_args or {}).get("story_id")
+        joined = engine().joined_into.get(story_id) if story_id else None
+        if joined:
+            return redirect(url_for(request.endpoint, **{**request.view_args, "story_id": joined}, **request.args),
+                            code=301)
+        return None
 
     def find_story(story_id: str):
         story = engine().stories.get(story_id)

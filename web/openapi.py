@@ -27,7 +27,11 @@ FACET = {"type": "array", "items": {"type": "object", "required": ["value", "cou
     "value": {"type": "string"}, "count": {"type": "integer"}}}}
 PRINTED = {"paper": {"type": "string"}, "date": {"type": "string", "description": "YYYY-MM-DD, or empty"},
            "page": {"type": "string"}, "page_name": {"type": "string"}, "url": {"type": "string"},
-           "origin": {"type": "object", "description": "which source gave each value: manifest, path or page"}}
+           "origin": {"type": "object", "description": "which source gave each value: manifest, path or page"},
+           "parts": {"type": "array", "description": "a story continued on other pages of its edition: each "
+                     "part's page and source file, the first part's first; empty for a one-page story",
+                     "items": {"type": "object", "properties": {"page": {"type": "string"},
+                                                                "source": {"type": "string"}}}}}
 
 
 def openapi_spec(server_url: str) -> dict:
