@@ -8,7 +8,7 @@ from pathlib import Path
 from storysearch.index import layout
 from storysearch.index.analysis import analyzer_settings
 from storysearch.index.embedding import Embedder, load_embedder
-from storysearch.index.stories import read_stories
+from storysearch.index.stories import Story, read_stories
 
 from dataclasses import dataclass, field
 
@@ -66,6 +66,19 @@ class Ranking:
     hits: list[Hit]
     total: int
     facets: dict[str, list[dict]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of a ranking: its hits with their stories (``stories[i]`` is
+    ``hits[i]``'s), the whole ranking, and the request's filters and fusion."""
+
+    hits: list[Hit]
+    stories: list[Story]
+    ranking: Ranking
+    offset: int
+    filters: Filters
+    fusion: str
 
 
 def check_k(k) -> int:
@@ -228,55 +241,24 @@ class SearchEngine:
                offset: int = 0, fusion: str | None = None, sort: str = "relevance") -> list[Hit]:
         return self._page(query, mode, k, filters, offset, fusion, sort)[0]
 
-    def hit_record(self, hit: Hit, explain: bool = False, fusion: str | None = None) -> dict:
-        """The JSON form of a hit, shared by the CLI and the API."""
-        record = {
-            **self.story_ref(hit.docid),
-            "score": round(hit.score, 6),
-            "rank": hit.rank,
-            "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
-        }
-        if explain:
-            record["explain"] = {
-                name: {"rank": hit.ranks.get(name),
-                       "score": None if hit.scores.get(name) is None else round(hit.scores[name], 6)}
-                for name in ("keyword", "semantic")
-            }
-            if len(hit.scores) > 1:
-                record["explain"]["fused"] = {"score": round(hit.score, 6),
-                                              "method": HybridSearcher.describe_fusion(fusion or self.fusion)}
-        return record
-
-    def search_response(self, query: str, mode: str = "hybrid", k: int = 10, filters: FilterArg = None,
-                        offset: int = 0, explain: bool = False, fusion: str | None = None,
-                        sort: str = "relevance") -> dict:
+    def results(self, query: str, mode: str = "hybrid", k: int = 10, filters: FilterArg = None,
+                offset: int = 0, fusion: str | None = None, sort: str = "relevance") -> "Results":
+        """One page of the request's ranking with the hits' stories."""
         hits, ranking = self._page(query, mode, k, filters, offset, fusion, sort)
-        return {"query": query, "mode": mode, "sort": sort, "filters": as_filters(filters).active,
-                "total": ranking.total, "ranked": len(ranking.hits), "offset": offset, "facets": ranking.facets,
-                "hits": [self.hit_record(hit, explain, fusion) for hit in hits], "warnings": self.warnings}
+        return Results(hits, [self.stories[hit.docid] for hit in hits], ranking, offset,
+                       as_filters(filters), fusion or self.fusion)
 
-    def story_ref(self, story_id: str) -> dict:
-        """What a hit says of its story: headline, authors, where and when printed."""
-        story = self.stories[story_id]
-        return {"id": story_id, "headline": story.headline, "subheadline": story.subheadline,
-                "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
-                "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin,
-                "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places],
-                "parts": [{"page": part["page"], "source": part["source"]} for part in story.parts]}
-
-    def similar_record(self, hit: SimilarHit) -> dict:
-        return {**self.story_ref(hit.docid), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}
-
-    def similar_response(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
+    def similar_hits(self, story_id: str | None = None, text: str | None = None,
+                     k: int = 10) -> list[tuple[SimilarHit, Story]]:
+        """The stories nearest a story (KeyError for an unknown id) or a text, with their stories."""
         check_k(k)
         if story_id is not None:
             if story_id not in self.stories:
                 raise KeyError(story_id)
             hits = self.similar.similar_to_story(story_id, k)
-            about = {"id": story_id, "headline": self.stories[story_id].headline}
         elif text and text.strip():
             hits = self.similar.similar_to_text(text, k)
-            about = {"text": text}
         else:
-            raise QueryError("give a story id or a text describing the practice")
-        return {"about": about, "hits": [self.similar_record(hit) for hit in hits]}
+            raise QueryError("give a story id or a text describing the practice",
+                             "请给出一篇报道的编号，或一段描述做法的文字。")
+        return [(hit, self.stories[hit.docid]) for hit in hits]

@@ -187,6 +187,7 @@ def _stories(args) -> int:
 
 def _search(args) -> int:
     from storysearch.searcher import SearchEngine
+    from storysearch.web import records
 
     engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
     for warning in engine.warnings:
@@ -195,7 +196,8 @@ def _search(args) -> int:
                                                ("paper", args.paper), ("place", args.place),
                                                ("date_from", args.date_from),
                                                ("date_to", args.date_to)) if value}
-    response = engine.search_response(args.query, args.mode, args.k, filters, explain=args.explain, sort=args.sort)
+    response = records.search_response(engine, args.query, args.mode, args.k, filters, explain=args.explain,
+                                       sort=args.sort)
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0
@@ -210,12 +212,13 @@ def _search(args) -> int:
 
 def _similar(args) -> int:
     from storysearch.searcher import SearchEngine
+    from storysearch.web import records
 
     if bool(args.story_id) == bool(args.text):
         raise QueryError("give either a story id or --text \"…\"")
     engine = SearchEngine(layout.index_dir(args.index))
     try:
-        response = engine.similar_response(story_id=args.story_id, text=args.text, k=args.k)
+        response = records.similar_response(engine, story_id=args.story_id, text=args.text, k=args.k)
     except KeyError:
         raise QueryError(f"no story with id {args.story_id!r}; `storysearch search` shows ids") from None
     if args.json:

@@ -5,13 +5,14 @@ from conftest import PAPERS
 
 from storysearch.searcher.engine import MAX_RESULTS, QueryError
 from storysearch.searcher.filters import Filters
+from storysearch.web.records import search_response
 
 
 def test_totals_count_every_match_not_a_top_cut(archive):
     engine, _ = archive
-    response = engine.search_response("垃圾分类", "keyword", 10)
+    response = search_response(engine, "垃圾分类", "keyword", 10)
     assert response["total"] == 130 and response["ranked"] == MAX_RESULTS
-    assert engine.search_response("垃圾分类 source:浙江日报", "keyword", 10)["total"] == 70
+    assert search_response(engine, "垃圾分类 source:浙江日报", "keyword", 10)["total"] == 70
 
 
 def test_date_filters_take_years_months_and_days_inclusively(archive):
@@ -33,7 +34,7 @@ def test_paper_author_and_source_filters(archive):
         hits = engine.search(query, "keyword", 100, filters)
         assert len(hits) == 60 and {engine.stories[h.docid].paper for h in hits} == {"杭州日报"}
     assert {engine.stories[h.docid].authors[0] for h in engine.search("社区治理 author:赵四", "keyword", 100)} == {"赵四"}
-    assert engine.search_response("社区治理 -paper:杭州日报", "keyword", 10)["total"] == 70
+    assert search_response(engine, "社区治理 -paper:杭州日报", "keyword", 10)["total"] == 70
 
 
 def test_bad_filters_are_clear_errors(archive, embedder):
@@ -58,7 +59,7 @@ def test_sorting_by_date_covers_every_match(archive):
 
 def test_facets_are_exact_and_leave_their_own_filter_out(archive):
     engine, dates = archive
-    facets = engine.search_response("垃圾分类", "keyword", 10, {"paper": "浙江日报"})["facets"]
+    facets = search_response(engine, "垃圾分类", "keyword", 10, {"paper": "浙江日报"})["facets"]
     assert facets["paper"] == [{"value": "浙江日报", "count": 70}, {"value": "杭州日报", "count": 60}]
     expected_years: dict[str, int] = {}
     for i, date in enumerate(dates):
@@ -67,7 +68,7 @@ def test_facets_are_exact_and_leave_their_own_filter_out(archive):
     assert {e["value"]: e["count"] for e in facets["year"]} == expected_years
     assert facets["month"] and all(len(entry["value"]) == 7 for entry in facets["month"])
     assert {e["value"]: e["count"] for e in facets["author"]}["张一"] == 7
-    narrowed = engine.search_response("垃圾分类", "keyword", 10, {"date_from": "2024"})["facets"]
+    narrowed = search_response(engine, "垃圾分类", "keyword", 10, {"date_from": "2024"})["facets"]
     assert sum(e["count"] for e in narrowed["year"]) == 130  # the date facet ignores the date filter
     assert sum(e["count"] for e in narrowed["paper"]) == 30  # the others apply it
 
@@ -102,7 +103,7 @@ def test_records_carry_places_main_first(engine, client):
     story = engine.stories["001_b59fd8846a464d7b-000"]
     assert story.places[0]["path"] == ["浙江省", "杭州市", "临平区", "崇贤街道"]
     assert {"name", "level", "path", "from", "reason"} <= set(story.places[0])
-    hit = engine.search_response("崇贤", "keyword", 1)["hits"][0]
+    hit = search_response(engine, "崇贤", "keyword", 1)["hits"][0]
     assert hit["places"][0] == {"name": "崇贤街道", "level": "town", "path": ["浙江省", "杭州市", "临平区", "崇贤街道"]}
     assert client.get("/api/story/001_b59fd8846a464d7b-000").get_json()["places"][0]["name"] == "崇贤街道"
 
@@ -114,7 +115,7 @@ def test_a_place_filter_finds_the_places_inside_it(engine):
         found = {h.docid for h in engine.search(query, "keyword", 100, filters)}
         assert found and found <= in_hangzhou, (filters, query)
     assert {h.docid for h in engine.search("", "keyword", 100, {"place": "临平区"})} == ids_about(engine, "临平区")
-    facets = engine.search_response("社区", "keyword", 10, {"place": "嘉兴市"})["facets"]
+    facets = search_response(engine, "社区", "keyword", 10, {"place": "嘉兴市"})["facets"]
     assert {"杭州市", "嘉兴市", "秀洲区"} <= {entry["value"] for entry in facets["place"]}  # its own filter left out
 
 

@@ -9,6 +9,7 @@ from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.index.jumps import jump_target, join_continuations, page_key
 from storysearch.index.segment import segment_page
 from storysearch.searcher import SearchEngine
+from storysearch.web.records import search_response
 
 FRONT = """基层治理有了新办法
 本报记者 张三
@@ -115,7 +116,7 @@ def test_the_index_serves_one_record_and_redirects_the_later_part(edition, embed
 
     root, _ = edition
     engine = SearchEngine(root / "index", embedder)
-    hits = engine.search_response("已在全区推广", "keyword", 10)["hits"]
+    hits = search_response(engine, "已在全区推广", "keyword", 10)["hits"]
     assert [hit["headline"] for hit in hits] == ["基层治理有了新办法"]
     assert [part["page"] for part in hits[0]["parts"]] == ["01", "02"]
     client = create_app(engine).test_client()
@@ -125,7 +126,7 @@ def test_the_index_serves_one_record_and_redirects_the_later_part(edition, embed
     moved = client.get(f"/api/story/{later}")
     assert moved.status_code == 301 and unquote(moved.headers["Location"]).endswith(f"/api/story/{hits[0]['id']}")
     # the other day's front page promises a continuation the archive does not hold: it stays as printed
-    alone = engine.search_response("社区治理有了新办法", "keyword", 10)["hits"][0]
+    alone = search_response(engine, "社区治理有了新办法", "keyword", 10)["hits"][0]
     assert alone["parts"] == [] and engine.stories[alone["id"]].jumps == ["下转第二版"]
 
 
@@ -135,11 +136,11 @@ def test_a_changed_page_reads_its_whole_edition_again(edition, embedder):
     report = build_index(corpus, root / "index", DEFAULT_MODEL, cache_dir=root / "cache")
     assert report.added == ["人民日报/1998-01-02/02.txt"] and report.rejoined == ["人民日报/1998-01-02/01.txt"]
     engine = SearchEngine(root / "index", embedder)
-    assert engine.search_response("已在全区试行", "keyword", 10)["hits"][0]["headline"] == "社区治理有了新办法"
+    assert search_response(engine, "已在全区试行", "keyword", 10)["hits"][0]["headline"] == "社区治理有了新办法"
     (corpus / "人民日报/1998-01-01/02.txt").unlink()
     report = build_index(corpus, root / "index", DEFAULT_MODEL, cache_dir=root / "cache")
     assert report.rejoined == ["人民日报/1998-01-01/01.txt"]
     engine = SearchEngine(root / "index", embedder)
-    front = engine.search_response("基层治理有了新办法", "keyword", 10)["hits"][0]
+    front = search_response(engine, "基层治理有了新办法", "keyword", 10)["hits"][0]
     assert front["parts"] == [] and "已在全区推广" not in engine.stories[front["id"]].text
     assert not [story for story in engine.stories.values() if "已在全区推广" in story.text]

@@ -12,6 +12,7 @@ from storysearch.searcher import SearchEngine
 from storysearch.searcher.engine import QueryError
 from storysearch.searcher.query import MAX_CONDITIONS, parse_query
 from storysearch.searcher.snippets import highlight_paragraphs, snippet
+from storysearch.web.records import search_response
 
 
 def headlines(engine, query, k=10, **filters):
@@ -154,7 +155,7 @@ def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, 
     engine = SearchEngine(copy, embedder)
     assert engine.warnings and "storysearch index" in engine.warnings[0]
     assert "dictionary_checksum" in engine.warnings[0]
-    assert engine.search_response("乡贤", "keyword")["warnings"] == engine.warnings
+    assert search_response(engine, "乡贤", "keyword")["warnings"] == engine.warnings
 
 
 def test_duplicate_conditions_are_merged():

@@ -7,6 +7,7 @@ from storysearch.index.build import build_index
 from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.index.metadata import Manifest, from_page, from_path
 from storysearch.searcher import SearchEngine
+from storysearch.web.records import search_response
 
 PAGE = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n"
 WEB_PAGE = "标题一行\n来源:萧山党建\n乡贤参与 基层治理\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理。\n2024-12-10 07:03:12\n"
@@ -89,7 +90,7 @@ def test_stories_carry_their_metadata_and_a_new_manifest_reindexes(tmp_path, emb
     engine = SearchEngine(folder)
     web = next(s for s in engine.stories.values() if s.source == "web.txt")
     assert (web.paper, web.page, web.date) == ("萧山日报", "2", "2024-12-10")
-    hit = engine.search_response("乡贤", "keyword", 5)["hits"][0]
+    hit = search_response(engine, "乡贤", "keyword", 5)["hits"][0]
     assert {"paper", "date", "page", "page_name", "url", "origin"} <= set(hit)
 
 

@@ -24,7 +24,7 @@ from storysearch.searcher.filters import Filters
 from storysearch.searcher.query import parse_query
 from storysearch.searcher.snippets import highlight_paragraphs, snippet
 
-from . import urls
+from . import records, urls
 from .openapi import openapi_spec
 from .settings import WebSettings
 
@@ -212,7 +212,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                            sort=args["sort"])
             offset = (args["page"] - 1) * args["k"]
             if args["q"].strip() or args["filters"]:
-                response = engine().search_response(args["q"], args["mode"], args["k"], args["filters"],
+                response = records.search_response(engine(), args["q"], args["mode"], args["k"], args["filters"],
                                                   offset, explain=True, fusion=args["fusion"], sort=args["sort"])
                 context.update(total=response["total"], ranked=response["ranked"], facets=response["facets"])
                 context["timeline_unit"], context["timeline"] = timeline(response["facets"])
@@ -285,7 +285,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         parsed = parse_query(query)
         paragraphs = highlight_paragraphs(story.paragraphs, parsed)
         try:
-            similar, similar_error = engine().similar_response(story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"], None
+            similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
+            similar_error = None
         except IndexDamaged:
             app.logger.exception("the similar panel of %s could not be made", story_id)
             similar, similar_error = [], DAMAGED_MESSAGE
@@ -300,14 +301,14 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def api_similar_story(story_id: str):
         find_story(story_id)
         try:
-            return jsonify(engine().similar_response(story_id=story_id, k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
+            return jsonify(records.similar_response(engine(), story_id=story_id, k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
             return _error(str(exc), 400)
 
     @app.get("/api/similar")
     def api_similar_text():
         try:
-            return jsonify(engine().similar_response(text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
+            return jsonify(records.similar_response(engine(), text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
             return _error(str(exc), 400)
 

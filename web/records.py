@@ -1,0 +1,59 @@
+"""The JSON form of what the engine answers, shared by the API, the HTML
+pages (which present the same data) and the command line's ``--json``."""
+from __future__ import annotations
+
+from storysearch.index.stories import Story
+from storysearch.searcher.engine import SearchEngine
+from storysearch.searcher.filters import FilterArg
+from storysearch.searcher.hits import Hit
+from storysearch.searcher.hybrid import HybridSearcher
+from storysearch.searcher.similar import SimilarHit
+
+
+def story_ref(story: Story) -> dict:
+    """What a hit says of its story: headline, authors, where and when printed."""
+    return {"id": story.id, "headline": story.headline, "subheadline": story.subheadline,
+            "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
+            "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin,
+            "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places],
+            "parts": [{"page": part["page"], "source": part["source"]} for part in story.parts]}
+
+
+def hit_record(hit: Hit, story: Story, explain: bool = False, fusion: str | None = None) -> dict:
+    record = {
+        **story_ref(story),
+        "score": round(hit.score, 6),
+        "rank": hit.rank,
+        "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
+    }
+    if explain:
+        record["explain"] = {
+            name: {"rank": hit.ranks.get(name),
+                   "score": None if hit.scores.get(name) is None else round(hit.scores[name], 6)}
+            for name in ("keyword", "semantic")
+        }
+        if len(hit.scores) > 1:
+            record["explain"]["fused"] = {"score": round(hit.score, 6), "method": HybridSearcher.describe_fusion(fusion)}
+    return record
+
+
+def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: int = 10, filters: FilterArg = None,
+                    offset: int = 0, explain: bool = False, fusion: str | None = None, sort: str = "relevance") -> dict:
+    """One page of results for the request, as the API answers it."""
+    results = engine.results(query, mode, k, filters, offset, fusion, sort)
+    ranking = results.ranking
+    return {"query": query, "mode": mode, "sort": sort, "filters": results.filters.active,
+            "total": ranking.total, "ranked": len(ranking.hits), "offset": results.offset, "facets": ranking.facets,
+            "hits": [hit_record(hit, story, explain, results.fusion) for hit, story in zip(results.hits, results.stories)],
+            "warnings": engine.warnings}
+
+
+def similar_record(hit: SimilarHit, story: Story) -> dict:
+    return {**story_ref(story), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}
+
+
+def similar_response(engine: SearchEngine, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
+    """The stories nearest a story or a text, as the API answers it."""
+    hits = engine.similar_hits(story_id, text, k)
+    about = {"id": story_id, "headline": engine.stories[story_id].headline} if story_id is not None else {"text": text}
+    return {"about": about, "hits": [similar_record(hit, story) for hit, story in hits]}
