@@ -26,26 +26,23 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-from . import layout, settings
-from .analysis import analyzer_settings, bigram_analyzer
+from . import layout
+from .analysis import analyzer_settings
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
-from .embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache
+from .embedding_cache import EmbeddingCache, default_cache_dir
 from .failpoints import failpoint
 from .jumps import JOINS_VERSION, edition, join_continuations
+from .keyword_store import update_keyword_index, write_keyword_index
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
-from .passages import story_passages
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
 from .stories import Story, check_unique_ids, read_stories, write_stories
+from .vectors import write_semantic_index
 
 log = logging.getLogger(__name__)
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
 
 
 @dataclass
@@ -69,127 +66,6 @@ class BuildReport:
     rejoined: list[str] = field(default_factory=list)
     damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
     manifest_warnings: list[str] = field(default_factory=list)
-
-
-def whoosh_schema():
-    """Whoosh decides which stories meet a query's conditions (phrases, headline
-    conditions, exclusions); ranking is the term matrix's, filters are the story
-    table's. So it holds the headline and the body (its first CONDITION_CHARS)
-    as CJK bigrams with positions, the source for deletes, and the story id,
-    the only stored value, as a column for fast docnum-to-story lookups."""
-    from whoosh.fields import ID, TEXT, Schema
-
-    return Schema(
-        id=ID(stored=True, unique=True, sortable=True),
-        source=ID,
-        headline_bigrams=TEXT(analyzer=bigram_analyzer()),
-        body_bigrams=TEXT(analyzer=bigram_analyzer()),
-    )
-
-
-def _add_documents(writer, stories: list[Story]) -> None:
-    for story in stories:
-        writer.add_document(id=story.id, source=story.source, headline_bigrams=story.title,
-                            body_bigrams=story.condition_body)
-
-
-def write_keyword_index(folder: Path, stories: list[Story]) -> None:
-    from whoosh import index as whoosh_index
-
-    folder.mkdir()
-    ix = whoosh_index.create_in(str(folder), whoosh_schema())
-    with ix.writer(limitmb=256) as writer:
-        _add_documents(writer, stories)
-
-
-def update_keyword_index(folder: Path, drop_sources: set[str], stories: list[Story]) -> None:
-    """Delete the stories of ``drop_sources`` and add ``stories`` (in place)."""
-    from whoosh import index as whoosh_index
-
-    ix = whoosh_index.open_dir(str(folder))
-    with ix.writer(limitmb=256) as writer:
-        for source in sorted(drop_sources):
-            writer.delete_by_term("source", source)
-        _add_documents(writer, stories)
-
-
-def story_passage_rows(stories: list[Story], first_id: int = 0) -> list[dict]:
-    """Passage records: id (the faiss id), story id and text."""
-    rows: list[dict] = []
-    for story in stories:
-        for text in story_passages(story.title, [*story.paragraphs, *story.captions]):
-            rows.append({"id": first_id + len(rows), "story": story.id, "text": text})
-    return rows
-
-
-def vector_index(dimension: int, count: int, ann_threshold: int | None = None):
-    """Exact inner product up to ``ann_threshold`` passages (the setting
-    ``ann_threshold`` unless given), HNSW above; both wrapped in IndexIDMap2
-    so faiss ids are the passage ids we assign."""
-    import faiss
-
-    ann_threshold = settings.current().ann_threshold if ann_threshold is None else ann_threshold
-    if count > ann_threshold:
-        inner = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        kind = f"hnsw (M={HNSW_NEIGHBOURS}, efConstruction={HNSW_EF_CONSTRUCTION})"
-    else:
-        inner, kind = faiss.IndexFlatIP(dimension), "flat (exact inner product)"
-    return faiss.IndexIDMap2(inner), kind
-
-
-def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: bool) -> tuple[np.ndarray, int]:
-    log.info("embedding %d passages with %s", len(rows), embedder.name)
-    return embed_with_cache([row["text"] for row in rows],
-                            lambda texts: embedder.encode_documents(texts, progress=progress), cache)
-
-
-def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
-                         ann_threshold: int | None = None, previous: Path | None = None,
-                         drop_stories: set[str] = frozenset(), progress: bool = False) -> dict:
-    """Write ``vectors.faiss`` and ``passages.jsonl`` for ``stories``: all of
-    them, or (with ``previous``) the previous generation's passages less those
-    of ``drop_stories``, plus the passages of ``stories``. Returns what
-    meta.json records about it."""
-    import faiss
-
-    kept: list[dict] = []
-    next_id = 0
-    if previous is not None:
-        with open(previous / layout.PASSAGES, encoding="utf-8") as handle:
-            old = [json.loads(line) for line in handle]
-        kept = [row for row in old if row["story"] not in drop_stories]
-        next_id = max((row["id"] for row in old), default=-1) + 1
-    rows = story_passage_rows(stories, next_id)
-    vectors, computed = _embed(rows, embedder, cache, progress)
-    if kept:
-        old_index = faiss.read_index(str(previous / layout.VECTORS))
-        vectors = np.vstack([np.stack([old_index.reconstruct(row["id"]) for row in kept]), vectors])
-    kind = save_vectors(folder, kept + rows, vectors, embedder.dimension, ann_threshold)
-    return {"name": embedder.name, "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
-            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(kept) + len(rows),
-            "embedded": computed}
-
-
-def save_vectors(folder: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
-                 ann_threshold: int | None = None) -> str:
-    """Write passage records and their vectors (row i is rows[i]'s); returns
-    the kind of vector index written."""
-    import faiss
-
-    index, kind = vector_index(dimension, len(rows), ann_threshold)
-    if rows:
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                           np.array([row["id"] for row in rows], dtype=np.int64))
-    faiss.write_index(index, str(folder / layout.VECTORS))
-    _write_jsonl(folder / layout.PASSAGES, rows)
-    return kind
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _versions() -> dict:

@@ -10,14 +10,16 @@ the cache, so that costs segmenting and the keyword index).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout, sparse
 from .build import build_index
 from .embedding import DEFAULT_MODEL
+from .keyword_store import keyword_ids
+from .sparse import matrix_ids
 from .stories import read_stories
+from .vectors import read_passages, vector_ids
 
 
 @dataclass
@@ -48,38 +50,6 @@ def _attempt(report: CheckReport, name: str, read):
     except Exception as exc:  # noqa: BLE001 - any failure to read a store is damage to report
         report.problems.append(f"{name} cannot be read ({type(exc).__name__}: {exc})")
     return None
-
-
-def _keyword_ids(generation: Path) -> set[str]:
-    from whoosh import index as whoosh_index
-
-    with whoosh_index.open_dir(str(generation / layout.WHOOSH)).searcher() as searcher:
-        ids = searcher.reader().column_reader("id")
-        return {ids[docnum] for docnum in searcher.document_numbers()}
-
-
-def _passage_rows(generation: Path) -> list[dict]:
-    path = generation / layout.PASSAGES
-    rows = []
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, 1):
-            try:
-                row = json.loads(line.decode("utf-8"))
-                rows.append({"id": int(row["id"]), "story": row["story"]})
-            except (ValueError, TypeError, KeyError) as exc:
-                raise layout.IndexDamaged(path, f"line {number} is not a passage record: {exc}") from None
-    return rows
-
-
-def _faiss_ids(generation: Path) -> set[int]:
-    import faiss
-
-    vectors = faiss.read_index(str(generation / layout.VECTORS))
-    return set(faiss.vector_to_array(vectors.id_map).tolist()) if vectors.ntotal else set()
-
-
-def _matrix_ids(generation: Path) -> list[str]:
-    return json.loads((generation / layout.SPARSE / sparse.IDS).read_text(encoding="utf-8"))
 
 
 def _check_counts(report: CheckReport, meta: dict, stories: list) -> None:
@@ -114,15 +84,15 @@ def check_index(folder: Path) -> CheckReport:
     report.stories = len(stories)
     _check_counts(report, meta, stories)
     ids = {story.id for story in stories}
-    keyword_ids = _attempt(report, layout.WHOOSH + "/", lambda: _keyword_ids(generation))
-    if keyword_ids is not None:
-        report.missing_keyword = sorted(ids - keyword_ids)
-        report.extra_keyword = sorted(keyword_ids - ids)
-    matrix_ids = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: _matrix_ids(generation))
-    if matrix_ids is not None:
-        report.term_matrix_differs = matrix_ids != [story.id for story in stories]
-    rows = _attempt(report, layout.PASSAGES, lambda: _passage_rows(generation))
-    faiss_ids = _attempt(report, layout.VECTORS, lambda: _faiss_ids(generation))
+    in_keyword = _attempt(report, layout.WHOOSH + "/", lambda: keyword_ids(generation))
+    if in_keyword is not None:
+        report.missing_keyword = sorted(ids - in_keyword)
+        report.extra_keyword = sorted(in_keyword - ids)
+    in_matrix = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: matrix_ids(generation))
+    if in_matrix is not None:
+        report.term_matrix_differs = in_matrix != [story.id for story in stories]
+    rows = _attempt(report, layout.PASSAGES, lambda: read_passages(generation))
+    faiss_ids = _attempt(report, layout.VECTORS, lambda: vector_ids(generation))
     if rows is not None and faiss_ids is not None:
         row_ids = {row["id"] for row in rows}
         report.missing_vectors = sorted(ids - {row["story"] for row in rows if row["id"] in faiss_ids})

@@ -1,4 +1,5 @@
-"""A BM25 term matrix (bm25s) for fast scoring of plain keyword queries.
+"""The BM25 term matrix (bm25s, ``bm25s/`` in a generation) for fast
+scoring of plain keyword queries: written, opened and checked here only.
 
 Whoosh scores an OR of many terms by walking matcher trees document by
 document in Python, which grows with the archive. bm25s keeps the same
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import layout
 from .analysis import text_analysis
 from .stories import Story
 
@@ -39,3 +41,28 @@ def write_sparse_index(folder: Path, stories: list[Story]) -> None:
     retriever.index([story_tokens(story) for story in stories] or [[]], show_progress=False)
     retriever.save(str(folder), show_progress=False)
     (Path(folder) / IDS).write_text(json.dumps([story.id for story in stories]), encoding="utf-8")
+
+
+def matrix_ids(generation: Path) -> list[str]:
+    """The story of each row of the matrix, in row order; IndexDamaged when unreadable."""
+    path = Path(generation) / layout.SPARSE / IDS
+    try:
+        ids = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise layout.IndexDamaged(path, "missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise layout.IndexDamaged(path, f"not a list of story ids: {exc}") from None
+    if not isinstance(ids, list) or not all(isinstance(story_id, str) for story_id in ids):
+        raise layout.IndexDamaged(path, "not a list of story ids")
+    return ids
+
+
+def open_term_matrix(generation: Path, stories: list[str]):
+    """The bm25s retriever of the generation, memory-mapped (a query reads only
+    its tokens' columns, so a large archive's matrix need not be resident);
+    IndexDamaged unless its rows are ``stories`` in that order."""
+    import bm25s
+
+    if matrix_ids(generation) != stories:
+        raise layout.IndexDamaged(Path(generation) / layout.SPARSE / IDS, f"it lists other stories than {layout.STORIES}")
+    return bm25s.BM25.load(str(Path(generation) / layout.SPARSE), mmap=True, show_progress=False, verbosity=0)

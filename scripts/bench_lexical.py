@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
-from storysearch.index.build import write_keyword_index  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
-from storysearch.index.build import vector_index, write_keyword_index, write_semantic_index  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
+from storysearch.index.vectors import vector_index, write_semantic_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402

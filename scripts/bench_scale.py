@@ -39,8 +39,9 @@ from benchinfo import describe, percentile  # noqa: E402
 
 from storysearch.index import layout  # noqa: E402
 from storysearch.index.analysis import analyzer_settings  # noqa: E402
-from storysearch.index.build import (  # noqa: E402
-    GenerationWriter, place_records, save_vectors, story_passage_rows, write_keyword_index)
+from storysearch.index.build import GenerationWriter, place_records  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
+from storysearch.index.vectors import save_vectors, story_passage_rows  # noqa: E402
 from storysearch.index.corpus import read_corpus  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402

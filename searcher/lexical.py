@@ -1,16 +1,15 @@
 """Keyword search: BM25 on the term matrix, conditions through Whoosh."""
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from storysearch.index import layout, sparse
 from storysearch.index.analysis import text_analysis
+from storysearch.index.keyword_store import open_keyword_index
 
 from .base import Searcher
 from .filters import FILTER_FIELDS, FilterArg
@@ -85,13 +84,9 @@ class SparseScorer:
     """BM25 over the term matrix (index/sparse.py), every story at once in a
     few vector operations, with a bonus for matching all query tokens."""
 
-    def __init__(self, folder: Path):
-        import bm25s
-
-        # Memory-mapped: a query reads only its tokens' columns, so a large
-        # archive's matrix need not be resident.
-        self.retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
-        self.ids = json.loads((folder / sparse.IDS).read_text(encoding="utf-8"))
+    def __init__(self, generation: Path, ids: list[str]):
+        self.retriever = sparse.open_term_matrix(generation, ids)
+        self.ids = ids
         self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.vocab = self.retriever.vocab_dict
         self.indices = np.asarray(self.retriever.scores["indices"])
@@ -129,16 +124,10 @@ class KeywordSearcher(Searcher):
     mode = "keyword"
 
     def __init__(self, folder: Path, table: StoryTable):
-        path = Path(folder) / layout.WHOOSH
-        if not whoosh_index.exists_in(str(path)):
-            raise layout.IndexNotFound(Path(folder), "no keyword index")
-        self._path = path
-        self._index = whoosh_index.open_dir(str(path))
+        self._path = Path(folder) / layout.WHOOSH
+        self._index = open_keyword_index(folder)
         self._local = threading.local()
-        self._sparse = SparseScorer(Path(folder) / layout.SPARSE)
-        if self._sparse.ids != table.ids:
-            raise layout.IndexDamaged(Path(folder) / layout.SPARSE / sparse.IDS,
-                                      f"it lists other stories than {layout.STORIES}")
+        self._sparse = SparseScorer(folder, table.ids)
         self.table = table
 
     def _searcher(self):

@@ -1,8 +1,6 @@
 """Semantic search: story score = best passage score under the query vector."""
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import numpy as np
 from storysearch.index import layout
 from storysearch.index.embedding import Embedder
 from storysearch.index.stories import Story
+from storysearch.index.vectors import PassageStore, open_vectors
 
 from .base import Searcher
 from .filters import FilterArg
@@ -20,39 +19,6 @@ from .query import parse_query
 from .table import StoryTable
 
 PASSAGES_PER_STORY_GUESS = 4
-HNSW_EF_SEARCH = 128
-
-
-class PassageStore:
-    """Which story each passage belongs to, and its text read from disk when
-    asked for (an archive's passage texts need not sit in memory). The file
-    stays open, so a generation removed while a request reads it still reads."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.story_of: dict[int, str] = {}
-        self.of_story: dict[str, list[int]] = {}
-        self._spans: dict[int, tuple[int, int]] = {}  # passage id -> (byte offset, length) of its line
-        self._file = open(path, "rb")
-        offset = 0
-        for number, line in enumerate(self._file, 1):
-            row = self._parse(line, f"line {number}")
-            self.story_of[row["id"]] = row["story"]
-            self.of_story.setdefault(row["story"], []).append(row["id"])
-            self._spans[row["id"]] = (offset, len(line))
-            offset += len(line)
-
-    def _parse(self, line: bytes, where: str) -> dict:
-        try:
-            row = json.loads(line.decode("utf-8"))
-            return {"id": int(row["id"]), "story": str(row["story"]), "text": str(row["text"])}
-        except (ValueError, TypeError, KeyError) as exc:
-            raise layout.IndexDamaged(self.path, f"{where} is not a passage record: {exc}") from None
-
-    def text(self, pid: int) -> str:
-        """A passage's text, read now; IndexDamaged if the file changed under us."""
-        offset, length = self._spans[pid]
-        return self._parse(os.pread(self._file.fileno(), length, offset), f"passage {pid}")["text"]
 
 
 def embedding_text(query: str) -> str:
@@ -65,18 +31,8 @@ class SemanticSearcher(Searcher):
     mode = "semantic"
 
     def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story], table: StoryTable):
-        import faiss
-
         folder = Path(folder)
-        if not (folder / layout.VECTORS).is_file():
-            raise layout.IndexNotFound(folder, "no semantic index")
-        try:
-            self.index = faiss.read_index(str(folder / layout.VECTORS))
-        except RuntimeError as exc:  # faiss says what it could not read, in C++ terms
-            raise layout.IndexDamaged(folder / layout.VECTORS, str(exc).strip().splitlines()[-1]) from None
-        inner = faiss.downcast_index(self.index.index)
-        if isinstance(inner, faiss.IndexHNSW):
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
+        self.index = open_vectors(folder)
         self.passages = PassageStore(folder / layout.PASSAGES)
         self.embedder = embedder
         self.stories = stories

@@ -374,7 +374,7 @@ def test_a_repair_killed_anywhere_leaves_an_intact_generation_serving(built, poi
 
 # ------------------------------------------------------------ conditions on a huge story
 def test_conditions_on_a_huge_story_cost_what_a_long_one_does(tmp_path):
-    from storysearch.index.build import write_keyword_index
+    from storysearch.index.keyword_store import write_keyword_index
     from storysearch.index.sparse import write_sparse_index
     from storysearch.index.stories import CONDITION_CHARS, Story
     from storysearch.searcher.lexical import KeywordSearcher
