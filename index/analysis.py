@@ -9,6 +9,10 @@ Two fields are analysed from the same text:
   CJK bigram filter with unigrams), so names and new words that jieba splits
   wrongly, and single characters, still match.
 
+Spaces between two Chinese characters are not significant: words and
+bigrams run on across them (``网格连心 组团服务`` is analysed as
+``网格连心组团服务``), never across a line break.
+
 Latin letters and digit runs stay whole (``2024``, ``1+3+N``, ``AP``) and
 are lower-cased; user-dictionary terms that mix scripts (``e锦红聚``) too.
 Before segmentation, text is folded one character for one character:
@@ -30,7 +34,7 @@ from whoosh.analysis import Token, Tokenizer
 
 from . import settings
 
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_USERDICT = DATA / "userdict.txt"
 STOPWORDS = DATA / "stopwords.txt"
@@ -38,6 +42,10 @@ USERDICT_FREQ = 20000  # high enough that a listed term wins over its parts
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_RUN = re.compile(f"[{CJK}]+")
+# Spaces between Chinese characters mean nothing (网格连心 组团服务 is 网格连心组团服务,
+# 孟 航 is 孟航): a run of CJK characters goes on across them, never across a line break.
+CJK_SPACED_RUN = f"[{CJK}]+(?:[ \t\u00a0]+[{CJK}]+)*"
+HORIZONTAL_SPACE = " \t\u00a0"
 # Letters and digits of any script but CJK, joined by the marks that keep
 # codes and brand names whole: 1+X+N, 2.6, COVID-19, AT&T.
 ALNUM = rf"[^\W_{CJK}]"
@@ -110,7 +118,7 @@ class _Text:
         self.stopwords = frozenset(_read_list(STOPWORDS))
         # Mixed-script dictionary terms first, then Latin/digit runs, then CJK runs.
         alternatives = [re.escape(w) for w in sorted(mixed, key=len, reverse=True)]
-        self.pieces = re.compile("|".join([*alternatives, f"(?P<alnum>{ALNUM_RUN})", f"(?P<cjk>[{CJK}]+)"]))
+        self.pieces = re.compile("|".join([*alternatives, f"(?P<alnum>{ALNUM_RUN})", f"(?P<cjk>{CJK_SPACED_RUN})"]))
 
     def fold(self, text: str) -> str:
         """Full-width to half-width, traditional to simplified, lower case; the
@@ -133,13 +141,13 @@ class _Text:
                 yield match.group(), match.start(), match.end(), pos
                 pos += 1
                 continue
-            base = match.start()
-            for word, start, end in self.jieba.tokenize(match.group(), "default", True):
+            run, at = _without_spaces(match)
+            for word, start, end in self.jieba.tokenize(run, "default", True):
                 if word in self.stopwords:
                     continue
-                yield word, base + start, base + end, pos
+                yield word, at[start], at[end - 1] + 1, pos
                 for sub, s, e in self._subwords(word):
-                    yield sub, base + start + s, base + start + e, pos
+                    yield sub, at[start + s], at[start + e - 1] + 1, pos
                 pos += 1
 
     def _subwords(self, word: str):
@@ -157,17 +165,27 @@ class _Text:
         folded = self.fold(text)
         pos = 0
         for match in self.pieces.finditer(folded):
-            run, base = match.group(), match.start()
             if match.lastgroup != "cjk":
-                yield run, base, match.end(), pos
+                yield match.group(), match.start(), match.end(), pos
                 pos += 1
                 continue
+            run, at = _without_spaces(match)
             for i, char in enumerate(run):
                 if unigrams or len(run) == 1:
-                    yield char, base + i, base + i + 1, pos
+                    yield char, at[i], at[i] + 1, pos
                 if i + 1 < len(run):
-                    yield run[i:i + 2], base + i, base + i + 2, pos
+                    yield run[i:i + 2], at[i], at[i + 1] + 1, pos
                 pos += 1
+
+
+def _without_spaces(match: re.Match) -> tuple[str, list[int]]:
+    """A CJK run without the spaces inside it, and where each of its
+    characters is in the analysed text."""
+    run, base = match.group(), match.start()
+    if not any(char in HORIZONTAL_SPACE for char in run):
+        return run, range(base, base + len(run))
+    kept = [i for i, char in enumerate(run) if char not in HORIZONTAL_SPACE]
+    return "".join(run[i] for i in kept), [base + i for i in kept]
 
 
 _lock = threading.Lock()

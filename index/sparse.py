@@ -4,9 +4,9 @@ scoring of plain keyword queries: written, opened and checked here only.
 Whoosh scores an OR of many terms by walking matcher trees document by
 document in Python, which grows with the archive. bm25s keeps the same
 tokens in a sparse matrix and scores every story with a few vector
-operations. One field holds everything: the headline's words repeated (the
-headline weighs more), the body's words, and CJK characters and bigrams
-(marked so they never collide with words).
+operations. One field holds everything: the headline's and the byline's
+words repeated (they weigh more), the body's words, and CJK characters and
+bigrams (marked so they never collide with words).
 """
 from __future__ import annotations
 
@@ -27,11 +27,16 @@ def gram_token(gram: str) -> str:
 
 
 def story_tokens(story: Story) -> list[str]:
+    """The headline's words (repeated), the byline's names (repeated as
+    much, so a name typed in the box finds that author's stories first), the
+    body's words, and the grams of all three."""
     analysis = text_analysis()
     title = [w for w, *_ in analysis.words(story.title)]
+    byline = "\n".join(story.authors)
+    names = [w for w, *_ in analysis.words(byline)]
     body = [w for w, *_ in analysis.words(story.body)]
-    grams = [gram_token(g) for g, *_ in analysis.grams(story.text)]
-    return title * HEADLINE_REPEAT + body + grams
+    grams = [gram_token(g) for text in (story.text, byline) for g, *_ in analysis.grams(text)]
+    return (title + names) * HEADLINE_REPEAT + body + grams
 
 
 def write_sparse_index(folder: Path, stories: list[Story]) -> None:

@@ -7,9 +7,11 @@ Indexes the 848 paragraphs as stories (passages of about 300 characters),
 asks the 3,219 questions in each mode (k=10) and prints recall@1/5/10,
 MRR@10 and nDCG@10. Passage and question embeddings are cached by content
 (default ~/.cache/storysearch/embeddings), so a rerun embeds nothing.
-Hybrid here is exactly what HybridSearcher does, with the query vectors
-taken from the cache: the keyword list and the semantic list (depth 100)
-fused by searcher.fusion, weighted (the default) and RRF (the option).
+Each mode ranks as SearchEngine does, with the query vectors taken from the
+cache: keyword matches by their rule, semantic stories close in meaning
+(the similarity floors), and hybrid = the keyword list and the semantic
+list (depth 100) fused, weighted (the default) and RRF (the option), and
+shaped by the question's form (searcher/hybrid.py).
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
-from storysearch.searcher.fusion import reciprocal_rank_fusion, weighted_fusion  # noqa: E402
-from storysearch.searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E402
-from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402
-from storysearch.searcher.semantic import SemanticSearcher  # noqa: E402
+from storysearch.searcher.hits import ranked  # noqa: E402
+from storysearch.searcher.hybrid import FUSION_DEPTH, FUSIONS, hybrid_hits  # noqa: E402
+from storysearch.searcher.lexical import KeywordSearcher, is_question  # noqa: E402
+from storysearch.searcher.query import parse_query  # noqa: E402
+from storysearch.searcher.semantic import SemanticSearcher, close_in_meaning  # noqa: E402
 from storysearch.searcher.table import StoryTable  # noqa: E402
 
 K = 10
@@ -58,6 +61,24 @@ def ann_recall(folder: Path, vectors, depth: int = K) -> float:
     _, truth = exact.search(vectors, depth)
     _, found = approximate.search(vectors, depth)
     return float(np.mean([len(set(t) & set(f)) / depth for t, f in zip(truth, found)]))
+
+
+def engine_ranking(keyword: KeywordSearcher, semantic: SemanticSearcher, question: str, vector) -> dict:
+    """Each mode's ranking as SearchEngine makes it (searcher/engine.py), with
+    the question's vector from the cache: the keyword matches by their rule,
+    the semantic stories close in meaning, and both fused and shaped."""
+    parsed = parse_query(question)
+    matched = keyword.match(parsed)
+    lists = {"keyword": ranked(keyword.top(matched.scores, matched.pool, FUSION_DEPTH), "keyword"),
+             "semantic": semantic.search_vector(vector, FUSION_DEPTH, question, floor=None)}
+    holds = keyword.holding_any(parsed)
+    close = close_in_meaning(lists["semantic"], lambda story_id: holds[keyword.table.row[story_id]])
+    literal = lambda story_id: bool(matched.matches[keyword.table.row[story_id]])  # noqa: E731
+    found = {"keyword": ranked(keyword.top(matched.scores, matched.matches, FUSION_DEPTH), "keyword"),
+             "semantic": [hit for hit in lists["semantic"] if hit.docid in close]}
+    for fusion in FUSIONS:
+        found[f"hybrid {fusion}"] = hybrid_hits(lists, literal, close, not is_question(parsed), fusion)
+    return found
 
 
 def main() -> None:
@@ -88,12 +109,9 @@ def main() -> None:
         semantic = SemanticSearcher(folder, embedder, by_id, table)
         runs = {name: {} for name in ("keyword", "semantic", "hybrid rrf", "hybrid weighted")}
         for (qid, question), vector in zip(questions, vectors):
-            lists = {"keyword": keyword.search(question, FUSION_DEPTH),
-                     "semantic": semantic.search_vector(vector, FUSION_DEPTH, question)}
-            runs["keyword"][qid] = [h.docid for h in lists["keyword"][:K]]
-            runs["semantic"][qid] = [h.docid for h in lists["semantic"][:K]]
-            runs["hybrid rrf"][qid] = [h.docid for h in reciprocal_rank_fusion(lists, depth=K)]
-            runs["hybrid weighted"][qid] = [h.docid for h in weighted_fusion(lists, DEFAULT_WEIGHTS, depth=K)]
+            ranking = engine_ranking(keyword, semantic, question, vector)
+            for name, hits in ranking.items():
+                runs[name][qid] = [h.docid for h in hits[:K]]
         print(f"CMRC 2018 dev: {len(stories)} paragraphs, {len(questions)} questions, k={K}")
         for name, run in runs.items():
             label = {"hybrid rrf": "hybrid rrf (k=60)", "hybrid weighted": "hybrid weighted (default)"}.get(name, name)

@@ -142,12 +142,12 @@ def latency(engine: SearchEngine, queries: list[str], vectors: np.ndarray) -> di
     times = {"keyword": [], "semantic": [], "hybrid": [], "facets": [], "newest": []}
     for query, vector in zip(queries, vectors):
         parsed = parse_query(query)
-        scores, matches = keyword.match(parsed)
+        found = keyword.match(parsed)
         started = time.perf_counter()
-        engine.table.facets(matches, Filters())
+        engine.table.facets(found.matches, Filters())
         times["facets"].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        engine.table.by_date(np.flatnonzero(matches), scores[matches], newest=True)[:100]
+        engine.table.by_date(np.flatnonzero(found.matches), found.scores[found.matches], newest=True)[:100]
         times["newest"].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         lists = {"keyword": keyword.search(query, FUSION_DEPTH)}

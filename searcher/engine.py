@@ -17,10 +17,10 @@ import numpy as np
 from .base import Searcher
 from .filters import FilterArg, Filters, as_filters
 from .hits import Hit, ranked
-from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, HybridSearcher
-from .lexical import KeywordSearcher, query_terms
+from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, hybrid_hits
+from .lexical import KeywordSearcher, is_question, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
-from .semantic import SemanticSearcher
+from .semantic import WORD_FLOOR, SemanticSearcher, close_in_meaning
 from .similar import SimilarHit, SimilarSearcher
 from .table import StoryTable
 
@@ -60,12 +60,13 @@ def check_sort(sort: str) -> str:
 @dataclass(frozen=True)
 class Ranking:
     """One request's answer before paging: the first ``MAX_RESULTS`` stories
-    in the order asked for, how many stories match in all, and facet counts
-    over all of them."""
+    in the order asked for, how many stories match in all (and how many more
+    are close in meaning), and facet counts over all of them."""
 
     hits: list[Hit]
-    total: int
+    total: int  # stories that match (hold the query's words; in semantic mode, close in meaning)
     facets: dict[str, list[dict]] = field(default_factory=dict)
+    related: int = 0  # in hybrid mode, stories close in meaning that do not match
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,16 @@ def check_k(k) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
         raise QueryError(f"k must be a whole number from 1 to {MAX_K}", f"每页篇数必须是 1 到 {MAX_K} 之间的整数。")
     return k
+
+
+class ModeSearcher(Searcher):
+    """One mode of an engine behind the searcher interface (evaluation, benchmarks)."""
+
+    def __init__(self, engine: "SearchEngine", mode: str, fusion: str):
+        self.engine, self.mode, self.fusion = engine, mode, fusion
+
+    def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
+        return self.engine.search(query, self.mode, k, filters, fusion=self.fusion)
 
 
 class SearchEngine:
@@ -147,12 +158,8 @@ class SearchEngine:
         return self
 
     def searcher(self, mode: str, fusion: str | None = None) -> Searcher:
-        if mode == "keyword":
-            return self.keyword
-        if mode == "semantic":
-            return self.semantic
-        check_mode(mode)
-        return HybridSearcher(self.keyword, self.semantic, check_fusion(fusion or self.fusion))
+        """A searcher (``search(q, k)``, ``batch_search``) answering as this engine does in ``mode``."""
+        return ModeSearcher(self, check_mode(mode), check_fusion(fusion or self.fusion))
 
     def ranking(self, query: str, mode: str = "hybrid", filters: FilterArg = None,
                 fusion: str | None = None, sort: str = "relevance") -> Ranking:
@@ -185,30 +192,48 @@ class SearchEngine:
 
     def _rank(self, parsed: ParsedQuery, query: str, mode: str, filters: Filters, fusion: str,
               sort: str) -> Ranking:
-        """The matching set is every keyword match (keyword and hybrid mode)
-        and the semantic list (semantic and hybrid mode); ``total`` and the
-        facets count all of it, the hits are its best (or newest, or oldest)."""
+        """The matching set: the keyword matches (keyword and hybrid mode, by
+        the rule of searcher/lexical.py) and the stories found by meaning
+        above the similarity floor (semantic and hybrid mode); ``total``
+        counts the first, ``related`` the second less the first, the facets
+        both; the hits are its best (or newest, or oldest)."""
         allowed = self.table.allowed(parsed, filters)
         unfiltered = self.table.allowed(parsed, Filters())  # the query's own filter fields and exclusions
-        scores = np.zeros(self.table.size, dtype=np.float32)
-        matches = np.zeros(self.table.size, dtype=bool)  # the query's matches, before the request's filters
-        if mode in ("keyword", "hybrid"):
-            scores, matches = self.keyword.match(parsed, unfiltered)
+        matches = np.zeros(self.table.size, dtype=bool)  # keyword matches, before the request's filters
+        related = np.zeros(self.table.size, dtype=bool)  # found by meaning only, above the floor
         runs: dict[str, list[Hit]] = {}
         if mode in ("keyword", "hybrid"):
-            within = matches if allowed is None else matches & allowed
-            runs["keyword"] = ranked(self.keyword.top(scores, within, FUSION_DEPTH), "keyword")
+            found = self.keyword.match(parsed, unfiltered)
+            matches = found.matches
+            # keyword mode lists the matches; hybrid weighs the whole pool (shown if a match or close in meaning)
+            listed = found.matches if mode == "keyword" else found.pool
+            within = listed if allowed is None else listed & allowed
+            runs["keyword"] = ranked(self.keyword.top(found.scores, within, FUSION_DEPTH), "keyword")
         if mode in ("semantic", "hybrid"):
-            runs["semantic"] = self.semantic.search(query, FUSION_DEPTH, filters)
-            for hit in runs["semantic"]:
-                matches[self.table.row[hit.docid]] = True
-        hits = runs[mode] if mode != "hybrid" else HybridSearcher.fuse_runs(runs, MAX_RESULTS, fusion)
-        within = matches if allowed is None else matches & allowed
+            # hybrid fuses the whole semantic list (a keyword match's similarity counts however low)
+            runs["semantic"] = self.semantic.search(query, FUSION_DEPTH, filters,
+                                                    floor=None if mode == "hybrid" else WORD_FLOOR)
+            holds = self.keyword.holding_any(parsed)
+            close = close_in_meaning(runs["semantic"], lambda story_id: holds[self.table.row[story_id]])
+            for story_id in close:
+                related[self.table.row[story_id]] = not matches[self.table.row[story_id]]
+        if mode == "hybrid":
+            hits = hybrid_hits(runs, lambda story_id: bool(matches[self.table.row[story_id]]), close,
+                               literal_first=not is_question(parsed), fusion=fusion)[:MAX_RESULTS]
+        elif mode == "semantic":
+            hits = ranked([(hit.docid, hit.score) for hit in runs["semantic"] if hit.docid in close], "semantic")
+        else:
+            hits = runs["keyword"]
+        found = matches | related
+        within = found if allowed is None else found & allowed
         if sort != "relevance":
-            hits = self._by_date(hits, within, sort == "newest")
-        return Ranking(hits, int(within.sum()), self.table.facets(matches, filters))
+            hits = self._by_date(hits, within, matches, sort == "newest")
+        counted = matches if allowed is None else matches & allowed
+        if mode == "semantic":
+            counted, related = related, np.zeros(self.table.size, dtype=bool)
+        return Ranking(hits, int(counted.sum()), self.table.facets(found, filters), int(related.sum()))
 
-    def _by_date(self, hits: list[Hit], within: np.ndarray, newest: bool) -> list[Hit]:
+    def _by_date(self, hits: list[Hit], within: np.ndarray, matches: np.ndarray, newest: bool) -> list[Hit]:
         """Every story of the set by date, the relevance ranking breaking ties."""
         relevance = np.zeros(self.table.size, dtype=np.float32)
         found = {hit.docid: hit for hit in hits}
@@ -219,8 +244,8 @@ class SearchEngine:
         for rank, row in enumerate(rows.tolist(), 1):
             story_id = self.table.ids[row]
             known = found.get(story_id)
-            ordered.append(Hit(story_id, known.score if known else 0.0, rank,
-                               known.ranks if known else {}, known.scores if known else {}))
+            ordered.append(Hit(story_id, known.score if known else 0.0, rank, known.ranks if known else {},
+                               known.scores if known else {}, matched=bool(matches[row])))
         return ordered
 
     def forget_results(self) -> None:

@@ -45,7 +45,7 @@ def _bound(text: str, end: bool) -> str:
 class Filters:
     source: str = ""  # a corpus file, or (from ``source:``) the beginning of its path
     source_prefix: bool = False
-    author: str = ""  # one of the story's authors, exactly
+    author: str = ""  # one of the story's authors, or part of one
     paper: str = ""
     place: str = ""  # a division's name (浙江省, 杭州, 临平区): it and every place inside it
     date_from: str = ""  # YYYY-MM-DD, inclusive

@@ -14,9 +14,10 @@ class Hit:
     rank: int
     ranks: dict[str, int | None] = field(default_factory=dict)
     scores: dict[str, float | None] = field(default_factory=dict)
+    matched: bool = False  # a keyword match: the story holds the query's words (and is counted in the total)
 
 
 def ranked(scored: list[tuple[str, float]], mode: str) -> list[Hit]:
-    """Hits from (docid, score) pairs already in rank order."""
-    return [Hit(docid, float(score), rank, {mode: rank}, {mode: float(score)})
+    """Hits from (docid, score) pairs already in rank order; a keyword list's are matches."""
+    return [Hit(docid, float(score), rank, {mode: rank}, {mode: float(score)}, matched=mode == "keyword")
             for rank, (docid, score) in enumerate(scored, 1)]

@@ -1,12 +1,18 @@
-"""Hybrid search: keyword and semantic lists merged by reciprocal rank fusion."""
+"""Hybrid ranking: the keyword and semantic lists fused, shaped by the query.
+
+Fusion scores every story of both lists (searcher/fusion.py); then
+``hybrid_hits`` keeps the keyword matches and only those other stories that
+are close in meaning, and, for keywords (not a question), puts every
+keyword match above every story found by meaning only: a user who typed
+words sees first the stories that hold them. A question keeps the fused
+order, where meaning counts as much as words.
+"""
 from __future__ import annotations
 
-from .base import Searcher
-from .filters import FilterArg
+from collections.abc import Callable
+
 from .fusion import RRF_K, reciprocal_rank_fusion, weighted_fusion
 from .hits import Hit
-from .lexical import KeywordSearcher
-from .semantic import SemanticSearcher
 
 FUSION_DEPTH = 100
 FUSIONS = ("weighted", "rrf")
@@ -17,38 +23,29 @@ DEFAULT_FUSION = "weighted"
 DEFAULT_WEIGHTS = {"keyword": 0.5, "semantic": 0.5}
 
 
-class HybridSearcher(Searcher):
-    mode = "hybrid"
+def fuse_runs(runs, k: int | None, fusion: str = DEFAULT_FUSION, rrf_k: int = RRF_K,
+              weights: dict[str, float] | None = None) -> list[Hit]:
+    """The ``k`` best of the runs (all for None) merged by the named fusion."""
+    if fusion == "weighted":
+        return weighted_fusion(runs, weights or DEFAULT_WEIGHTS, depth=k)
+    return reciprocal_rank_fusion(runs, k=rrf_k, depth=k)
 
-    def __init__(self, keyword: KeywordSearcher, semantic: SemanticSearcher, fusion: str = DEFAULT_FUSION,
-                 rrf_k: int = RRF_K, weights: dict[str, float] | None = None, depth: int = FUSION_DEPTH):
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; use one of: {', '.join(FUSIONS)}")
-        self.keyword, self.semantic = keyword, semantic
-        self.fusion, self.rrf_k, self.weights, self.depth = fusion, rrf_k, weights or DEFAULT_WEIGHTS, depth
 
-    def fuse(self, runs, k: int) -> list[Hit]:
-        return self.fuse_runs(runs, k, self.fusion, self.rrf_k, self.weights)
+def describe_fusion(fusion: str, rrf_k: int = RRF_K, weights: dict[str, float] | None = None) -> str:
+    if fusion == "weighted":
+        return "weighted min-max (" + ", ".join(f"{n} {w:g}" for n, w in (weights or DEFAULT_WEIGHTS).items()) + ")"
+    return f"reciprocal rank fusion (k={rrf_k})"
 
-    @staticmethod
-    def fuse_runs(runs, k: int, fusion: str = DEFAULT_FUSION, rrf_k: int = RRF_K,
-                  weights: dict[str, float] | None = None) -> list[Hit]:
-        """The ``k`` best of the runs merged by the named fusion."""
-        if fusion == "weighted":
-            return weighted_fusion(runs, weights or DEFAULT_WEIGHTS, depth=k)
-        return reciprocal_rank_fusion(runs, k=rrf_k, depth=k)
 
-    @staticmethod
-    def describe_fusion(fusion: str, rrf_k: int = RRF_K, weights: dict[str, float] | None = None) -> str:
-        if fusion == "weighted":
-            return "weighted min-max (" + ", ".join(
-                f"{n} {w:g}" for n, w in (weights or DEFAULT_WEIGHTS).items()) + ")"
-        return f"reciprocal rank fusion (k={rrf_k})"
-
-    def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
-        depth = max(k, self.depth)
-        runs = {
-            "keyword": self.keyword.search(query, depth, filters),
-            "semantic": self.semantic.search(query, depth, filters),
-        }
-        return self.fuse(runs, k)
+def hybrid_hits(runs: dict[str, list[Hit]], literal: Callable[[str], bool], close: set[str],
+                literal_first: bool, fusion: str = DEFAULT_FUSION) -> list[Hit]:
+    """The keyword and the whole semantic list fused (a keyword match's
+    similarity counts however low), less the stories that are neither keyword
+    matches (``literal``) nor ``close`` in meaning (searcher/semantic.py);
+    with ``literal_first``, every keyword match above every other story
+    (each part in fused order); ranked again from 1."""
+    kept = [hit for hit in fuse_runs(runs, None, fusion) if literal(hit.docid) or hit.docid in close]
+    if literal_first:
+        kept = sorted(kept, key=lambda hit: not literal(hit.docid))  # stable: fused order within each part
+    return [Hit(hit.docid, hit.score, rank, hit.ranks, hit.scores, matched=literal(hit.docid))
+            for rank, hit in enumerate(kept, 1)]

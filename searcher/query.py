@@ -4,7 +4,11 @@ Plain text by default: Chinese and ASCII punctuation separate terms and are
 never syntax errors; terms are ranked with OR semantics and a bonus for
 matching all of them. Explicit syntax where the user asks for it:
 
-- ``"基层治理"`` or ``“基层治理”``: the exact phrase must occur;
+- ``"基层治理"`` (ASCII quotes): the exact phrase must occur;
+- ``“基层治理”`` (Chinese quotes) inside a longer query is punctuation, as
+  in any pasted sentence: its words count as terms and stories holding the
+  phrase rank higher (``boosted``); a query that is only one such phrase
+  requires it, as ASCII quotes do;
 - ``-物业`` or ``-"物业公司"``: stories containing it are left out;
 - ``headline:乡贤`` (``标题:``): a condition on the headline;
 - ``author:俞琳`` (``作者:``), ``source:000_`` (``来源:``, a file name or
@@ -51,6 +55,7 @@ class ParsedQuery:
     phrases: tuple[str, ...] = ()
     fields: tuple[tuple[str, str], ...] = ()  # (headline|author|source, value)
     excluded: tuple[tuple[str, str], ...] = ()  # ("" for anywhere, or a field, value)
+    boosted: tuple[str, ...] = ()  # phrases in Chinese quotes in a longer query: ranked up, not required
 
     @property
     def is_empty(self) -> bool:
@@ -79,8 +84,11 @@ def parse_query(text: str) -> ParsedQuery:
     """The query's parts, duplicates merged; cached, as one request parses its
     query in several places (ranking, each mode, snippets)."""
     cleaned = _clean(text)
-    terms, phrases, fields, excluded = [], {}, {}, {}
-    for match in _CLAUSE.finditer(cleaned):
+    terms, phrases, fields, excluded, boosted = [], {}, {}, {}, {}
+    clauses = [match for match in _CLAUSE.finditer(cleaned)]
+    texts = [m for m in clauses if not m.group("neg") and not m.group("field")
+             and (m.group("q1") or m.group("q2") or (m.group("word") or "-") != "-")]
+    for match in clauses:
         quoted = match.group("q1") if match.group("q1") is not None else match.group("q2")
         value = (quoted if quoted is not None else match.group("word") or "").strip()
         if not value or (value == "-" and quoted is None):
@@ -90,11 +98,15 @@ def parse_query(text: str) -> ParsedQuery:
             excluded[(name, value)] = None
         elif name:
             fields[(name, value)] = None
+        elif match.group("q2") is not None and len(texts) > 1:
+            terms.append(value)
+            boosted[value] = None
         elif quoted is not None:
             phrases[value] = None
         else:
             terms.append(value)
-    return ParsedQuery(cleaned.strip(), tuple(terms), tuple(phrases), tuple(fields), tuple(excluded))
+    return ParsedQuery(cleaned.strip(), tuple(terms), tuple(phrases), tuple(fields), tuple(excluded),
+                       tuple(boosted))
 
 
 def check_conditions(parsed: ParsedQuery) -> ParsedQuery:

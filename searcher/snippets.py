@@ -60,7 +60,8 @@ def match_spans(text: str, targets: list[str], limit: int = MAX_SPANS) -> list[t
                 found.append((offset + start, offset + start + len(target)))
                 start = folded.find(target, start + 1)
         for start, end in sorted(found):
-            if merged and start <= merged[-1][1]:
+            # one span for what touches or is apart only by spaces (a phrase printed 网格连心 组团服务)
+            if merged and (start <= merged[-1][1] or not text[merged[-1][1]:start].strip(" \t\u3000\u00a0")):
                 merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
             elif len(merged) == limit:
                 return merged

@@ -49,6 +49,13 @@ class _Codes:
             mask[self.rows[self.codes == self.code[value]]] = True
         return mask
 
+    def mask_containing(self, part: str, size: int) -> np.ndarray:
+        """The rows with a value that contains ``part`` (``俞`` finds 俞琳)."""
+        wanted = [code for value, code in self.code.items() if part in value]
+        mask = np.zeros(size, dtype=bool)
+        mask[self.rows[np.isin(self.codes, wanted)]] = True
+        return mask
+
     def counts(self, matches: np.ndarray) -> list[dict]:
         """``{"value", "count"}`` of the values of the matching rows, most frequent first."""
         counts = np.bincount(self.codes[matches[self.rows]], minlength=len(self.values))
@@ -82,8 +89,8 @@ class StoryTable:
                 mask &= np.fromiter((s.startswith(filters.source) for s in self.sources), bool, self.size)
             else:
                 mask &= self.sources == filters.source
-        if filters.author:
-            mask &= self.authors.mask(filters.author, self.size)
+        if filters.author:  # a name or organisation of the byline, or part of one
+            mask &= self.authors.mask_containing(filters.author, self.size)
         if filters.paper:
             mask &= self.papers.mask(filters.paper, self.size)
         if filters.place:

@@ -55,7 +55,17 @@ def test_bigram_field_has_every_character_and_pair():
 
 def test_query_side_grams_are_pairs_or_a_lone_character():
     analysis = text_analysis()
-    assert [g for g, *_ in analysis.grams("乡贤 力", unigrams=False)] == ["乡贤", "力"]
+    assert [g for g, *_ in analysis.grams("乡贤，力", unigrams=False)] == ["乡贤", "力"]
+    assert [g for g, *_ in analysis.grams("乡贤\n力", unigrams=False)] == ["乡贤", "力"]
+
+
+def test_spaces_between_chinese_characters_are_not_significant():
+    analysis = text_analysis()
+    text = "网格连心 组团服务"
+    assert [g for g, *_ in analysis.grams(text, unigrams=False)] == [
+        g for g, *_ in analysis.grams("网格连心组团服务", unigrams=False)]
+    assert [(w, "孟 航"[s:e]) for w, s, e, _ in analysis.words("孟 航")] == [("孟航", "孟 航")]
+    assert [text[s:e] for g, s, e, _ in analysis.grams(text, unigrams=False) if g == "心组"] == ["心 组"]
 
 
 def test_settings_record_a_checksum_that_follows_the_user_dictionary(tmp_path, monkeypatch):

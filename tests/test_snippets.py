@@ -80,7 +80,7 @@ def test_search_and_story_page_answer_a_5mb_story_with_bounded_work(corpus_index
     client = create_app(engine, WebSettings()).test_client()
     for mode in ("keyword", "semantic", "hybrid"):
         folded[0] = 0
-        data = client.get("/api/search", query_string={"q": "乡贤 基层治理", "mode": mode, "k": 40}).get_json()
+        data = client.get("/api/search", query_string={"q": "乡贤 力量", "mode": mode, "k": 40}).get_json()
         assert story.id in [hit["id"] for hit in data["hits"]], mode
         assert folded[0] < len(FULL_OF_MATCHES) / 10, mode
     folded[0] = 0

@@ -203,7 +203,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def search_context(endpoint: str) -> dict:
         """Everything a search page shows, and its JSON twin returns."""
         context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
-                   "filters": {}, "results": [], "total": 0, "ranked": 0, "facets": {}, "sort": "relevance",
+                   "filters": {}, "results": [], "total": 0, "related": 0, "ranked": 0, "facets": {}, "sort": "relevance",
                    "page": 1, "error": None, "next_url": None, "prev_url": None, "first": 0, "last": 0,
                    "timeline_unit": "year", "timeline": []}
         try:
@@ -214,7 +214,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             if args["q"].strip() or args["filters"]:
                 response = records.search_response(engine(), args["q"], args["mode"], args["k"], args["filters"],
                                                   offset, explain=True, fusion=args["fusion"], sort=args["sort"])
-                context.update(total=response["total"], ranked=response["ranked"], facets=response["facets"])
+                context.update(total=response["total"], related=response["related"], ranked=response["ranked"],
+                               facets=response["facets"])
                 context["timeline_unit"], context["timeline"] = timeline(response["facets"])
                 if offset and offset >= response["ranked"]:
                     raise QueryError(f"page {args['page']} is past the last page of results",
@@ -257,7 +258,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             if not explain:
                 hit.pop("explain")
         return jsonify({"query": context["query"], "mode": context["mode"], "filters": context["filters"],
-                        "sort": context["sort"], "total": context["total"], "ranked": context["ranked"],
+                        "sort": context["sort"], "total": context["total"], "related": context["related"],
+                        "ranked": context["ranked"],
                         "facets": context["facets"], "page": context["page"],
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],
                         "next_url": context["next_url"], "prev_url": context["prev_url"],

@@ -89,12 +89,18 @@ def openapi_spec(server_url: str) -> dict:
             "Hit": {"allOf": [story_ref, {"type": "object", "required": ["score", "rank", "ranks"], "properties": {
                 "score": {"type": "number"}, "rank": {"type": "integer"},
                 "ranks": {"type": "object", "properties": {"keyword": NULLABLE_INT, "semantic": NULLABLE_INT}},
+                "matched": {"type": "boolean", "description": "the story holds the query's words (a keyword "
+                            "match, counted in total); false: found by meaning only"},
                 "snippet": {"type": "string", "description": "HTML: escaped text with <mark> around matches"},
                 "explain": {"type": "object"}}}]},
             "SearchResponse": {"type": "object", "required": ["query", "mode", "total", "hits"], "properties": {
                 "query": {"type": "string"}, "mode": {"type": "string"}, "filters": {"type": "object"},
                 "sort": {"enum": ["relevance", "newest", "oldest"]},
-                "total": {"type": "integer", "description": "every matching story, exactly"},
+                "total": {"type": "integer", "description": "every matching story, exactly: stories that hold "
+                          "the query's words (README, 'Honest counts'); in semantic mode, stories close in meaning "
+                          "above the similarity floor"},
+                "related": {"type": "integer", "description": "hybrid mode: stories that do not hold the words "
+                            "but are close in meaning (above the similarity floor), among the first 100 by meaning"},
                 "ranked": {"type": "integer", "description": "how many can be paged through (at most 100)"},
                 "facets": {"type": "object", "description": "counts over the whole match set, each with the "
                            "other filters applied", "properties": {

@@ -6,7 +6,7 @@ from storysearch.index.stories import Story
 from storysearch.searcher.engine import SearchEngine
 from storysearch.searcher.filters import FilterArg
 from storysearch.searcher.hits import Hit
-from storysearch.searcher.hybrid import HybridSearcher
+from storysearch.searcher.hybrid import describe_fusion
 from storysearch.searcher.similar import SimilarHit
 
 
@@ -25,6 +25,7 @@ def hit_record(hit: Hit, story: Story, explain: bool = False, fusion: str | None
         "score": round(hit.score, 6),
         "rank": hit.rank,
         "ranks": {"keyword": hit.ranks.get("keyword"), "semantic": hit.ranks.get("semantic")},
+        "matched": hit.matched,
     }
     if explain:
         record["explain"] = {
@@ -33,7 +34,7 @@ def hit_record(hit: Hit, story: Story, explain: bool = False, fusion: str | None
             for name in ("keyword", "semantic")
         }
         if len(hit.scores) > 1:
-            record["explain"]["fused"] = {"score": round(hit.score, 6), "method": HybridSearcher.describe_fusion(fusion)}
+            record["explain"]["fused"] = {"score": round(hit.score, 6), "method": describe_fusion(fusion)}
     return record
 
 
@@ -43,7 +44,7 @@ def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: i
     results = engine.results(query, mode, k, filters, offset, fusion, sort)
     ranking = results.ranking
     return {"query": query, "mode": mode, "sort": sort, "filters": results.filters.active,
-            "total": ranking.total, "ranked": len(ranking.hits), "offset": results.offset, "facets": ranking.facets,
+            "total": ranking.total, "related": ranking.related, "ranked": len(ranking.hits), "offset": results.offset, "facets": ranking.facets,
             "hits": [hit_record(hit, story, explain, results.fusion) for hit, story in zip(results.hits, results.stories)],
             "warnings": engine.warnings}
 
