@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_cors import CORS
@@ -50,6 +50,7 @@ DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请�
 BUSY_MESSAGE = "语义检索正忙，请稍后再试；关键词检索不受影响。"
 BAD_ENCODING_MESSAGE = "链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"
 access_log = logging.getLogger("storysearch.access")
+URL_SAFE = "/:@!$&'()*+,;=~?"
 
 
 class StoryNotFound(NotFound):
@@ -178,9 +179,11 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def log_access(response):
         """One line a request, NCSA common log format with the duration in ms added."""
         if settings.access_log != "off":
-            path = request.full_path if settings.access_log == "query" and request.query_string else request.path
+            target = quote(request.script_root + request.path, safe=URL_SAFE)  # as sent, and no '"' or newline
+            if settings.access_log == "query" and request.query_string:
+                target += "?" + quote(request.query_string, safe=URL_SAFE + "%")
             access_log.info('%s - - [%s] "%s %s %s" %d %s %dms', request.remote_addr or "-",
-                            time.strftime("%d/%b/%Y:%H:%M:%S %z"), request.method, request.script_root + path,
+                            time.strftime("%d/%b/%Y:%H:%M:%S %z"), request.method, target,
                             request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"), response.status_code,
                             response.content_length if response.content_length is not None else "-",
                             round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000))
