@@ -54,6 +54,8 @@ URL_SAFE = "/:@!$&'()*+,;=~?"
 
 
 class StoryNotFound(NotFound):
+    """A 404 that names the story id, in English and (``chinese``) for a page."""
+
     def __init__(self, story_id: str):
         super().__init__(f"no story with id {story_id!r}")
         self.chinese = f"没有找到编号为“{story_id}”的报道：链接可能有误，或报道已不在索引里。"
@@ -238,8 +240,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
                    "filters": {}, "results": [], "total": 0, "ranked": 0, "facets": {}, "sort": "relevance",
                    "page": 1, "error": None, "last_page_url": None, "next_url": None, "prev_url": None,
-                   "first": 0, "last": 0,
-                   "timeline_unit": "year", "timeline": []}
+                   "first": 0, "last": 0, "timeline_unit": "year", "timeline": []}
         try:
             args = _search_args()
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
