@@ -54,6 +54,10 @@ SETTINGS = (
     Setting("embed_target", "STORYSEARCH_EMBED_TARGET", "_blank", "where /embed opens a story", server=True),
     Setting("public_url", "STORYSEARCH_PUBLIC_URL", None,
             "the URL users reach the app at; without it, URLs are relative", server=True),
+    Setting("access_log", "STORYSEARCH_ACCESS_LOG", "on",
+            "a line a request (common log format and the duration) on stderr: on (the path only, "
+            "not the query string with what was searched), query (with it) or off",
+            server=True),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

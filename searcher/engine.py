@@ -31,6 +31,15 @@ MAX_RESULTS = 100  # how deep one search ranks; pages are cut from that ranking
 RANKING_CACHE_SIZE = 256
 
 
+class Notice(str):
+    """A warning: the text for the API and the log, ``chinese`` for a page."""
+
+    def __new__(cls, text: str, chinese: str):
+        notice = super().__new__(cls, text)
+        notice.chinese = chinese
+        return notice
+
+
 def is_searchable(parsed: ParsedQuery) -> bool:
     words, grams = query_terms(" ".join(parsed.positive_texts))
     return bool(words or grams or parsed.fields or parsed.excluded)
@@ -145,13 +154,15 @@ class SearchEngine:
     def similar(self) -> SimilarSearcher:
         return SimilarSearcher(self.semantic, self.stories)
 
-    def _analyzer_warnings(self) -> list[str]:
+    def _analyzer_warnings(self) -> list[Notice]:
         built, now = self.meta.get("analyzer", {}), analyzer_settings()
         changed = sorted(key for key in set(built) | set(now) if built.get(key) != now.get(key))
         if not changed:
             return []
-        return [f"the index was built with other analyzer settings ({', '.join(changed)} differ), so keyword "
-                f"search may miss matches; rebuild it with `storysearch index`"]
+        return [Notice(f"the index was built with other analyzer settings ({', '.join(changed)} differ), so keyword "
+                       f"search may miss matches; rebuild it with `storysearch index`",
+                       f"索引建立时的分词设置与现在不同（{'、'.join(changed)}），关键词检索可能漏掉一些报道。"
+                       f"请管理员运行 storysearch index 重建索引。")]
 
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query

@@ -254,11 +254,13 @@ def _eval(args) -> int:
 def _serve(args) -> int:
     from storysearch.searcher.live import LiveEngine
     from storysearch.web.app import create_app
+    from storysearch.web.server import show_access_log
     from storysearch.web.settings import WebSettings
 
     settings = WebSettings.from_settings(table.current())
     live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
     app = create_app(live, settings)
+    show_access_log()
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0

@@ -49,7 +49,7 @@ def test_search_page_reports_a_bad_mode(client):
     ("/", {"q": "乡贤", "page": "30"}, 400, "没有第 30 页"),
     ("/", {"q": "乡贤", "fusion": "zz"}, 400, "不认识的合并方式"),
     ("/", {"q": "乡贤", "sort": "best"}, 400, "不认识的排序方式"),
-    ("/story/nonexistent", {}, 404, "没有找到这个页面或这篇报道"),
+    ("/story/nonexistent", {}, 404, "没有找到编号为“nonexistent”的报道"),
     ("/no/such/page", {}, 404, "没有找到这个页面或这篇报道"),
 ])
 def test_html_errors_are_in_chinese(client, path, params, status, words):

@@ -1,7 +1,8 @@
 """End-to-end tests in a real headless Chromium (Debian's, driven by
 Playwright): search, switch mode, page, open a story and its similar
 practices, and /embed inside a portal page that is allowed to frame it and
-one that is not. Screenshots go to docs/screenshots/."""
+one that is not; keyboard, phone and an axe-core accessibility check (vendored
+in tests/vendor/axe-core/). Screenshots go to docs/screenshots/."""
 import http.server
 import os
 import shutil
@@ -21,6 +22,9 @@ if CHROMIUM is None:
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -173,3 +177,102 @@ def test_facets_date_range_sort_and_timeline(archive_site, page):
     assert page.input_value("input[name=date_from]") == page.input_value("input[name=date_to]")
     page.goto(base + "/embed?q=垃圾分类")
     assert page.locator("select[name=sort]").count() == 1 and page.locator("input[name=date_from]").count() == 1
+
+
+@pytest.fixture()
+def phone(browser):
+    context = browser.new_context(locale="zh-CN", **PHONE)
+    yield context.new_page()
+    context.close()
+
+
+def story_with_similar(engine) -> str:
+    return next(iter(engine.stories))
+
+
+@pytest.mark.parametrize("path", ["/?q=社区治理", "/", "/story/{story}", "/story/{story}/similar", "/embed?q=乡贤",
+                                  "/story/no-such-story"])
+@pytest.mark.parametrize("device", [{"viewport": {"width": 1100, "height": 900}}, PHONE], ids=["desktop", "phone"])
+def test_no_serious_or_critical_accessibility_violations(live, browser, engine, path, device):
+    """axe-core's WCAG 2.2 AA and best-practice rules; the CSP is bypassed only to inject axe itself."""
+    base, _, _ = live
+    context = browser.new_context(locale="zh-CN", bypass_csp=True, **device)
+    page = context.new_page()
+    page.goto(base + path.format(story=story_with_similar(engine)))
+    if "q=" in path:
+        assert page.locator("ol.results li").count() > 0
+    if path.startswith("/?q="):
+        assert page.locator("nav.facets a").count() > 0
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                               ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length})))",
+                               AXE_TAGS)
+    context.close()
+    assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
+    assert violations == [], violations  # none of lesser impact either, today
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=乡贤", "/story/{story}", "/story/{story}/similar", "/embed?q=乡贤",
+                                  "/story/no-such-story", "/?q=乡贤&page=50"])
+def test_one_h1_on_every_page(live, page, engine, path):
+    base, _, _ = live
+    page.goto(base + path.format(story=story_with_similar(engine)))
+    assert page.locator("h1").count() == 1
+
+
+def test_focus_starts_in_the_search_box(live, page):
+    base, _, _ = live
+    page.goto(base + "/")
+    assert page.evaluate("document.activeElement.id") == "q"
+
+
+def test_badges_are_not_part_of_the_headline(live, page):
+    base, _, _ = live
+    page.goto(base + "/?q=乡贤")
+    heading = page.get_by_role("heading", level=2).filter(has=page.locator("a")).first
+    assert "关键词" not in heading.inner_text() and "语义" not in heading.inner_text()
+    assert page.locator("ol.results li .badge").first.inner_text().startswith("命中方式")  # its hidden label
+
+
+def test_arrow_keys_on_the_mode_switch_do_not_search(live, page):
+    base, _, _ = live
+    page.goto(base + "/?q=乡贤&mode=hybrid")
+    url = page.url
+    page.focus("input[name=mode][value=hybrid]")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(500)
+    assert page.url == url and page.is_checked("input[name=mode][value=keyword]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**mode=keyword**")
+    page.check("input[name=mode][value=semantic]")  # a click still searches at once
+    page.wait_for_url("**mode=semantic**")
+
+
+TAPPABLE = ("a:visible, button:visible, select:visible, summary:visible, input:not([type=radio]):not([type=hidden]):visible,"
+            " fieldset.modes label:visible")
+
+
+def test_phone_layout_touch_targets_and_screenshots(live, phone, engine):
+    base, _, _ = live
+    phone.goto(base + "/?q=社区治理")
+    phone.wait_for_selector("ol.results li")
+    small = phone.evaluate("""selector => [...document.querySelectorAll('main, header, footer')]
+        .flatMap(part => [...part.querySelectorAll(selector.replaceAll(':visible', ''))])
+        .filter(e => e.offsetParent !== null && !e.closest('.visually-hidden, svg'))
+        .map(e => [e.textContent.trim().slice(0, 20), e.getBoundingClientRect().height])
+        .filter(([, height]) => height < 44)""", TAPPABLE)
+    assert small == []  # the timeline's bars are left out: its table offers the same links
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(SHOTS / "search-phone.png"))
+    phone.goto(base + f"/story/{story_with_similar(engine)}")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(SHOTS / "story-phone.png"))
+
+
+def test_similar_panel_links_the_full_list(live, page, engine):
+    base, _, _ = live
+    page.goto(base + f"/story/{story_with_similar(engine)}")
+    assert page.locator("#similar ol li").count() == 5
+    page.click("#similar a:has-text('查看更多相似做法')")
+    page.wait_for_url("**/similar")
+    assert page.locator("ol li").count() > 5

@@ -157,6 +157,10 @@ def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, 
     assert engine.warnings and "storysearch index" in engine.warnings[0]
     assert "dictionary_checksum" in engine.warnings[0]
     assert search_response(engine, "乡贤", "keyword")["warnings"] == engine.warnings
+    from storysearch.web.app import create_app
+
+    page = create_app(engine).test_client().get("/?q=乡贤").get_data(as_text=True)
+    assert "关键词检索可能漏掉一些报道" in page and "analyzer settings" not in page  # the page says it in Chinese
 
 
 def test_duplicate_conditions_are_merged():

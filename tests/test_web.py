@@ -1,15 +1,21 @@
 """The web app: pages and their JSON twins, URL prefix, framing, CORS,
 OpenSearch and OpenAPI."""
 import json
+import logging
+import re
 
 import pytest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
+from storysearch.index.embedding import ModelBusy
 from storysearch.web.app import create_app
 from storysearch.web.settings import SettingsError, WebSettings
 
 PORTAL = "https://portal.example.gov.cn"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ACCESS_LINE = re.compile(r'127\.0\.0\.1 - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] '
+                         r'"(GET|POST) (\S+) HTTP/1\.1" (\d{3}) (\d+|-) (\d+)ms')
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +188,8 @@ def test_html_errors_are_pages_and_api_errors_json(client):
     assert page.status_code == 404 and "返回检索" in page.get_data(as_text=True)
     assert client.get("/api/story/..%2F..%2Fetc%2Fpasswd").get_json()["status"] == 404
     assert client.post("/api/search").get_json() == {"ok": False, "error": "The method is not allowed for the "
-                                                     "requested URL.", "status": 405}
+                                                     "requested URL.", "message": "这个地址不接受这种请求方式。",
+                                                     "status": 405}
 
 
 def test_settings_from_environment_and_file(tmp_path):
@@ -237,3 +244,121 @@ def test_only_the_settings_module_reads_the_environment():
     readers = {path.relative_to(root).as_posix() for folder in ("index", "searcher", "web", "storysearch")
                for path in (root / folder).rglob("*.py") if "os.environ" in path.read_text(encoding="utf-8")}
     assert readers <= allowed, readers - allowed
+
+
+def visible_words(html: str) -> set[str]:
+    """The runs of Latin letters a person reads on a page (not in tags, scripts, lists of choices or the URL box)."""
+    html = re.sub(r"<(script|style|datalist|title)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return set(re.findall(r"[A-Za-z]{2,}", re.sub(r"<[^>]+>", " ", html)))
+
+
+def failing(exc: Exception):
+    def search_response(*args, **kwargs):
+        raise exc
+    return search_response
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/?q=乡贤&page=abc", 400), ("/?q=乡贤&page=50", 400), ("/?q=，。！？", 400), ("/?q=乡贤&k=0", 400),
+    ("/?q=乡贤&date_from=去年", 400), ("/?q=%FF", 400), ("/story/nope", 404), ("/no/such/page", 404),
+    ("/embed?q=乡贤&page=abc", 400), ("/embed?q=。", 400), ("/?q=量子计算机&mode=keyword", 200),
+    ("/embed?q=量子计算机&mode=keyword", 200),
+])
+def test_html_errors_and_empty_states_are_in_chinese(client, url, status):
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == status and page.count("<h1") == 1
+    typed = set(re.findall(r"[A-Za-z]{2,}", url.split("?")[-1]))  # what the user typed is shown back as typed
+    assert visible_words(page) <= {"JSON", "API", "page", "UTF"} | typed, visible_words(page)
+
+
+def test_a_page_past_the_end_says_so_and_links_the_last_page(client):
+    page = client.get("/", query_string={"q": "乡贤", "page": 50}).get_data(as_text=True)
+    assert "第 491" not in page and "没有第 50 页：结果只有 4 页" in page
+    assert re.search(r'<a href="/\?q=%E4%B9%A1%E8%B4%A4&amp;mode=hybrid&amp;page=4">转到最后一页</a>', page)
+    data = client.get("/api/search", query_string={"q": "乡贤", "page": 50}).get_json()
+    assert data["status"] == 400 and data["message"] == "没有第 50 页：结果只有 4 页。"
+
+
+def test_every_api_error_has_a_chinese_message(client, engine):
+    story = next(iter(engine.stories))
+    for method, path, status in [
+        ("get", "/api/search?q=乡贤&page=abc", 400), ("get", "/api/search?q=乡贤&page=50", 400),
+        ("get", "/api/search?q=，。！？", 400), ("get", "/api/search?q=x&mode=nope", 400),
+        ("get", "/api/search?q=%FF", 400), ("get", "/api/story/nope", 404), ("get", "/api/nothing", 404),
+        ("post", "/api/search", 405), ("get", f"/api/similar/{story}?k=0", 400), ("get", "/api/similar?text=x&k=a", 400),
+    ]:
+        response = getattr(client, method)(path)
+        data = response.get_json()
+        assert response.status_code == status and set(data) == {"ok", "error", "message", "status"}, path
+        assert data["ok"] is False and data["status"] == status and CJK.search(data["message"]), path
+    schema = client.get("/api/openapi.json").get_json()["components"]["schemas"]["Error"]
+    assert set(schema["required"]) == {"ok", "error", "message", "status"}
+
+
+@pytest.mark.parametrize("exc, status, words", [(RuntimeError("boom"), 500, "服务器内部错误"),
+                                                (ModelBusy(), 503, "语义检索正忙")])
+def test_server_errors_are_in_chinese_too(engine, monkeypatch, exc, status, words):
+    from storysearch.web import records
+
+    monkeypatch.setattr(records, "search_response", failing(exc))
+    client = create_app(engine).test_client()
+    page = client.get("/", query_string={"q": "乡贤"})
+    assert page.status_code == status and words in page.get_data(as_text=True)
+    assert visible_words(page.get_data(as_text=True)) <= {"JSON", "API"}
+    data = client.get("/api/search", query_string={"q": "乡贤"}).get_json()
+    assert data["status"] == status and words in data["message"]
+
+
+def test_the_story_page_links_a_longer_list_of_similar_practices(client, engine):
+    story = next(iter(engine.stories))
+    page = client.get(f"/story/{story}").get_data(as_text=True)
+    assert page.count('<p class="reason">') == 5 and f'href="/story/{story}/similar">查看更多相似做法' in page
+    listing = client.get(f"/story/{story}/similar").get_data(as_text=True)
+    assert f'type="application/json" href="/api/similar/{story}?k=50"' in listing
+    data = client.get(f"/api/similar/{story}", query_string={"k": 50}).get_json()
+    shown = re.findall(r'<li>\s*<a href="/story/([^"]+)">', listing)
+    assert len(shown) > 5 and shown == [hit["id"] for hit in data["hits"]]
+    assert listing.count("<h1") == 1 and f'href="/story/{story}">← 返回报道' in listing
+    assert client.get("/story/nope/similar").status_code == 404
+
+
+def test_access_log_a_line_a_request_without_the_query_unless_asked(engine, caplog):
+    for setting, logged in (("on", "/"), ("query", "/?q=%E4%B9%A1%E8%B4%A4&mode=keyword"), ("off", None)):
+        client = create_app(engine, WebSettings(access_log=setting)).test_client()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="storysearch.access"):
+            client.get("/?q=乡贤&mode=keyword")
+            client.get("/story/nope")
+            client.post("/api/search")
+            client.get('/story/a"b%0Ac')  # quoted, so it cannot end the request line or start a new one
+        lines = [record.getMessage() for record in caplog.records if record.name == "storysearch.access"]
+        if logged is None:
+            assert lines == []
+            continue
+        fields = [ACCESS_LINE.fullmatch(line).groups() for line in lines]
+        assert [(method, path, status) for method, path, status, _, _ in fields] == [
+            ("GET", logged, "200"), ("GET", "/story/nope", "404"), ("POST", "/api/search", "405"),
+            ("GET", "/story/a%22b%0Ac", "404")]
+        assert all(size.isdigit() and int(ms) >= 0 for _, _, _, size, ms in fields)
+
+
+def test_access_log_setting_and_what_serve_shows(tmp_path, capsys):
+    from storysearch.web.server import show_access_log
+
+    assert WebSettings.load(environ={}).access_log == "on"
+    assert WebSettings.load(environ={"STORYSEARCH_ACCESS_LOG": "query"}).access_log == "query"
+    path = tmp_path / "storysearch.toml"
+    path.write_text("access_log = false\n", encoding="utf-8")
+    assert WebSettings.load(path, environ={}).access_log == "off"
+    with pytest.raises(SettingsError, match="access_log"):
+        WebSettings.load(environ={"STORYSEARCH_ACCESS_LOG": "loud"})
+    access = logging.getLogger("storysearch.access")
+    show_access_log()
+    try:
+        access.info('127.0.0.1 - - [21/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 10 3ms')
+    finally:
+        access.removeHandler(access.handlers[-1])
+        access.setLevel(logging.NOTSET)
+        access.propagate = True
+    assert capsys.readouterr().err == '127.0.0.1 - - [21/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 10 3ms\n'

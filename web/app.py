@@ -9,12 +9,14 @@ only for configured origins.
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
-from flask import Flask, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from storysearch.index.embedding import ModelBusy
 from storysearch.index.layout import IndexDamaged
@@ -30,22 +32,38 @@ from .settings import WebSettings
 
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
-ARG_LABELS = {"k": "每页篇数 k", "page": "页码 page"}
+ARG_LABELS = {"k": "每页篇数（k）", "page": "页码（page）"}
 HTTP_MESSAGES = {404: "没有找到这个页面或这篇报道：链接可能有误，或报道已不在索引里。",
-                 405: "这个地址不接受这种请求方式。", 400: "请求的参数有误，请检查后再试。"}
+                 405: "这个地址不接受这种请求方式。", 400: "请求的参数有误，请检查后再试。",
+                 500: "服务器内部错误，请稍后再试。", 503: "服务暂时不可用，请稍后再试。"}
+OTHER_HTTP_MESSAGE = "请求无法完成，请检查地址后再试。"
 EXAMPLES = [("乡贤", "一个词"), ("老旧小区停车难怎么解决", "一个问题"), ('"小马拉大车"', "确切短语"),
             ("电动自行车 -疫情", "排除一个词"), ("author:俞琳", "某位作者")]
 DEFAULT_K = 10
 MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
+SIMILAR_ON_LIST_PAGE = 50
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
 FILTER_PARAMETERS = ("source", "author", "paper", "place", "date_from", "date_to")
 DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请联系管理员运行 storysearch check --repair 修复。"
+BUSY_MESSAGE = "语义检索正忙，请稍后再试；关键词检索不受影响。"
+BAD_ENCODING_MESSAGE = "链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"
+access_log = logging.getLogger("storysearch.access")
+URL_SAFE = "/:@!$&'()*+,;=~?"
 
 
-def _error(message: str, status: int):
-    response = jsonify({"ok": False, "error": message, "status": status})
+class StoryNotFound(NotFound):
+    """A 404 that names the story id, in English and (``chinese``) for a page."""
+
+    def __init__(self, story_id: str):
+        super().__init__(f"no story with id {story_id!r}")
+        self.chinese = f"没有找到编号为“{story_id}”的报道：链接可能有误，或报道已不在索引里。"
+
+
+def _error(error: str, status: int, message: str):
+    """The API's one error shape: ``error`` for programs, ``message`` in Chinese for people."""
+    response = jsonify({"ok": False, "error": error, "message": message, "status": status})
     response.status_code = status
     return response
 
@@ -156,6 +174,24 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
              max_age=600, vary_header=True)
 
     @app.before_request
+    def start_clock():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def log_access(response):
+        """One line a request, NCSA common log format with the duration in ms added."""
+        if settings.access_log != "off":
+            target = quote(request.script_root + request.path, safe=URL_SAFE)  # as sent, and no '"' or newline
+            if settings.access_log == "query" and request.query_string:
+                target += "?" + quote(request.query_string, safe=URL_SAFE + "%")
+            access_log.info('%s - - [%s] "%s %s %s" %d %s %dms', request.remote_addr or "-",
+                            time.strftime("%d/%b/%Y:%H:%M:%S %z"), request.method, target,
+                            request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"), response.status_code,
+                            response.content_length if response.content_length is not None else "-",
+                            round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000))
+        return response
+
+    @app.before_request
     def pin_engine():
         g.engine = source.current
 
@@ -168,9 +204,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         except UnicodeDecodeError:
             if request.path.startswith("/api/"):
                 return _error("the query string is not valid UTF-8 once percent-decoded; "
-                              "encode the parameters as UTF-8", 400)
-            return render_template("error.html", status=400,
-                                   message="链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"), 400
+                              "encode the parameters as UTF-8", 400, BAD_ENCODING_MESSAGE)
+            return render_template("error.html", status=400, message=BAD_ENCODING_MESSAGE), 400
         return None
 
     def engine() -> SearchEngine:
@@ -183,8 +218,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         if key not in choices:
             choices.clear()
             choices[key] = _choices(current)
-        return {"modes": MODE_LABELS, "sorts": SORT_LABELS, **choices[key], "warnings": current.warnings,
-                "search_url": search_url}
+        return {"modes": MODE_LABELS, "sorts": SORT_LABELS, **choices[key],
+                "warnings": [warning.chinese for warning in current.warnings], "search_url": search_url}
 
     @app.after_request
     def security_headers(response):
@@ -203,9 +238,9 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def search_context(endpoint: str) -> dict:
         """Everything a search page shows, and its JSON twin returns."""
         context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
-                   "filters": {}, "results": [], "total": 0, "related": 0, "ranked": 0, "facets": {}, "sort": "relevance",
-                   "page": 1, "error": None, "next_url": None, "prev_url": None, "first": 0, "last": 0,
-                   "timeline_unit": "year", "timeline": []}
+                   "filters": {}, "results": [], "total": 0, "related": 0, "ranked": 0, "facets": {},
+                   "sort": "relevance", "page": 1, "error": None, "last_page_url": None, "next_url": None,
+                   "prev_url": None, "first": 0, "last": 0, "timeline_unit": "year", "timeline": []}
         try:
             args = _search_args()
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
@@ -218,8 +253,10 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                                facets=response["facets"])
                 context["timeline_unit"], context["timeline"] = timeline(response["facets"])
                 if offset and offset >= response["ranked"]:
-                    raise QueryError(f"page {args['page']} is past the last page of results",
-                                     f"没有第 {args['page']} 页：结果只有 {max(1, -(-response['ranked'] // args['k']))} 页。")
+                    last_page = max(1, -(-response["ranked"] // args["k"]))
+                    context["last_page_url"] = _page_url(endpoint, args, last_page)
+                    raise QueryError(f"page {args['page']} is past the last page of results ({last_page})",
+                                     f"没有第 {args['page']} 页：结果只有 {last_page} 页。")
                 parsed = parse_query(args["q"])
                 for hit in response["hits"]:
                     hit["snippet"] = snippet(engine().stories[hit["id"]].body, parsed)
@@ -230,7 +267,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                 if args["page"] > 1:
                     context["prev_url"] = _page_url(endpoint, args, args["page"] - 1)
         except QueryError as exc:
-            context["error"] = str(exc) if endpoint.startswith("api_") else exc.chinese
+            context["error"] = exc
         return context
 
     def render_search(template: str, endpoint: str):
@@ -251,7 +288,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def api_search():
         context = search_context("api_search")
         if context["error"]:
-            return _error(context["error"], 400)
+            return _error(str(context["error"]), 400, context["error"].chinese)
         explain = request.args.get("explain", "") in ("1", "true", "yes")
         for hit in context["results"]:
             hit["snippet"] = str(hit["snippet"])
@@ -278,7 +315,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def find_story(story_id: str):
         story = engine().stories.get(story_id)
         if story is None:
-            abort(404, description=f"no story with id {story_id!r}")
+            raise StoryNotFound(story_id)
         return story
 
     @app.get("/story/<story_id>")
@@ -292,8 +329,17 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         except IndexDamaged:
             app.logger.exception("the similar panel of %s could not be made", story_id)
             similar, similar_error = [], DAMAGED_MESSAGE
+        more = url_for("similar_page", story_id=story_id) if len(similar) == SIMILAR_ON_STORY_PAGE else None
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
-                               similar_error=similar_error, json_url=url_for("api_story", story_id=story_id))
+                               similar_error=similar_error, more_similar_url=more,
+                               json_url=url_for("api_story", story_id=story_id))
+
+    @app.get("/story/<story_id>/similar")
+    def similar_page(story_id: str):
+        story = find_story(story_id)
+        similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_LIST_PAGE)["hits"]
+        return render_template("similar.html", story=story, similar=similar,
+                               json_url=url_for("api_similar_story", story_id=story_id, k=SIMILAR_ON_LIST_PAGE))
 
     @app.get("/api/story/<story_id>")
     def api_story(story_id: str):
@@ -305,14 +351,14 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         try:
             return jsonify(records.similar_response(engine(), story_id=story_id, k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
-            return _error(str(exc), 400)
+            return _error(str(exc), 400, exc.chinese)
 
     @app.get("/api/similar")
     def api_similar_text():
         try:
             return jsonify(records.similar_response(engine(), text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
-            return _error(str(exc), 400)
+            return _error(str(exc), 400, exc.chinese)
 
     @app.get("/api/openapi.json")
     def api_openapi():
@@ -326,9 +372,9 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        message = getattr(exc, "chinese", None) or HTTP_MESSAGES.get(exc.code, OTHER_HTTP_MESSAGE)
         if request.path.startswith("/api/"):
-            return _error(exc.description or exc.name, exc.code or 500)
-        message = HTTP_MESSAGES.get(exc.code, "请求无法完成，请检查地址后再试。")
+            return _error(exc.description or exc.name, exc.code or 500, message)
         return render_template("error.html", status=exc.code, message=message), exc.code
 
     @app.errorhandler(IndexDamaged)
@@ -336,17 +382,16 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         app.logger.error("%s", exc)
         if request.path.startswith("/api/"):
             return _error(f"the index is damaged ({exc.path.name}); the administrator has to run "
-                          f"`storysearch check --repair`", 503)
+                          f"`storysearch check --repair`", 503, DAMAGED_MESSAGE)
         return render_template("error.html", status=503, message=DAMAGED_MESSAGE), 503
 
     @app.errorhandler(ModelBusy)
     def model_busy(exc: ModelBusy):
         if request.path.startswith("/api/"):
             response = _error("the embedding model is busy with other searches; try again in a moment "
-                              "(keyword mode does not need it)", 503)
+                              "(keyword mode does not need it)", 503, BUSY_MESSAGE)
         else:
-            response = app.make_response((render_template(
-                "error.html", status=503, message="语义检索正忙，请稍后再试；关键词检索不受影响。"), 503))
+            response = app.make_response((render_template("error.html", status=503, message=BUSY_MESSAGE), 503))
         response.headers["Retry-After"] = "1"
         return response
 
@@ -354,7 +399,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def unexpected_error(exc: Exception):
         app.logger.exception("unexpected error on %s", request.path)
         if request.path.startswith("/api/"):
-            return _error("internal error; the server log has the details", 500)
-        return render_template("error.html", status=500, message="服务器内部错误，请稍后再试。"), 500
+            return _error("internal error; the server log has the details", 500, HTTP_MESSAGES[500])
+        return render_template("error.html", status=500, message=HTTP_MESSAGES[500]), 500
 
     return app

@@ -13,7 +13,8 @@ def _json(ref: str, description: str) -> dict:
 
 
 ERRORS = {str(code): _json("#/components/schemas/Error", text)
-          for code, text in ((400, "A request that cannot be answered as asked"), (404, "No such story"),
+          for code, text in ((400, "A request that cannot be answered as asked (a page past the last one too)"),
+                             (404, "No such story"),
                              (503, "Too many requests wait for the embedding model; retry after Retry-After "
                                    "seconds (keyword mode never waits for it)"))}
 K = _param("k", "How many results (per page)", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10})
@@ -80,8 +81,11 @@ def openapi_spec(server_url: str) -> dict:
                               "400": ERRORS["400"], "503": ERRORS["503"]}}},
         },
         "components": {"schemas": {
-            "Error": {"type": "object", "required": ["ok", "error", "status"], "properties": {
-                "ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}},
+            "Error": {"type": "object", "required": ["ok", "error", "message", "status"], "properties": {
+                "ok": {"const": False},
+                "error": {"type": "string", "description": "what went wrong, in English, for programs and logs"},
+                "message": {"type": "string", "description": "the same in Chinese, to show to a person"},
+                "status": {"type": "integer"}}},
             "StoryRef": {"type": "object", "required": ["id", "headline", "source", "authors"], "properties": {
                 "id": {"type": "string"}, "headline": {"type": "string"}, "subheadline": {"type": "string"},
                 "source": {"type": "string"}, "authors": STRINGS, **PRINTED,

@@ -1,6 +1,7 @@
 """Serving the app with waitress, a production WSGI server."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -42,3 +43,14 @@ def limit_torch_threads() -> int:
 def create_server(app, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS):
     """A waitress server bound to host:port; ``.run()`` serves until stopped."""
     return waitress.create_server(app, host=host, port=port, threads=threads, ident="storysearch")
+
+
+def show_access_log() -> None:
+    """The app's access lines (logger ``storysearch.access``) on stderr, as they are, without the
+    timestamp and level the other log lines get."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("storysearch.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False

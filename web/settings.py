@@ -6,6 +6,7 @@ settings table (index/settings.py), from a TOML file, then the environment.
     behind_proxy = true                                    # STORYSEARCH_BEHIND_PROXY=1
     embed_target = "_blank"                                # STORYSEARCH_EMBED_TARGET
     public_url = "https://news.example.gov.cn/search"      # STORYSEARCH_PUBLIC_URL
+    access_log = "on"                                      # STORYSEARCH_ACCESS_LOG: on, query or off
 
 Environment variables take space-separated origin lists and win over the file.
 """
@@ -20,6 +21,7 @@ from storysearch.index import settings as table
 from storysearch.index.settings import SettingsError
 
 EMBED_TARGETS = ("_blank", "_parent", "_top", "_self")
+ACCESS_LOGS = ("on", "query", "off")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 # A URL path prefix: segments of URL path characters, no empty one (so never
 # "//host"), no backslash, comma, control character, query or fragment.
@@ -54,6 +56,7 @@ class WebSettings:
     behind_proxy: bool = False
     embed_target: str = "_blank"
     public_url: str | None = None  # where users reach the app; None: relative URLs
+    access_log: str = "on"  # on: paths only; query: with the query string; off
 
     @classmethod
     def load(cls, path: Path | None = None, environ: Mapping[str, str] | None = None) -> "WebSettings":
@@ -65,6 +68,9 @@ class WebSettings:
         embed_target = values.embed_target
         if embed_target not in EMBED_TARGETS:
             raise SettingsError(f"embed_target must be one of {', '.join(EMBED_TARGETS)}, not {embed_target!r}")
+        access_log = {True: "on", False: "off"}.get(values.access_log, values.access_log)  # TOML may say true/false
+        if access_log not in ACCESS_LOGS:
+            raise SettingsError(f"access_log must be one of {', '.join(ACCESS_LOGS)}, not {values.access_log!r}")
         proxy = values.behind_proxy
         return cls(
             frame_ancestors=_origins("frame_ancestors", values.frame_ancestors),
@@ -72,4 +78,5 @@ class WebSettings:
             behind_proxy=proxy if isinstance(proxy, bool) else str(proxy).strip().lower() in ("1", "true", "yes", "on"),
             embed_target=embed_target,
             public_url=_public_url(values.public_url),
+            access_log=access_log,
         )
