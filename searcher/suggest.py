@@ -94,19 +94,32 @@ def _char_readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(readings)) or (char,)
 
 
+@lru_cache(maxsize=None)
+def _toneless(syllable: str) -> str:
+    from pypinyin.contrib.tone_convert import to_normal
+
+    return to_normal(syllable)
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> dict:
+    from pypinyin.constants import PHRASES_DICT
+
+    return PHRASES_DICT
+
+
 def pinyin_key(word: str) -> str:
     """The toneless pinyin of a word, syllables separated by spaces; the
     phrase dictionary's reading where it has the word and one of its
     characters has several readings."""
     readings = [_char_readings(c) for c in word]
-    if any(len(r) > 1 for r in readings):
-        from pypinyin.constants import PHRASES_DICT
-        from pypinyin.contrib.tone_convert import to_normal
-
-        phrase = PHRASES_DICT.get(word)
-        if phrase and len(phrase) == len(word):
-            return " ".join(to_normal(p[0]) for p in phrase)
-    return " ".join(r[0] for r in readings)
+    for r in readings:
+        if len(r) > 1:
+            phrase = _phrases().get(word)
+            if phrase and len(phrase) == len(word):
+                return " ".join([_toneless(p[0]) for p in phrase])
+            break
+    return " ".join([r[0] for r in readings])
 
 
 def typed_keys(word: str) -> list[str]:
@@ -138,12 +151,11 @@ class Vocabulary:
         self.in_headlines = in_headlines or (lambda word: True)
         self.stories = stories
         self.min_target = MIN_TARGET if stories >= 100 else 1
-        self.frequency: dict[str, int] = {**terms}
-        for name, count in names.items():
-            self.frequency[name] = max(self.frequency.get(name, 0), count)
+        # Only words that could be suggested are filed: those in at least
+        # min_target stories (in a large archive, half the words occur once).
         self.by_key: dict[str, list[str]] = {}
-        for word in self.frequency:
-            if CJK_WORD.fullmatch(word):
+        for word in [*terms, *(name for name in names if name not in terms)]:
+            if max(terms.get(word, 0), names.get(word, 0)) >= self.min_target and CJK_WORD.fullmatch(word):
                 self.by_key.setdefault(pinyin_key(word), []).append(word)
         # the distinct keys of each length (in syllables), for the edit-distance step
         self.keys_by_length: dict[int, list[str]] = {}
@@ -160,11 +172,14 @@ class Vocabulary:
         """From the term matrix's vocabulary (token -> column) and each
         column's story count; tokens starting with ``gram_mark`` are the
         character and pair tokens, the rest words."""
-        counts = frequencies.tolist()
-        terms = {token: counts[column] for token, column in vocab.items()
-                 if len(token) > 1 and not token.startswith(gram_mark) and counts[column] > 0}
-        grams = {token[1:]: counts[column] for token, column in vocab.items() if token.startswith(gram_mark)}
-        return cls(terms, names, lambda text: grams.get(text, 0), in_headlines, stories)
+        terms = {token: int(frequencies[column]) for token, column in vocab.items()
+                 if len(token) > 1 and token[0] != gram_mark}
+
+        def gram_stories(text: str) -> int:
+            column = vocab.get(gram_mark + text)
+            return 0 if column is None else int(frequencies[column])
+
+        return cls({t: n for t, n in terms.items() if n > 0}, names, gram_stories, in_headlines, stories)
 
     # --- did you mean -------------------------------------------------------
 
@@ -190,7 +205,7 @@ class Vocabulary:
         best = None
         for distance, key in self._neighbours(word):
             for candidate in self.by_key.get(key, ()):
-                stories = self.frequency[candidate]
+                stories = max(self.terms.get(candidate, 0), self.names.get(candidate, 0))
                 changed = sum(a != b for a, b in zip(candidate, word))
                 if candidate == word or stories < need or changed > (len(word) + 1) // 2:
                     continue

@@ -1,0 +1,142 @@
+"""What did-you-mean and completions cost as the archive grows.
+
+    python scripts/bench_suggest.py [--sizes 1000 10000 100000]
+
+The vocabulary (searcher/suggest.py) is derived when the engine opens, so
+its cost is open time and memory. Its size is measured on real text (CMRC
+2018 dev paragraphs and the bundled corpus, story-sized), fitted to Heaps'
+law (V = K n^b) and extrapolated to each archive size; a vocabulary of that
+size is then made of the real words plus new words drawn from the real
+characters and word lengths (pinyin keying costs the same per word), with as
+many character-pair tokens as the real text has per word. Measured: building
+the Vocabulary (pinyin keys, prefix lists), its memory, a did-you-mean
+lookup that is a dict hit, one that falls back to edit distance, a query
+without typos, and a completion.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cmrc  # noqa: E402
+
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.analysis import CJK_RUN, text_analysis  # noqa: E402
+from storysearch.index.corpus import read_corpus  # noqa: E402
+from storysearch.index.sparse import GRAM_MARK  # noqa: E402
+from storysearch.searcher.suggest import Vocabulary  # noqa: E402
+
+
+def real_texts() -> list[str]:
+    stories, _, _ = cmrc.load()
+    texts = [story.text for story in stories]
+    pages, _ = read_corpus(layout.DEFAULT_CORPUS)
+    texts += [page.text for page in pages]
+    return texts
+
+
+def vocabulary_of(texts: list[str]) -> tuple[Counter, Counter]:
+    analysis = text_analysis()
+    words, grams = Counter(), Counter()
+    for text in texts:
+        words.update({w for w, *_ in analysis.words(text) if len(w) > 1})
+        grams.update({g for g, *_ in analysis.grams(text)})
+    return words, grams
+
+
+def heaps(texts: list[str]) -> tuple[float, float, float]:
+    """(K, b) of V = K n^b for words, and pair tokens per word, fitted on growing prefixes."""
+    points = []
+    for n in (100, 200, 400, len(texts)):
+        words, grams = vocabulary_of(texts[:n])
+        points.append((n, len(words), len(grams)))
+    xs = np.log([p[0] for p in points])
+    ys = np.log([p[1] for p in points])
+    b, log_k = np.polyfit(xs, ys, 1)
+    return float(np.exp(log_k)), float(b), points[-1][2] / points[-1][1]
+
+
+def synthetic(words: Counter, size: int, seed: int = 0) -> Counter:
+    """``words`` grown to ``size`` with new words of real characters and lengths, their story
+    counts drawn from the real words' (about half the words are in one story only)."""
+    rng = random.Random(seed)
+    chars = [c for w in words for c in w if CJK_RUN.fullmatch(c)]
+    lengths = [len(w) for w in words]
+    counts = list(words.values())
+    grown = Counter(words)
+    while len(grown) < size:
+        grown["".join(rng.choice(chars) for _ in range(rng.choice(lengths)))] = rng.choice(counts)
+    return grown
+
+
+def timed(function, repeat: int = 200) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    Vocabulary.from_matrix({"乡贤": 0}, np.array([5]), GRAM_MARK, Counter())  # pypinyin's dictionaries loaded
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    args = parser.parse_args()
+    texts = real_texts()
+    k, b, grams_per_word = heaps(texts)
+    words, _ = vocabulary_of(texts)
+    print(f"real text: {len(texts)} story-sized texts, {len(words)} words of 2+ characters; "
+          f"Heaps V = {k:.1f} n^{b:.3f}; {grams_per_word:.2f} pair tokens per word")
+    print("| stories | words (est.) | tokens in matrix vocab | build (s) | memory (MB) | did-you-mean hit (ms) "
+          "| edit-distance fallback (ms) | no typo (ms) | completion (ms) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size in args.sizes:
+        n_words = max(len(words), int(k * size ** b))
+        grown = synthetic(words, n_words)
+        grown.update({probe: size // 20 for probe in ("乡贤", "共富工坊", "小马拉大车", "社区", "治理")})
+        tokens = {word: i for i, word in enumerate(grown)}
+        counts = list(grown.values())
+        for gram in range(int(n_words * grams_per_word)):  # stand-ins for the pair tokens (never CJK)
+            tokens[f"{GRAM_MARK}#{gram}"] = len(counts)
+            counts.append(1)
+        for real in ("乡贤", "共富工坊", "小马拉大车", "社区", "治理"):  # the real pairs of the probes
+            for i in range(len(real) - 1):
+                tokens[GRAM_MARK + real[i:i + 2]] = len(counts)
+                counts.append(50)
+        frequencies = np.array(counts)
+        start = time.perf_counter()
+        vocab = Vocabulary.from_matrix(tokens, frequencies, GRAM_MARK, Counter({"俞琳": 5}), stories=size)
+        built = time.perf_counter() - start
+        del vocab
+        tracemalloc.start()  # a second build, traced for its memory (slower, so not the one timed)
+        vocab = Vocabulary.from_matrix(tokens, frequencies, GRAM_MARK, Counter({"俞琳": 5}), stories=size)
+        memory = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
+        assert vocab.did_you_mean("乡闲").query == "乡贤"
+        hit = timed(lambda: vocab.did_you_mean("共副工坊"))
+        fallback = timed(lambda: vocab.correct("色区"), repeat=50)
+        plain = timed(lambda: vocab.did_you_mean("社区治理"))
+        vocab._completions.clear()
+
+        def complete():
+            vocab._completions.clear()
+            vocab.complete("社")
+
+        completion = timed(complete, repeat=50)
+        print(f"| {size} | {n_words} | {len(tokens)} | {built:.2f} | {memory:.0f} | {hit:.3f} | {fallback:.2f} "
+              f"| {plain:.3f} | {completion:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
