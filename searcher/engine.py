@@ -147,7 +147,7 @@ class SearchEngine:
 
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query
-        self.vocabulary  # noqa: B018 - and files the archive's words by pinyin for did-you-mean
+        self.vocabulary.warm()  # and the archive's characters by pinyin, its words sorted for completions
         return self
 
     @property

@@ -3,35 +3,40 @@
 The vocabulary is what the archive says, nothing from outside: the words of
 the term matrix (index/sparse.py: headline and body words as the analyzer
 produces them), of two characters or more, each with the number of stories
-holding it (its document frequency, the length of its column), plus the
-byline names with the number of stories they sign. It is derived when the
-engine opens (``SearchEngine.preload`` warms it; otherwise the first search
-that needs it builds it), so the index format does not change.
+holding it (the length of its column, its document frequency), plus the
+byline names with the number of stories they sign. Nothing is copied or
+stored: the matrix's own vocabulary (token -> column) answers whether a word
+exists and how often. What is made when the engine opens
+(``SearchEngine.preload`` warms it) is small: the archive's characters (its
+character tokens) filed by their toneless pinyin readings, from pypinyin:
+``xian`` -> ``贤 闲 县 先 …``, a few thousand characters whatever the size of
+the archive.
 
-**Did you mean.** Homophones are the common Chinese typo (an input method
-offers a word that sounds the same: ``乡闲`` for ``乡贤``), so each vocabulary
-word is filed under its toneless pinyin (``xiang xian``), read as pypinyin
-reads the whole word where its phrase dictionary knows it (``银行`` is
-``yin hang``) and character by character otherwise. Looking a typed word up
-is a dict hit; only when no word sounds the same are the pinyin keys of the
-words *of the same length* compared by edit distance (rapidfuzz), at most
-``MAX_PINYIN_DISTANCE`` letters apart (``zh``/``z``, ``ing``/``in``: a
-dialect's or a finger's slip).
+**Did you mean.** Homophones are the common Chinese typo: an input method
+offers a word that sounds the same (``乡闲`` for ``乡贤``). A typed word's
+candidates are the words made by replacing one of its characters by another
+of the archive's characters with the same reading (every reading, so ``银航``
+finds ``银行`` although 行 is usually ``xing``), or, failing that, two of
+them; and by one whose reading is one letter of pinyin away (``she``/``se``,
+``ing``/``in``: a dialect's or a finger's slip; rapidfuzz gives those
+syllables), changing one character. Each candidate costs a dict lookup in the
+matrix's vocabulary, never a scan of it.
 
 A query *finds little* when fewer than ``LITTLE`` stories contain all its
 words as written. That is estimated from the term matrix without searching:
 a word's stories are at most those holding each of its character pairs
 (exact for two characters), and the stories holding all words at most those
 holding the rarest. Only then is anything suggested, and only for the words
-found in fewer than ``LITTLE`` stories: a replacement must differ from what
-was typed in few characters, be found in at least ``MIN_TARGET`` stories and
-in more than ``RATIO`` times as many as the typed word. The rest of the query
-(other words, quoted phrases, field conditions, exclusions, the request's
-filters) is kept as typed.
+found in fewer than ``LITTLE`` stories: a replacement must be found in at
+least ``MIN_TARGET`` stories and in more than ``RATIO`` times as many as the
+word typed; the one that sounds the same, changes fewest characters and is
+found most often wins. The rest of the query (other words, quoted phrases,
+field conditions, exclusions, the request's filters) is kept as typed.
 
 **Completions.** Vocabulary words and byline names beginning with what was
 typed, the words only where they occur in some headline (every character
-pair of the word is in the headline field), most frequent first.
+pair of the word is in the headline field), most frequent first. The sorted
+word list they are found in is made on first use (or by ``warm``).
 """
 from __future__ import annotations
 
@@ -39,10 +44,9 @@ import bisect
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
 
 import numpy as np
 
@@ -53,14 +57,14 @@ from .query import QueryError, searchable_spans
 LITTLE = 3  # fewer stories than this holding the query's words as written: the query finds little
 MIN_TARGET = 2  # a suggested word is found in at least this many stories (1 where the archive is tiny)
 RATIO = 3  # ... and in more than this many times as many as the word typed
-MAX_PINYIN_DISTANCE = 1  # letters of toneless pinyin, for words that do not sound the same
+MAX_PINYIN_DISTANCE = 1  # letters of toneless pinyin, for a character that does not sound the same
 MAX_WORD_CHARS = 8  # longer runs are corrected word by word
-MAX_READINGS = 16  # heteronym readings of a typed word tried as keys
+HOMOPHONES_FOR_TWO = 60  # when two characters are replaced: the most frequent characters of each reading
 MAX_PREFIX_CHARS = 20
 MAX_COMPLETIONS = 10
 COMPLETION_CHECKS = 300  # words tried against the headlines for one prefix, most frequent first
-CJK_WORD = re.compile(f"[{CJK}]{{2,{MAX_WORD_CHARS}}}")
 CJK_RUN = re.compile(f"[{CJK}]+")
+CJK_RANGES = [(ord(a), ord(b)) for a, b in re.findall(r"(.)-(.)", CJK)]
 
 
 @dataclass(frozen=True)
@@ -94,92 +98,68 @@ def _char_readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(readings)) or (char,)
 
 
-@lru_cache(maxsize=None)
-def _toneless(syllable: str) -> str:
-    from pypinyin.contrib.tone_convert import to_normal
-
-    return to_normal(syllable)
-
-
-@lru_cache(maxsize=1)
-def _phrases() -> dict:
-    from pypinyin.constants import PHRASES_DICT
-
-    return PHRASES_DICT
-
-
-def pinyin_key(word: str) -> str:
-    """The toneless pinyin of a word, syllables separated by spaces; the
-    phrase dictionary's reading where it has the word and one of its
-    characters has several readings."""
-    readings = [_char_readings(c) for c in word]
-    for r in readings:
-        if len(r) > 1:
-            phrase = _phrases().get(word)
-            if phrase and len(phrase) == len(word):
-                return " ".join([_toneless(p[0]) for p in phrase])
-            break
-    return " ".join([r[0] for r in readings])
-
-
-def typed_keys(word: str) -> list[str]:
-    """Every reading of a typed word (heteronyms multiply), the usual one first."""
-    first = pinyin_key(word)
-    readings = [_char_readings(c) for c in word]
-    keys = [first]
-    for combo in product(*readings):
-        if len(keys) >= MAX_READINGS:
-            break
-        key = " ".join(combo)
-        if key != first:
-            keys.append(key)
-    return keys
-
-
 class Vocabulary:
-    """The archive's words and names with their story counts, filed by pinyin and by prefix."""
+    """The archive's words and names with their story counts, its characters by reading."""
 
-    def __init__(self, terms: dict[str, int], names: Counter, gram_stories: Callable[[str], int],
+    def __init__(self, tokens: Mapping[str, int], frequencies: np.ndarray, gram_mark: str, names: Counter,
                  in_headlines: Callable[[str], bool] | None = None, stories: int = 0):
-        """``terms``: word -> stories holding it; ``names``: byline name ->
-        stories it signs; ``gram_stories(text)``: how many stories hold a
-        character or a pair of characters (0 when none);
+        """``tokens``: the term matrix's vocabulary (token -> column), where
+        the words are plain and the characters and character pairs start
+        with ``gram_mark``; ``frequencies``: the stories holding each
+        column; ``names``: byline name -> stories it signs;
         ``in_headlines(word)``: whether some headline holds the word."""
-        self.terms = terms
+        self.tokens = tokens
+        self.frequencies = frequencies
+        self.mark = gram_mark
         self.names = names
-        self.gram_stories = gram_stories
         self.in_headlines = in_headlines or (lambda word: True)
         self.stories = stories
         self.min_target = MIN_TARGET if stories >= 100 else 1
-        # Only words that could be suggested are filed: those in at least
-        # min_target stories (in a large archive, half the words occur once).
-        self.by_key: dict[str, list[str]] = {}
-        for word in [*terms, *(name for name in names if name not in terms)]:
-            if max(terms.get(word, 0), names.get(word, 0)) >= self.min_target and CJK_WORD.fullmatch(word):
-                self.by_key.setdefault(pinyin_key(word), []).append(word)
-        # the distinct keys of each length (in syllables), for the edit-distance step
-        self.keys_by_length: dict[int, list[str]] = {}
-        for key in self.by_key:
-            self.keys_by_length.setdefault(key.count(" ") + 1, []).append(key)
-        self.sorted_terms = sorted(w for w in terms if len(w) > 1)
-        self.sorted_names = sorted(names)
+        # The archive's characters by reading, the most frequent first.
+        found: dict[str, int] = {}
+        for low, high in CJK_RANGES:
+            for code in range(low, high + 1):
+                count = self.gram_stories(chr(code))
+                if count:
+                    found[chr(code)] = count
+        for name in names:
+            for char in CJK_RUN.findall(name):
+                for c in char:
+                    found[c] = max(found.get(c, 0), names[name])
+        self.by_reading: dict[str, list[str]] = {}
+        for char in sorted(found, key=lambda c: (-found[c], c)):
+            for reading in _char_readings(char):
+                self.by_reading.setdefault(reading, []).append(char)
+        self._name_pairs = Counter()  # byline names are not in the text: their pairs count too
+        for name, count in names.items():
+            for i in range(len(name) - 1):
+                self._name_pairs[name[i:i + 2]] += count
+        self._near: dict[str, list[str]] = {}
+        self._sorted_words: list[str] | None = None
+        self._sorted_names = sorted(names)
         self._completions: dict[str, list[Completion]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_matrix(cls, vocab: dict[str, int], frequencies: np.ndarray, gram_mark: str, names: Counter,
+    def from_matrix(cls, tokens: Mapping[str, int], frequencies: np.ndarray, gram_mark: str, names: Counter,
                     in_headlines: Callable[[str], bool] | None = None, stories: int = 0) -> "Vocabulary":
-        """From the term matrix's vocabulary (token -> column) and each
-        column's story count; tokens starting with ``gram_mark`` are the
-        character and pair tokens, the rest words."""
-        terms = {token: int(frequencies[column]) for token, column in vocab.items()
-                 if len(token) > 1 and token[0] != gram_mark}
+        return cls(tokens, frequencies, gram_mark, names, in_headlines, stories)
 
-        def gram_stories(text: str) -> int:
-            column = vocab.get(gram_mark + text)
-            return 0 if column is None else int(frequencies[column])
+    def _column_stories(self, token: str) -> int:
+        column = self.tokens.get(token)
+        return 0 if column is None else int(self.frequencies[column])
 
-        return cls({t: n for t, n in terms.items() if n > 0}, names, gram_stories, in_headlines, stories)
+    def gram_stories(self, text: str) -> int:
+        """How many stories hold a character or a pair of characters (folded)."""
+        return self._column_stories(self.mark + text)
+
+    def pair_stories(self, pair: str) -> int:
+        """How many stories hold a pair of characters in their text or in a byline name."""
+        return max(self.gram_stories(pair), self._name_pairs.get(pair, 0))
+
+    def word_stories(self, word: str) -> int:
+        """How many stories have ``word`` among their words, or as a byline name."""
+        return max(self._column_stories(word) if len(word) > 1 else 0, self.names.get(word, 0))
 
     # --- did you mean -------------------------------------------------------
 
@@ -195,6 +175,26 @@ class Vocabulary:
         their text, or as a byline name."""
         return max(self.written_stories(word), self.names.get(word, 0))
 
+    def near(self, reading: str) -> list[str]:
+        """The readings of the archive's characters one letter of pinyin from ``reading``."""
+        if reading not in self._near:
+            from rapidfuzz import process
+            from rapidfuzz.distance import Levenshtein
+
+            found = process.extract(reading, list(self.by_reading), scorer=Levenshtein.distance,
+                                    score_cutoff=MAX_PINYIN_DISTANCE, limit=None)
+            self._near[reading] = [other for other, distance, _ in found if distance]
+        return self._near[reading]
+
+    def homophones(self, char: str) -> list[str]:
+        """The archive's characters sharing a reading with ``char``, the most frequent first."""
+        found = {}
+        for reading in _char_readings(char):
+            for other in self.by_reading.get(reading, ()):
+                found.setdefault(other, None)
+        found.pop(char, None)
+        return list(found)
+
     def correct(self, word: str) -> Correction | None:
         """The likeliest word of the archive meant by ``word`` (folded CJK of
         2..MAX_WORD_CHARS characters), or None."""
@@ -202,33 +202,45 @@ class Vocabulary:
         if found >= LITTLE:
             return None
         need = max(self.min_target, RATIO * found + 1)
-        best = None
-        for distance, key in self._neighbours(word):
-            for candidate in self.by_key.get(key, ()):
-                stories = max(self.terms.get(candidate, 0), self.names.get(candidate, 0))
-                changed = sum(a != b for a, b in zip(candidate, word))
-                if candidate == word or stories < need or changed > (len(word) + 1) // 2:
-                    continue
-                if distance and changed > 1:
-                    continue
+        best: list = []
+
+        def consider(candidate: str, distance: int, changed: int) -> None:
+            stories = self.word_stories(candidate)
+            if stories >= need:
                 rank = (distance, changed, -stories, candidate)
-                if best is None or rank < best[0]:
-                    best = (rank, candidate, stories)
+                if not best or rank < best[0]:
+                    best[:] = [rank, candidate, stories]
+
+        def fits(i: int, char: str, changed: tuple[int, ...]) -> bool:
+            """Whether ``char`` at ``i`` makes pairs with the unchanged neighbours that
+            enough stories hold (every pair of a word they hold is in them too)."""
+            if i > 0 and i - 1 not in changed and self.pair_stories(word[i - 1] + char) < need:
+                return False
+            return not (i + 1 < len(word) and i + 1 not in changed and self.pair_stories(char + word[i + 1]) < need)
+
+        alike = [self.homophones(c) for c in word]
+        for i, others in enumerate(alike):  # one character that sounds the same
+            for other in others:
+                if fits(i, other, (i,)):
+                    consider(word[:i] + other + word[i + 1:], 0, 1)
+        if not best and len(word) >= 3:  # two of them
+            for i in range(len(word)):
+                for j in range(i + 1, len(word)):
+                    firsts = [a for a in alike[i][:HOMOPHONES_FOR_TWO] if fits(i, a, (i, j))]
+                    seconds = [b for b in alike[j][:HOMOPHONES_FOR_TWO] if fits(j, b, (i, j))]
+                    for a in firsts:
+                        for b in seconds:
+                            if j == i + 1 and self.pair_stories(a + b) < need:
+                                continue
+                            consider(word[:i] + a + word[i + 1:j] + b + word[j + 1:], 0, 2)
+        if not best:  # one character one letter of pinyin away
+            for i, char in enumerate(word):
+                for reading in _char_readings(char):
+                    for near in self.near(reading):
+                        for other in self.by_reading[near]:
+                            if fits(i, other, (i,)):
+                                consider(word[:i] + other + word[i + 1:], 1, 1)
         return Correction(word, best[1], best[2]) if best else None
-
-    def _neighbours(self, word: str) -> Iterable[tuple[int, str]]:
-        """(pinyin distance, key): the keys that sound the same, then, if none
-        is filed, those within MAX_PINYIN_DISTANCE among words as long."""
-        keys = [key for key in typed_keys(word) if key in self.by_key]
-        if keys:
-            return [(0, key) for key in keys]
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
-        choices = self.keys_by_length.get(len(word), [])
-        found = process.extract(pinyin_key(word), choices, scorer=Levenshtein.distance,
-                                score_cutoff=MAX_PINYIN_DISTANCE, limit=50)
-        return [(int(distance), key) for key, distance, _ in found]
 
     def did_you_mean(self, query: str) -> Suggestion | None:
         """The query with the words it likely misspelled replaced, when it finds little; else None."""
@@ -280,6 +292,19 @@ class Vocabulary:
 
     # --- completions ---------------------------------------------------------
 
+    def sorted_words(self) -> list[str]:
+        """The archive's words of two characters or more, sorted, for prefix lookups; made once."""
+        with self._lock:
+            if self._sorted_words is None:
+                mark = self.mark
+                self._sorted_words = sorted(t for t in self.tokens if len(t) > 1 and t[0] != mark)
+            return self._sorted_words
+
+    def warm(self) -> "Vocabulary":
+        """Make now what the first completion would make."""
+        self.sorted_words()
+        return self
+
     def complete(self, prefix: str, limit: int = MAX_COMPLETIONS) -> list[Completion]:
         """Names and headline words beginning with ``prefix``, most frequent first."""
         if len(prefix) > MAX_PREFIX_CHARS:
@@ -291,16 +316,16 @@ class Vocabulary:
         with self._lock:
             if folded in self._completions:
                 return self._completions[folded][:limit]
-        names = [Completion(name, "name", self.names[name]) for name in _starting(self.sorted_names, folded)
+        names = [Completion(name, "name", self.names[name]) for name in _starting(self._sorted_names, folded)
                  if name != folded]
-        words = sorted((w for w in _starting(self.sorted_terms, folded) if w != folded and w not in self.names),
-                       key=lambda w: (-self.terms[w], len(w), w))
+        words = sorted((w for w in _starting(self.sorted_words(), folded) if w != folded and w not in self.names),
+                       key=lambda w: (-self._column_stories(w), len(w), w))
         found = []
         for word in words[:COMPLETION_CHECKS]:
             if len(found) >= MAX_COMPLETIONS:
                 break
             if self.in_headlines(word):
-                found.append(Completion(word, "term", self.terms[word]))
+                found.append(Completion(word, "term", self._column_stories(word)))
         ranked = sorted(names + found, key=lambda c: (-c.stories, len(c.text), c.text))[:MAX_COMPLETIONS]
         with self._lock:
             if len(self._completions) > 4096:

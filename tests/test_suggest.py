@@ -11,7 +11,7 @@ import pytest
 from storysearch.index.build import build_index
 from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.searcher import SearchEngine
-from storysearch.searcher.suggest import LITTLE, Vocabulary, pinyin_key, typed_keys
+from storysearch.searcher.suggest import LITTLE, Vocabulary
 
 STORIES = [
     ("新乡贤回村议事", "俞琳", "村里请来乡贤参与议事，乡贤理事会调解邻里纠纷。"),
@@ -50,7 +50,7 @@ def small_client(small):
 def test_the_fixture_archive_has_the_words(small):
     headlines = {story.headline for story in small.stories.values()}
     assert "共富工坊开进山村" in headlines and "破解小马拉大车难题" in headlines
-    assert {"乡贤", "共富工坊", "小马拉大车"} <= set(small.vocabulary.terms)
+    assert all(small.vocabulary.word_stories(word) >= 2 for word in ("乡贤", "共富工坊", "小马拉大车"))
 
 
 @pytest.mark.parametrize("typed, meant", [("乡闲", "乡贤"), ("共副工坊", "共富工坊"), ("小马拉大扯", "小马拉大车")])
@@ -86,17 +86,24 @@ def test_a_byline_name_is_not_corrected_and_a_misspelt_one_is(small):
     assert small.did_you_mean("沈路路").query == "沈璐璐"
 
 
-def test_pinyin_keys():
-    assert pinyin_key("乡闲") == pinyin_key("乡贤") == "xiang xian"
-    assert pinyin_key("银行") == "yin hang"  # the phrase's reading, not 行's first one
-    assert "da che" in " ".join(typed_keys("大扯"))
-
-
-def test_words_one_pinyin_letter_apart_are_found_by_edit_distance():
+def vocabulary(words: dict[str, int], text: str) -> Vocabulary:
+    """A Vocabulary over ``words`` (word -> stories) whose characters and pairs are those of ``text``."""
     mark = "\u241f"
-    tokens = {"社区": 0, "业委会": 1, mark + "社区": 2, mark + "业委": 3, mark + "委会": 4}
-    vocab = Vocabulary.from_matrix(tokens, np.array([9, 9, 9, 9, 9]), mark, Counter())
-    assert vocab.correct("叶伟会").suggested == "业委会"  # sounds the same: every character may differ
+    tokens = dict(words)
+    tokens.update({mark + c: 9 for c in text})
+    tokens.update({mark + text[i:i + 2]: 9 for i in range(len(text) - 1)})
+    columns = {token: column for column, token in enumerate(tokens)}
+    return Vocabulary.from_matrix(columns, np.array(list(tokens.values())), mark, Counter())
+
+
+def test_every_reading_of_a_character_counts():
+    vocab = vocabulary({"银行": 9}, "银行")
+    assert vocab.correct("银航").suggested == "银行"  # 行 is usually xing, here hang
+
+
+def test_a_character_one_pinyin_letter_away():
+    vocab = vocabulary({"社区": 9, "业委会": 9}, "社区 业委会")
+    assert vocab.correct("叶伟会").suggested == "业委会"  # sounds the same: two characters replaced
     assert vocab.correct("色区").suggested == "社区"  # se/she: one letter of pinyin, one character
     assert vocab.correct("色驱") is None  # one letter of pinyin, but two characters changed
     assert vocab.correct("社区") is None  # found as written
