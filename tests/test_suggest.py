@@ -179,3 +179,54 @@ def test_openapi_documents_both(small_client):
     spec = small_client.get("/api/openapi.json").get_json()
     assert "/api/suggest" in spec["paths"]
     assert "did_you_mean" in spec["components"]["schemas"]["SearchResponse"]["properties"]
+
+
+def test_in_a_browser_the_link_and_the_keyboard_completions(small, tmp_path):
+    """Chromium: 您是不是要找 leads to the corrected search; ↓ and Enter take a
+    completion without searching, Escape closes the list. Screenshot in
+    docs/screenshots/did-you-mean.png."""
+    import shutil
+    import threading
+    from pathlib import Path
+
+    from storysearch.web.app import create_app
+    from storysearch.web.server import create_server
+
+    chromium = shutil.which("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if chromium is None:
+        pytest.skip("no Chromium here")
+    server = create_server(create_app(small), "127.0.0.1", 0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    shots = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_context(viewport={"width": 1000, "height": 560}, locale="zh-CN").new_page()
+            page.goto(base + "/?q=乡闲&mode=keyword")
+            assert page.inner_text("p.did-you-mean") == "您是不是要找：乡贤"
+            page.screenshot(path=str(shots / "did-you-mean.png"))
+            page.click("p.did-you-mean a")
+            page.wait_for_url("**q=%E4%B9%A1%E8%B4%A4**")
+            assert page.locator("ol.results li").count() == 3
+
+            page.goto(base + "/?mode=keyword")
+            page.type("#q", "乡")
+            page.wait_for_selector("#q-completions li")
+            assert page.get_attribute("#q", "aria-expanded") == "true"
+            page.keyboard.press("ArrowDown")
+            assert page.get_attribute("#q", "aria-activedescendant") == "q-completion-0"
+            page.keyboard.press("Enter")  # takes the completion, does not search
+            assert page.input_value("#q") == "乡贤" and "q=" not in page.url
+            assert page.get_attribute("#q", "aria-expanded") == "false"
+            page.type("#q", " 共")
+            page.wait_for_selector("#q-completions li")
+            page.keyboard.press("Escape")
+            assert page.is_hidden("#q-completions") and page.input_value("#q") == "乡贤 共"
+            page.keyboard.press("Enter")  # now it searches
+            page.wait_for_url("**q=**", wait_until="commit")
+            browser.close()
+    finally:
+        server.close()
