@@ -27,7 +27,8 @@ words as written. That is estimated from the term matrix without searching:
 a word's stories are at most those holding each of its character pairs
 (exact for two characters), and the stories holding all words at most those
 holding the rarest. Only then is anything suggested, and only for the words
-found in fewer than ``LITTLE`` stories: a replacement must be found in at
+found in fewer than ``LITTLE`` stories, and not in queries of more than
+``MAX_QUERY_WORDS`` words (pasted questions): a replacement must be found in at
 least ``MIN_TARGET`` stories and in more than ``RATIO`` times as many as the
 word typed; the one that sounds the same, changes fewest characters and is
 found most often wins. The rest of the query (other words, quoted phrases,
@@ -59,6 +60,7 @@ MIN_TARGET = 2  # a suggested word is found in at least this many stories (1 whe
 RATIO = 3  # ... and in more than this many times as many as the word typed
 MAX_PINYIN_DISTANCE = 1  # letters of toneless pinyin, for a character that does not sound the same
 MAX_WORD_CHARS = 8  # longer runs are corrected word by word
+MAX_QUERY_WORDS = 6  # a longer query is a pasted question, not keywords with a typo: nothing suggested
 HOMOPHONES_FOR_TWO = 60  # when two characters are replaced: the most frequent characters of each reading
 MAX_PREFIX_CHARS = 20
 MAX_COMPLETIONS = 10
@@ -122,10 +124,9 @@ class Vocabulary:
                 count = self.gram_stories(chr(code))
                 if count:
                     found[chr(code)] = count
-        for name in names:
-            for char in CJK_RUN.findall(name):
-                for c in char:
-                    found[c] = max(found.get(c, 0), names[name])
+        for name, count in names.items():
+            for char in "".join(CJK_RUN.findall(name)):
+                found[char] = max(found.get(char, 0), count)
         self.by_reading: dict[str, list[str]] = {}
         for char in sorted(found, key=lambda c: (-found[c], c)):
             for reading in _char_readings(char):
@@ -138,6 +139,7 @@ class Vocabulary:
         self._sorted_words: list[str] | None = None
         self._sorted_names = sorted(names)
         self._completions: dict[str, list[Completion]] = {}
+        self._corrected: dict[str, Correction | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -197,7 +199,18 @@ class Vocabulary:
 
     def correct(self, word: str) -> Correction | None:
         """The likeliest word of the archive meant by ``word`` (folded CJK of
-        2..MAX_WORD_CHARS characters), or None."""
+        2..MAX_WORD_CHARS characters), or None; remembered for the next request."""
+        with self._lock:
+            if word in self._corrected:
+                return self._corrected[word]
+        correction = self._correct(word)
+        with self._lock:
+            if len(self._corrected) > 4096:
+                self._corrected.clear()
+            self._corrected[word] = correction
+        return correction
+
+    def _correct(self, word: str) -> Correction | None:
         found = self.stories_for(word)
         if found >= LITTLE:
             return None
@@ -251,7 +264,7 @@ class Vocabulary:
         for start, end in spans:
             for run in CJK_RUN.finditer(folded, start, end):
                 units.extend(self._units(run.group(), run.start()))
-        if not units:
+        if not units or len(units) > MAX_QUERY_WORDS:
             return None
         found = {unit: self.stories_for(folded[unit[0]:unit[1]]) for unit in units}
         if min(found.values()) >= LITTLE:
@@ -309,7 +322,7 @@ class Vocabulary:
         """Names and headline words beginning with ``prefix``, most frequent first."""
         if len(prefix) > MAX_PREFIX_CHARS:
             raise QueryError(f"the prefix is longer than {MAX_PREFIX_CHARS} characters",
-                                  f"输入太长：自动补全最多看 {MAX_PREFIX_CHARS} 个字。")
+                             f"输入太长：自动补全最多看 {MAX_PREFIX_CHARS} 个字。")
         folded = text_analysis().fold(prefix.strip())
         if not folded:
             return []

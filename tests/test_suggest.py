@@ -66,6 +66,10 @@ def test_no_suggestion_when_the_query_finds_plenty(small):
         assert small.did_you_mean(query) is None, query
 
 
+def test_a_pasted_question_gets_no_suggestion(small):
+    assert small.did_you_mean("村里怎么请乡闲参与议事和调解邻里纠纷呢") is None
+
+
 def test_a_rare_word_with_no_likely_replacement_is_left_alone(small):
     assert small.did_you_mean("量子计算机") is None
     assert small.did_you_mean("!!!") is None and small.did_you_mean("") is None
