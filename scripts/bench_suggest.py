@@ -107,6 +107,8 @@ def main() -> None:
         n_words = max(len(words), int(k * size ** b))
         grown = synthetic(words, n_words)
         grown.update({probe: size // 20 for probe in ("乡贤", "共富工坊", "小马拉大车", "社区", "治理")})
+        for word in [w for w in grown if w.startswith("色") or w in ("量子", "计算", "计算机", "量子计算机")]:
+            del grown[word]  # the probes' typos are typos
         tokens = {word: i for i, word in enumerate(grown)}
         counts = list(grown.values())
         chars = Counter(c for word in grown for c in word)
@@ -118,6 +120,8 @@ def main() -> None:
             for i in range(len(word) - 1):
                 pairs[word[i:i + 2]] = max(pairs[word[i:i + 2]], count)
         pairs.update({"区治": size // 20})  # 社区治理 written as one
+        for typo in ("乡闲", "共副", "色区", "量子", "子计", "计算", "算机"):  # the probes' typos are typos
+            pairs.pop(typo, None)
         for pair, count in pairs.items():
             tokens[GRAM_MARK + pair] = len(counts)
             counts.append(count)
