@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 from storysearch.index import layout
@@ -22,6 +22,7 @@ from .lexical import KeywordSearcher, is_question, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
 from .semantic import WORD_FLOOR, SemanticSearcher, close_in_meaning
 from .similar import SimilarHit, SimilarSearcher
+from .suggest import Completion, Suggestion, Vocabulary
 from .table import StoryTable
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -127,7 +128,9 @@ class SearchEngine:
         self.warnings = self._analyzer_warnings()
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
+        self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
+        self._vocabulary_lock = threading.Lock()
         self._rankings: OrderedDict = OrderedDict()
 
     @property
@@ -166,7 +169,32 @@ class SearchEngine:
 
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query
+        self.vocabulary.warm()  # and the archive's characters by pinyin, its words sorted for completions
         return self
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The archive's words and byline names (searcher/suggest.py), made on first use."""
+        with self._vocabulary_lock:
+            if self._vocabulary is None:
+                from storysearch.index.sparse import GRAM_MARK
+
+                names = Counter(name for story in self.stories.values() for name in dict.fromkeys(story.authors))
+                sparse = self.keyword.sparse
+                self._vocabulary = Vocabulary.from_matrix(sparse.vocab, sparse.story_counts(), GRAM_MARK, names,
+                                                          self.keyword.in_headlines, len(self.stories))
+            return self._vocabulary
+
+    def did_you_mean(self, query: str) -> Suggestion | None:
+        """The query with its likely typos replaced by words of the archive,
+        when it finds little (searcher/suggest.py); None otherwise."""
+        if not query.strip():
+            return None
+        return self.vocabulary.did_you_mean(query)
+
+    def completions(self, prefix: str, limit: int = 10) -> list[Completion]:
+        """Headline words and byline names beginning with ``prefix``, most frequent first."""
+        return self.vocabulary.complete(prefix, limit)
 
     def searcher(self, mode: str, fusion: str | None = None) -> Searcher:
         """A searcher (``search(q, k)``, ``batch_search``) answering as this engine does in ``mode``."""

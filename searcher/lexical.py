@@ -185,6 +185,10 @@ class SparseScorer:
         share = np.stack(held).T.astype(np.float32) @ weights
         return share >= QUESTION_SHARE * weights.sum() - 1e-9
 
+    def story_counts(self) -> np.ndarray:
+        """How many stories hold each token (by column): its document frequency."""
+        return np.diff(self.indptr)
+
     def top(self, scores: np.ndarray, matches: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The ``k`` best matching stories, best first; equal scores in index order."""
         found = np.flatnonzero(matches)
@@ -266,6 +270,22 @@ class KeywordSearcher(Searcher):
         for term in match_terms(parsed.positive_texts):
             held |= self._sparse.holding(term)
         return held
+
+    @property
+    def sparse(self) -> SparseScorer:
+        return self._sparse
+
+    def in_headlines(self, word: str) -> bool:
+        """Whether some headline may hold ``word`` (folded): every character
+        pair of it is in the headline field (exact for two characters)."""
+        grams = [g for g, *_ in text_analysis().grams(word, unigrams=False)]
+        if not grams:
+            return False
+        try:
+            reader = self._searcher().reader()
+            return all(reader.doc_frequency("headline_bigrams", gram) > 0 for gram in grams)
+        except Exception as exc:  # noqa: BLE001 - as _rows: whatever Whoosh raised reading damaged files
+            raise layout.IndexDamaged(self._path, f"{type(exc).__name__}: {exc}") from None
 
     def search(self, query: str, k: int = 10, filters: FilterArg = None) -> list[Hit]:
         parsed = parse_query(query)

@@ -118,3 +118,19 @@ def check_conditions(parsed: ParsedQuery) -> ParsedQuery:
             f"检索条件太多：共 {parsed.conditions} 个短语、字段条件和排除条件，最多 {MAX_CONDITIONS} 个。请减少引号短语、"
             f"headline:/author:/source: 条件或排除词。")
     return parsed
+
+
+def searchable_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """(the cleaned query, the (start, end) in it of each text the query
+    searches for: plain terms, phrases and headline conditions, never
+    exclusions or filter values), so that a part can be replaced and the rest
+    of the query kept as typed (did you mean, searcher/suggest.py)."""
+    cleaned = _clean(text)
+    spans = []
+    for match in _CLAUSE.finditer(cleaned):
+        group = next((name for name in ("q1", "q2", "word") if match.group(name) is not None), None)
+        name = FIELD_ALIASES.get(match.group("field") or "", "")
+        if group is None or match.group("neg") or name not in ("", "headline"):
+            continue
+        spans.append(match.span(group))
+    return cleaned, spans

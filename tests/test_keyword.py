@@ -190,7 +190,8 @@ def test_too_many_conditions_are_refused_clearly(engine, client):
         engine.search(query, "keyword", 10)
     response = client.get("/api/search", query_string={"q": query})
     assert response.status_code == 400
-    assert response.get_json() == {"ok": False, "status": 400, "error": response.get_json()["error"]}
+    answer = response.get_json()
+    assert answer == {"ok": False, "status": 400, "error": answer["error"], "message": answer["message"]}
     assert f"at most {MAX_CONDITIONS}" in response.get_json()["error"]
     for page in ("/", "/embed"):
         response = client.get(page, query_string={"q": query})

@@ -240,7 +240,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         context = {"query": request.args.get("q", ""), "mode": request.args.get("mode") or "hybrid",
                    "filters": {}, "results": [], "total": 0, "related": 0, "ranked": 0, "facets": {},
                    "sort": "relevance", "page": 1, "error": None, "last_page_url": None, "next_url": None,
-                   "prev_url": None, "first": 0, "last": 0, "timeline_unit": "year", "timeline": []}
+                   "prev_url": None, "first": 0, "last": 0, "timeline_unit": "year", "timeline": [],
+                   "did_you_mean": None}
         try:
             args = _search_args()
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
@@ -251,6 +252,9 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                                                   offset, explain=True, fusion=args["fusion"], sort=args["sort"])
                 context.update(total=response["total"], related=response["related"], ranked=response["ranked"],
                                facets=response["facets"])
+                if response["did_you_mean"]:  # the same request with the corrected query
+                    context["did_you_mean"] = {**response["did_you_mean"],
+                                               "url": search_url(endpoint, q=response["did_you_mean"]["query"])}
                 context["timeline_unit"], context["timeline"] = timeline(response["facets"])
                 if offset and offset >= response["ranked"]:
                     last_page = max(1, -(-response["ranked"] // args["k"]))
@@ -300,7 +304,16 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                         "facets": context["facets"], "page": context["page"],
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],
                         "next_url": context["next_url"], "prev_url": context["prev_url"],
-                        "warnings": engine().warnings})
+                        "did_you_mean": context["did_you_mean"], "warnings": engine().warnings})
+
+    @app.get("/api/suggest")
+    def api_suggest():
+        """Completions for the search box: headline words and byline names beginning with ``q``."""
+        prefix = request.args.get("q", "")
+        try:
+            return jsonify(records.completions_response(prefix, engine().completions(prefix)))
+        except QueryError as exc:
+            return _error(str(exc), 400, exc.chinese)
 
     @app.before_request
     def follow_joined_parts():

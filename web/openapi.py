@@ -65,6 +65,14 @@ def openapi_spec(server_url: str) -> dict:
                 ],
                 "responses": {"200": _json("#/components/schemas/SearchResponse", "Ranked stories"),
                               "400": ERRORS["400"], "503": ERRORS["503"]}}},
+            "/api/suggest": {"get": {
+                "summary": "Completions for the search box", "operationId": "suggest",
+                "description": "Headline words and byline names of the archive beginning with q, most frequent "
+                               "first, at most 10; an empty q answers an empty list",
+                "parameters": [_param("q", "What was typed of a word (at most 20 characters)",
+                                      {"type": "string", "maxLength": 20})],
+                "responses": {"200": _json("#/components/schemas/Completions", "Completions"),
+                              "400": ERRORS["400"]}}},
             "/api/story/{story_id}": {"get": {
                 "summary": "One story, whole and clean", "operationId": "story",
                 "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path")],
@@ -112,7 +120,28 @@ def openapi_spec(server_url: str) -> dict:
                 "page": {"type": "integer"}, "offset": {"type": "integer"},
                 "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
                 "next_url": {"type": ["string", "null"]}, "prev_url": {"type": ["string", "null"]},
+                "did_you_mean": {"oneOf": [{"$ref": "#/components/schemas/DidYouMean"}, {"type": "null"}]},
                 "warnings": STRINGS}},
+            "DidYouMean": {
+                "type": "object", "required": ["query", "url", "corrections"],
+                "description": "When the query finds little (fewer than 3 stories hold all its words as written), "
+                               "its likely typos replaced by words of the archive that sound alike (pinyin) or "
+                               "differ by one letter of pinyin; null otherwise",
+                "properties": {
+                    "query": {"type": "string", "description": "the corrected query; the rest of the query "
+                              "(other words, phrases, field conditions, exclusions) as typed"},
+                    "url": {"type": "string", "description": "the same request with the corrected query"},
+                    "corrections": {"type": "array", "items": {
+                        "type": "object", "required": ["typed", "suggested", "stories"], "properties": {
+                            "typed": {"type": "string"}, "suggested": {"type": "string"},
+                            "stories": {"type": "integer", "description": "stories holding the suggested word"}}}}}},
+            "Completions": {"type": "object", "required": ["prefix", "completions"], "properties": {
+                "prefix": {"type": "string"},
+                "completions": {"type": "array", "maxItems": 10, "items": {
+                    "type": "object", "required": ["text", "kind", "stories"], "properties": {
+                        "text": {"type": "string"},
+                        "kind": {"enum": ["term", "name"], "description": "a headline word or a byline name"},
+                        "stories": {"type": "integer", "description": "stories holding the word or signed by the name"}}}}}},
             "Story": {"type": "object", "required": ["id", "source", "headline", "paragraphs", "flags"], "properties": {
                 "id": {"type": "string"}, "source": {"type": "string"}, "order": {"type": "integer"},
                 "headline": {"type": "string"}, "subheadline": {"type": "string"}, "authors": STRINGS,

@@ -8,6 +8,7 @@ from storysearch.searcher.filters import FilterArg
 from storysearch.searcher.hits import Hit
 from storysearch.searcher.hybrid import describe_fusion
 from storysearch.searcher.similar import SimilarHit
+from storysearch.searcher.suggest import Completion, Suggestion
 
 
 def story_ref(story: Story) -> dict:
@@ -46,7 +47,23 @@ def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: i
     return {"query": query, "mode": mode, "sort": sort, "filters": results.filters.active,
             "total": ranking.total, "related": ranking.related, "ranked": len(ranking.hits), "offset": results.offset, "facets": ranking.facets,
             "hits": [hit_record(hit, story, explain, results.fusion) for hit, story in zip(results.hits, results.stories)],
+            "did_you_mean": suggestion_record(engine.did_you_mean(query)),
             "warnings": engine.warnings}
+
+
+def suggestion_record(suggestion: Suggestion | None) -> dict | None:
+    """Did you mean: the corrected query and what was replaced (the web adds its link)."""
+    if suggestion is None:
+        return None
+    return {"query": suggestion.query,
+            "corrections": [{"typed": c.typed, "suggested": c.suggested, "stories": c.stories}
+                            for c in suggestion.corrections]}
+
+
+def completions_response(prefix: str, completions: list[Completion]) -> dict:
+    """What the search box offers for what was typed so far."""
+    return {"prefix": prefix, "completions": [{"text": c.text, "kind": c.kind, "stories": c.stories}
+                                              for c in completions]}
 
 
 def similar_record(hit: SimilarHit, story: Story) -> dict:
