@@ -14,6 +14,7 @@ from scipy import sparse
 
 WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u3400-\u9fff]")
 WINDOW = 3  # lines on each side of a line
+BLOCK = 2048  # lines whose band sums are worked out together
 
 
 def bigrams(text: str) -> Counter:
@@ -32,12 +33,13 @@ def _is_word_char(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _band(n: int, offsets: range) -> sparse.csr_matrix:
-    """n x n matrix with ones on the given diagonals: summing lines nearby."""
-    kept = [k for k in offsets if abs(k) < n]
-    if not kept:
-        return sparse.csr_matrix((n, n))
-    return sparse.diags([np.ones(n - abs(k)) for k in kept], kept, shape=(n, n), format="csr")
+def _band(rows: int, columns: int, shift: int, offsets: range) -> sparse.csr_matrix:
+    """rows x columns matrix with a one at (i, i + shift + k) for each k of
+    ``offsets`` (in their order) that falls inside: summing lines nearby."""
+    cols = np.arange(rows)[:, None] + shift + np.asarray(offsets)[None, :]
+    inside = (cols >= 0) & (cols < columns)
+    indptr = np.concatenate(([0], np.cumsum(inside.sum(axis=1))))
+    return sparse.csr_matrix((np.ones(int(indptr[-1])), cols[inside], indptr), shape=(rows, columns))
 
 
 class PageText:
@@ -64,39 +66,39 @@ class PageText:
         weights = sparse.csr_matrix((counts.data * idf[counts.indices], counts.indices, counts.indptr),
                                     shape=counts.shape)
         self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
-        above = _band(n, range(-WINDOW, 0)) @ weights
-        below = _band(n, range(1, WINDOW + 1)) @ weights
+        self.above, self.below, self.across = _nearby(weights)
+
+
+def _nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each line, the weighted share of its bigrams found in the WINDOW
+    lines above it and in those below, and the cosine of the summed weights
+    of the lines above and of those below. Worked out BLOCK lines at a time:
+    each line's values are the same as from the whole page at once (the same
+    sums in the same order), and a block's band sums stay small enough for
+    the processor's caches (over the whole of a 5 MB page they took 100 MB)."""
+    n = weights.shape[0]
+    total = np.asarray(weights.sum(axis=1)).ravel()
+    above_share, below_share, across = np.zeros(n), np.zeros(n), np.zeros(n)
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        low, high = max(start - WINDOW, 0), min(stop + WINDOW, n)
+        part = weights[low:high]
+        own = weights[start:stop]
+        above = _band(stop - start, high - low, start - low, range(-WINDOW, 0)) @ part
+        below = _band(stop - start, high - low, start - low, range(1, WINDOW + 1)) @ part
         above.sort_indices()
         below.sort_indices()
-        total = np.asarray(weights.sum(axis=1)).ravel()
-        seen_above, seen_below = _seen_nearby(weights)
-        self.above = _ratio(_entries(weights, seen_above), total)
-        self.below = _ratio(_entries(weights, seen_below), total)
+        # (a line's own weights where the band has the bigram: times one, the same numbers)
+        above_share[start:stop] = _ratio(own.multiply(_ones(above)), total[start:stop])
+        below_share[start:stop] = _ratio(own.multiply(_ones(below)), total[start:stop])
         dot = np.asarray(above.multiply(below).sum(axis=1)).ravel()
         norms = _norms(above) * _norms(below)
-        self.across = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
+        np.divide(dot, norms, out=across[start:stop], where=norms > 0)
+    return above_share, below_share, across
 
 
-def _seen_nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """For each entry of ``weights`` (a line's bigram), is the bigram in one
-    of the WINDOW lines above, and in one of those below? Found from each
-    bigram's nearest occurrences: sorting the entries by bigram and line."""
-    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
-    columns = weights.indices
-    order = np.argsort(columns, kind="stable")  # the entries come by line: a stable sort keeps them so
-    r, c = rows[order], columns[order]
-    close = (c[1:] == c[:-1]) & (r[1:] - r[:-1] <= WINDOW)  # entry k + 1 has entry k within the window above
-    above, below = np.zeros(len(r), dtype=bool), np.zeros(len(r), dtype=bool)
-    above[order[1:][close]] = True
-    below[order[:-1][close]] = True
-    return above, below
-
-
-def _entries(matrix: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
-    """The matrix with only the kept entries (in their order)."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=matrix.shape[0]))))
-    return sparse.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
+def _ones(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(matrix.data)), matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _ratio(part: sparse.spmatrix, total: np.ndarray) -> np.ndarray:
