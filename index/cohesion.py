@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 
 WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u3400-\u9fff]")
+PAIR = re.compile("..", re.DOTALL)
 WINDOW = 3  # lines on each side of a line
 BLOCK = 2048  # lines whose band sums are worked out together
 
@@ -33,13 +34,26 @@ def _is_word_char(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _band(rows: int, columns: int, shift: int, offsets: range) -> sparse.csr_matrix:
-    """rows x columns matrix with a one at (i, i + shift + k) for each k of
-    ``offsets`` (in their order) that falls inside: summing lines nearby."""
-    cols = np.arange(rows)[:, None] + shift + np.asarray(offsets)[None, :]
-    inside = (cols >= 0) & (cols < columns)
-    indptr = np.concatenate(([0], np.cumsum(inside.sum(axis=1))))
-    return sparse.csr_matrix((np.ones(int(indptr[-1])), cols[inside], indptr), shape=(rows, columns))
+def _rows(matrix: sparse.csr_matrix, first: int, count: int) -> sparse.csr_matrix:
+    """``count`` rows of ``matrix`` from row ``first`` on (which may be
+    negative), rows outside the matrix empty: a view of its entries."""
+    row = np.arange(first, first + count)
+    starts = matrix.indptr[np.clip(row, 0, matrix.shape[0])]
+    ends = matrix.indptr[np.clip(row + 1, 0, matrix.shape[0])]
+    indptr = np.concatenate(([0], np.cumsum(ends - starts)))
+    kept = slice(starts[0], ends[-1])  # (the rows are consecutive)
+    return sparse.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr), shape=(count, matrix.shape[1]))
+
+
+def _band_sum(part: sparse.csr_matrix, first: int, count: int, offsets: range) -> sparse.csr_matrix:
+    """Row i: the sum of the rows i + first + k of ``part``, k in ``offsets``,
+    added in that order (the rows outside count nothing). Sparse additions
+    merge sorted rows, so the sums come with their bigrams in order."""
+    total = None
+    for k in offsets:
+        shifted = _rows(part, first + k, count)
+        total = shifted if total is None else total + shifted
+    return total
 
 
 class PageText:
@@ -59,13 +73,16 @@ class PageText:
         grams = (points[:-1][same] << 21) | points[1:][same]
         rows = line_of[:-1][same]
         vocabulary, columns = np.unique(grams, return_inverse=True)
-        counts = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, len(vocabulary)))
-        counts.sum_duplicates()
-        df = np.bincount(counts.indices, minlength=len(vocabulary))  # lines holding each bigram
+        # each line's bigrams in order with their counts: (line, bigram) pairs sorted
+        pairs, times = np.unique(rows * max(len(vocabulary), 1) + columns, return_counts=True)
+        line, column = np.divmod(pairs, max(len(vocabulary), 1))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(line, minlength=n))))
+        df = np.bincount(column, minlength=len(vocabulary))  # lines holding each bigram
         idf = np.log1p(max(n, 1) / np.maximum(df, 1))
-        weights = sparse.csr_matrix((counts.data * idf[counts.indices], counts.indices, counts.indptr),
-                                    shape=counts.shape)
-        self.idf = {chr(g >> 21) + chr(g & 0x1FFFFF): float(w) for g, w in zip(vocabulary.tolist(), idf.tolist())}
+        weights = sparse.csr_matrix((times * idf[column], column, indptr), shape=(n, len(vocabulary)))
+        # (the bigrams as strings: all written out as UTF-32 at once, then cut in twos)
+        chars = np.stack([vocabulary >> 21, vocabulary & 0x1FFFFF], axis=1).astype(np.uint32)
+        self.idf = dict(zip(PAIR.findall(chars.tobytes().decode("utf-32-le")), idf.tolist()))
         self.above, self.below, self.across = _nearby(weights)
 
 
@@ -84,10 +101,8 @@ def _nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndar
         low, high = max(start - WINDOW, 0), min(stop + WINDOW, n)
         part = weights[low:high]
         own = weights[start:stop]
-        above = _band(stop - start, high - low, start - low, range(-WINDOW, 0)) @ part
-        below = _band(stop - start, high - low, start - low, range(1, WINDOW + 1)) @ part
-        above.sort_indices()
-        below.sort_indices()
+        above = _band_sum(part, start - low, stop - start, range(-WINDOW, 0))
+        below = _band_sum(part, start - low, stop - start, range(1, WINDOW + 1))
         # (a line's own weights where the band has the bigram: times one, the same numbers)
         above_share[start:stop] = _ratio(own.multiply(_ones(above)), total[start:stop])
         below_share[start:stop] = _ratio(own.multiply(_ones(below)), total[start:stop])
