@@ -16,6 +16,7 @@ WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u3400-\u9fff]")
 PAIR = re.compile("..", re.DOTALL)
 WINDOW = 3  # lines on each side of a line
 BLOCK = 2048  # lines whose band sums are worked out together
+KEY_LINES = 1 << 21  # pages with fewer lines sort (bigram, line) pairs as single numbers
 
 
 def bigrams(text: str) -> Counter:
@@ -72,18 +73,36 @@ class PageText:
         same = line_of[:-1] == line_of[1:]
         grams = (points[:-1][same] << 21) | points[1:][same]
         rows = line_of[:-1][same]
-        vocabulary, columns = np.unique(grams, return_inverse=True)
-        # each line's bigrams in order with their counts: (line, bigram) pairs sorted
-        pairs, times = np.unique(rows * max(len(vocabulary), 1) + columns, return_counts=True)
-        line, column = np.divmod(pairs, max(len(vocabulary), 1))
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(line, minlength=n))))
-        df = np.bincount(column, minlength=len(vocabulary))  # lines holding each bigram
+        gram, line, times = _pairs(grams, rows, n)
+        # the bigrams in order, each with its lines: a matrix by bigram, turned
+        # into one by line, each line's bigrams in order (no sort of the entries)
+        first = np.ones(len(gram), dtype=bool)
+        first[1:] = gram[1:] != gram[:-1]
+        vocabulary = gram[first]
+        starts = np.append(np.flatnonzero(first), len(gram))
+        df = np.diff(starts)  # lines holding each bigram
         idf = np.log1p(max(n, 1) / np.maximum(df, 1))
-        weights = sparse.csr_matrix((times * idf[column], column, indptr), shape=(n, len(vocabulary)))
+        weights = sparse.csc_matrix((times * np.repeat(idf, df), line, starts), shape=(n, len(vocabulary))).tocsr()
         # (the bigrams as strings: all written out as UTF-32 at once, then cut in twos)
         chars = np.stack([vocabulary >> 21, vocabulary & 0x1FFFFF], axis=1).astype(np.uint32)
         self.idf = dict(zip(PAIR.findall(chars.tobytes().decode("utf-32-le")), idf.tolist()))
         self.above, self.below, self.across = _nearby(weights)
+
+
+def _pairs(grams: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (bigram, line) pairs sorted by bigram, then line, and how
+    often the line has the bigram. Bigrams take 42 bits: with fewer than 2**21
+    lines a pair fits one 64-bit number, and sorting numbers is fastest."""
+    if n < KEY_LINES:
+        pairs, times = np.unique(grams * n + rows, return_counts=True)
+        gram, line = np.divmod(pairs, n)
+        return gram, line, times
+    order = np.lexsort((rows, grams))
+    grams, rows = grams[order], rows[order]
+    new = np.ones(len(grams), dtype=bool)
+    new[1:] = (grams[1:] != grams[:-1]) | (rows[1:] != rows[:-1])
+    starts = np.flatnonzero(new)
+    return grams[starts], rows[starts], np.diff(np.append(starts, len(grams)))
 
 
 def _nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
