@@ -65,13 +65,15 @@ class PageText:
     def __init__(self, texts: list[str]):
         self.texts = texts
         n = len(texts)
-        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-        line_of = np.repeat(np.arange(n), lengths)
         keep = _is_word_char(points)
-        points, line_of = points[keep].astype(np.int64), line_of[keep]
+        # (32-bit lines and code points until a bigram needs 64 bits: on a big
+        # page every array made here is many megabytes)
+        line_of = np.repeat(np.arange(n, dtype=np.int32), lengths)[keep]
+        points = points[keep]
         same = line_of[:-1] == line_of[1:]
-        grams = (points[:-1][same] << 21) | points[1:][same]
+        grams = (points[:-1][same].astype(np.int64) << 21) | points[1:][same]
         rows = line_of[:-1][same]
         gram, line, times = _pairs(grams, rows, n)
         # the bigrams in order, each with its lines: a matrix by bigram, turned
@@ -94,9 +96,13 @@ def _pairs(grams: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.
     often the line has the bigram. Bigrams take 42 bits: with fewer than 2**21
     lines a pair fits one 64-bit number, and sorting numbers is fastest."""
     if n < KEY_LINES:
-        pairs, times = np.unique(grams * n + rows, return_counts=True)
-        gram, line = np.divmod(pairs, n)
-        return gram, line, times
+        keys = grams * n + rows
+        keys.sort()  # (in place: what np.unique does, less a copy of the keys)
+        new = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        gram, line = np.divmod(keys[starts], n)
+        return gram, line, np.diff(np.append(starts, len(keys)))
     order = np.lexsort((rows, grams))
     grams, rows = grams[order], rows[order]
     new = np.ones(len(grams), dtype=bool)
