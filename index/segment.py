@@ -30,6 +30,7 @@ import gc
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from . import story_start
 from .cohesion import Similarity
@@ -484,7 +485,7 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     gram), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
-        body = sorted((line for line in draft.items() if line.kind == "body"), key=lambda x: x.no)
+        body = sorted([line for block in draft.blocks for line in block if line.kind == "body"], key=attrgetter("no"))
         kept: list[tuple[str, list[Line], int]] = []
         kept_grams: list[frozenset[str]] = []
         postings: dict[str, list[int]] = {}
@@ -629,7 +630,7 @@ def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentat
 
 
 def _segment_page(source: str, text: str, explain: bool) -> PageSegmentation:
-    numbered = [(no, line.strip()) for no, line in enumerate(text.split("\n"), 1) if line.strip()]
+    numbered = [(no, line) for no, line in enumerate(map(str.strip, text.split("\n")), 1) if line]
     page_lines = dict(numbered)
     roles: dict[int, Role] = {}
     debris = _debris(numbered, roles)

@@ -52,6 +52,8 @@ INNER_MARK = re.compile("[" + re.escape("".join(sorted(SENTENCE_INNER))) + "]")
 TERMINAL_MARK = re.compile("[" + re.escape(TERMINAL) + "]")
 DATELINE_START = set("【[据本新中")  # what DATELINE can open with
 STANDING_HEAD_CHARS = 30  # the longest STANDING_HEAD can match
+REPORTER_WORD = re.compile("|".join(map(re.escape, BYLINE_WORDS)))
+REPORTER_WORD_CHARS = 12  # a byline word this near the start names a reporter
 
 
 def _own(text: str) -> tuple[float, ...]:
@@ -62,8 +64,14 @@ def _own(text: str) -> tuple[float, ...]:
             min(inner, 4) / 4, "——" in text, text[:1] in "(（" and text[-1:] in ")）", bool(NUMBERED.match(text)),
             caption_like(text), bool(TERMINAL_MARK.search(text, 0, len(text) - 1)),
             len(text) <= STANDING_HEAD_CHARS and bool(STANDING_HEAD.match(text)),
-            bool(SPACED_PHRASES.fullmatch(text)), text[-1:] in FUNCTION_CHARS, continues_sentence(text),
-            text[:1] in FUNCTION_CHARS, not is_balanced(text), any(w in text[:12] for w in BYLINE_WORDS))
+            _spaced_phrases(text), text[-1:] in FUNCTION_CHARS, continues_sentence(text),
+            text[:1] in FUNCTION_CHARS, not is_balanced(text), bool(REPORTER_WORD.search(text, 0, REPORTER_WORD_CHARS)))
+
+
+def _spaced_phrases(text: str) -> bool:
+    # (SPACED_PHRASES wants a space between two runs of other characters:
+    # str.split finds one faster than the pattern tells that a long line has none)
+    return len(text.split(None, 1)) > 1 and bool(SPACED_PHRASES.fullmatch(text))
 
 
 class PageLines(PageText):
@@ -74,18 +82,21 @@ class PageLines(PageText):
     def __init__(self, texts: list[str]):
         super().__init__(texts)
         n = len(texts)
-        memo: dict[str, tuple[float, ...]] = {}
-        rows = [memo.get(t) or memo.setdefault(t, _own(t)) for t in texts]
-        own = np.array(rows, dtype=float).reshape(n, len(OWN))
+        # each distinct text's row once; the page's lines pick theirs by number
+        numbers: dict[str, int] = {}
+        which = [numbers.setdefault(t, len(numbers)) for t in texts]
+        distinct = np.array(list(map(_own, numbers)), dtype=float).reshape(len(numbers), len(OWN))
+        own = distinct[which] if len(numbers) < n else distinct
         self.own = {name: own[:, k] for k, name in enumerate(OWN)}
-        pairs: dict[tuple[str, str | None], bool] = {}
-        breaks = []
-        for i, text in enumerate(texts):
-            key = (text, texts[i + 1] if i + 1 < n else None)
+        # (runs_into is False for a complete line: only the others are asked)
+        pairs: dict[tuple[str, str], bool] = {}
+        breaks = np.zeros(n)
+        for i in np.flatnonzero(own[:n - 1, OWN.index("complete")] == 0).tolist():
+            key = (texts[i], texts[i + 1])
             if key not in pairs:
                 pairs[key] = runs_into(*key)
-            breaks.append(pairs[key])
-        self.own["breaks next"] = np.array(breaks, dtype=float)
+            breaks[i] = pairs[key]
+        self.own["breaks next"] = breaks
         self.columns = _columns(self)
 
     @property

@@ -132,7 +132,7 @@ def byline_like(text: str) -> bool:
     """Names, optionally after an affiliation or a role (``本报记者 鲍洪俊``,
     ``本报记者 XXX 通讯员 YYY``, ``湖南郴州市 刘洪杰``, ``本报评论员``), or an
     organisation; no sentence punctuation."""
-    if (len(text) > MAX_BYLINE_CHARS or NO_BYLINE_PUNCTUATION.intersection(text) or DIGIT.search(text)
+    if (len(text) > MAX_BYLINE_CHARS or not NO_BYLINE_PUNCTUATION.isdisjoint(text) or DIGIT.search(text)
             or DATELINE.match(text)):
         return False
     tokens = text.lstrip("■ ").split()
@@ -193,7 +193,7 @@ def split_names(names: str) -> list[str]:
 def headline_like(text: str) -> bool:
     """Short, no sentence punctuation, not a caption, credit or web debris."""
     return (len(text) <= MAX_HEADLINE_CHARS
-            and not SENTENCE_PUNCTUATION.intersection(text)
+            and SENTENCE_PUNCTUATION.isdisjoint(text)
             and is_balanced(text)
             and not text.startswith(("(", "（", "■"))
             and not caption_like(text) and not CREDIT.match(text) and not DEBRIS.match(text))
