@@ -310,6 +310,10 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     if headline and _finished(previous) and byline_like(after[0]) and _is_lead(after[1]):
         return ("story start: headline, byline and lead after a finished paragraph "
                 "(461 of 475 such lines of the development set start a story)")
+    if (headline and not _finished(previous) and byline_like(after[0]) and _is_lead(after[1])
+            and not byline_like(previous) and not breaks_word(previous, text) and not breaks_word(text, after[0])):
+        return ("story start: headline, byline and lead after a line that does not run on into it "
+                "(a caption, a table row, an artwork's title; 14 of 15 such lines of the development set start a story)")
     if (headline and _finished(previous) and after[1] is not None and not byline_like(after[0])
             and byline_like(after[1]) and _is_lead(after[2])
             and (is_complete(after[0]) or after[0].endswith(("—", "－")) or headline_like(after[0]))):
