@@ -314,6 +314,11 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
             and not byline_like(previous) and not breaks_word(previous, text) and not breaks_word(text, after[0])):
         return ("story start: headline, byline and lead after a line that does not run on into it "
                 "(a caption, a table row, an artwork's title; 14 of 15 such lines of the development set start a story)")
+    if (not is_complete(text) and after[0] is not None and BARE_PHOTO_CREDIT.match(after[0]) and _finished(previous)
+            and is_balanced(text) and not caption_like(text) and not NUMBERED.match(text)
+            and not text.startswith(OPENING_PARENTHESES) and not text.endswith(("—", "－", "，", ","))):
+        return ("story start: a photo's title over a bare photo credit （…摄）, as artworks' titles over a bare credit "
+                "(8 of 8 such lines of the development set start a story)")
     if (headline and _finished(previous) and after[1] is not None and not byline_like(after[0])
             and byline_like(after[1]) and _is_lead(after[2])
             and (is_complete(after[0]) or after[0].endswith(("—", "－")) or headline_like(after[0]))):
