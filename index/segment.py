@@ -407,8 +407,11 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
         if len(runs) < 2 and not photo:
             continue
         target = None  # worked out when a tail needs it
-        best = None
+        best = listed = _continued_list(before, runs)
+        reason = "numbered item continuing the list of" if listed else "interleaved tail of"
         for count in range(1, max(min(TAIL_MAX_PARAGRAPHS, len(runs) - 1), int(photo)) + 1):
+            if listed:
+                break
             tail = [line for run in runs[-count:] for line in run]
             # (the cheaper tests first: most tails fail them)
             if _repeats(tail, before):
@@ -425,12 +428,55 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
                 best = tail
         if best:
             for line in best:
-                roles[line.no].reason += f"; moved: interleaved tail of {before.headline}"
+                roles[line.no].reason += f"; moved: {reason} {before.headline}"
             first = draft.blocks[0].index(best[0])
             before.blocks.append(draft.blocks[0][first:])
             del draft.blocks[0][first:]
             moved += 1
     return moved
+
+
+CHINESE_DIGITS = "一二三四五六七八九"
+ITEM_NUMBER = re.compile(r"^(?:(?P<arabic>[\d０-９]{1,2})[、．.]|(?P<chinese>[一二三四五六七八九十]{1,3})、"
+                         r"|[（(](?P<paren>[\d０-９]{1,2}|[一二三四五六七八九十]{1,3})[)）])")
+
+
+def _item_number(text: str) -> tuple[str, int] | None:
+    """A list item's style and number: ``５、`` ("arabic", 5), ``三、``, ``（２）``."""
+    match = ITEM_NUMBER.match(text)
+    if not match:
+        return None
+    style = match.lastgroup
+    digits = match.group(style)
+    if digits[0] in "0123456789０１２３４５６７８９":
+        return style, int(digits)
+    tens, _, units = digits.rpartition("十")
+    if "十" not in digits:
+        return (style, CHINESE_DIGITS.index(digits) + 1) if len(digits) == 1 else None
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    return style, (CHINESE_DIGITS.index(tens) + 1 if tens else 1) * 10 + (CHINESE_DIGITS.index(units) + 1 if units else 0)
+
+
+def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None:
+    """A story's last paragraphs that go on with the numbered list the story
+    before ends with (``４、…`` there, ``５、…`` here, this story having no
+    ``４、`` of its own): an interleaved tail whatever the words say."""
+    items = [number for line in before.items() if line.kind in ("body", "crosshead", "caption")
+             if (number := _item_number(line.text))]
+    if not items:
+        return None
+    style, last = items[-1]
+    # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
+    lines = [line for run in runs for line in run]
+    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
+    for position in range(first, len(lines)):
+        if _item_number(lines[position].text) != (style, last + 1):
+            continue
+        if (style, last) in {_item_number(line.text) for line in lines[:position]}:
+            return None
+        return lines[position:]
+    return None
 
 
 def _minus(whole: dict[str, float], part: dict[str, float]) -> dict[str, float]:
