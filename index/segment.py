@@ -487,24 +487,44 @@ def _item_number(text: str) -> tuple[str, int] | None:
     return style, (CHINESE_DIGITS.index(tens) + 1 if tens else 1) * 10 + (CHINESE_DIGITS.index(units) + 1 if units else 0)
 
 
+# Ordinals that count the points of an argument: 其一， 此其二。 要说其三，
+ORDINAL = re.compile(r"其([一二三四五六七八九十])(?=[，,：:。；;])")
+ORDINAL_OPENING = 8  # a paragraph that goes on with the count names it this early
+
+
+def _markers(text: str, opening: bool = False) -> list[tuple[str, int]]:
+    """The list numbers and ordinals of a line, in order (with ``opening``,
+    only those it opens with)."""
+    found = [number] if (number := _item_number(text)) else []
+    found += [("ordinal", CHINESE_DIGITS.index(m.group(1)) + 1 if m.group(1) != "十" else 10)
+              for m in ORDINAL.finditer(text, 0, ORDINAL_OPENING if opening else len(text))]
+    return found
+
+
 def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None:
-    """A story's last paragraphs that go on with the numbered list the story
-    before ends with (``４、…`` there, ``５、…`` here, this story having no
-    ``４、`` of its own): an interleaved tail whatever the words say."""
-    items = [number for line in before.items() if line.kind in ("body", "crosshead", "caption")
-             if (number := _item_number(line.text))]
-    if not items:
+    """A story's last paragraphs that go on with the count the story before
+    ends with: its numbered list (``４、…`` there, ``５、…`` here) or its
+    ordinals (``此其二。`` there, ``要说其三，`` here), this story having no
+    such item of its own: an interleaved tail whatever the words say."""
+    last: dict[str, int] = {}
+    for line in before.items():
+        if line.kind in ("body", "crosshead", "caption"):
+            for style, number in _markers(line.text):
+                last[style] = number
+    if not last:
         return None
-    style, last = items[-1]
     # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
     lines = [line for run in runs for line in run]
+    starts = {id(run[0]) for run in runs}
     first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
     for position in range(first, len(lines)):
-        if _item_number(lines[position].text) != (style, last + 1):
-            continue
-        if (style, last) in {_item_number(line.text) for line in lines[:position]}:
-            return None
-        return lines[position:]
+        line = lines[position]
+        for style, number in _markers(line.text, opening=True):
+            if last.get(style) != number - 1 or (style == "ordinal" and id(line) not in starts):
+                continue
+            if any((style, number - 1) in _markers(other.text) for other in lines[:position]):
+                return None
+            return lines[position:]
     return None
 
 
