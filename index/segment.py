@@ -107,6 +107,7 @@ class Line:
     text: str
     kind: str = "body"  # body, caption, credit, crosshead, jump, end, duplicate
     credit: str = ""  # names credited at the end of this line
+    joins: bool = False  # the rest of the line before (a crosshead broken at a column break)
 
 
 @dataclass
@@ -215,9 +216,15 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     def close_group() -> None:
         group.clear()
 
+    broken_subhead = False  # the line before is a subhead that this line ends
     for i, (no, text) in enumerate(items):
         previous = texts[i - 1] if i else None
         following = texts[i + 1] if i + 1 < len(texts) else None
+        if broken_subhead and current is not None:
+            broken_subhead = False
+            current.blocks[-1].append(Line(no, text, "crosshead", joins=True))
+            roles[no] = Role("crosshead", "crosshead: the rest of a subhead broken at a column break")
+            continue
         if current is not None and group:
             # (a short line that a dateline runs on from, 新华 / 社广州…电, is no byline)
             if byline_like(text) and not (following and " " not in text and DATELINE.match(text + following)):
@@ -253,12 +260,16 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         vetoed = _never_starts(text, following) if starts else ""
         if vetoed:
             starts, reason = False, vetoed
-        if (starts and current is not None and len(text) > SUBHEAD_ENDING and _subhead_ending(text) in current.subhead_endings
-                and not byline_like(following)):
+        if starts and current is not None and current.subhead_endings and not byline_like(following) and (
+                _subhead_ending(text) in current.subhead_endings
+                # (a subhead broken at a column break, “钱”字 / 了得, ends with the line after it)
+                or (len(text) + len(following) <= MAX_SUBHEAD_CHARS and headline_like(following)
+                    and not is_complete(text) and _subhead_ending(text + following) in current.subhead_endings)):
             reason = "crosshead: it ends as an earlier subhead of this story does (parallel subheads: “假”字了得, “钱”字了得)"
             current.blocks[-1].append(Line(no, text, "crosshead"))
             roles[no] = Role("crosshead", reason)
             previous_starts = False
+            broken_subhead = _subhead_ending(text) not in current.subhead_endings
             continue
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
                 byline_like(following) or runs_into(text, following)):
@@ -298,7 +309,7 @@ def _subhead_ending(text: str) -> str:
     九三学社（３５人） / 台盟（２０人）); a headline ending as a subhead of the
     story above is one of its subheads (the rule takes 15 lines of the
     development set, clean and messy, none a headline)."""
-    return DIGITS.sub("#", text)[-SUBHEAD_ENDING:] if len(text) > SUBHEAD_ENDING else ""
+    return DIGITS.sub("#", text)[-SUBHEAD_ENDING:] if len(text) > SUBHEAD_ENDING else "-"
 
 
 def _has_open_sentence(draft: "_Draft") -> bool:
@@ -689,8 +700,11 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
                 kinds.append("body")
             open_sentence = not is_complete(line.text)
         elif line.kind == "crosshead":
-            paragraphs.append(line.text)
-            kinds.append("crosshead")
+            if line.joins and kinds and kinds[-1] == "crosshead":
+                paragraphs[-1] += line.text
+            else:
+                paragraphs.append(line.text)
+                kinds.append("crosshead")
             open_sentence = False
         if line.credit:
             _add_authors(draft, split_names(line.credit))
