@@ -517,25 +517,27 @@ def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None
     ends with: its numbered list (``４、…`` there, ``５、…`` here) or its
     ordinals (``此其二。`` there, ``要说其三，`` here), this story having no
     such item of its own: an interleaved tail whatever the words say."""
+    # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
+    lines = [line for run in runs for line in run]
+    starts = {id(run[0]) for run in runs}
+    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
+    # (the story before is read only when a line here opens with a count: most lines do not)
+    candidates = [(position, marker) for position in range(first, len(lines))
+                  for marker in _markers(lines[position].text, opening=True)
+                  if marker[0] != "ordinal" or id(lines[position]) in starts]
+    if not candidates:
+        return None
     last: dict[str, int] = {}
     for line in before.items():
         if line.kind in ("body", "crosshead", "caption"):
             for style, number in _markers(line.text):
                 last[style] = number
-    if not last:
-        return None
-    # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
-    lines = [line for run in runs for line in run]
-    starts = {id(run[0]) for run in runs}
-    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
-    for position in range(first, len(lines)):
-        line = lines[position]
-        for style, number in _markers(line.text, opening=True):
-            if last.get(style) != number - 1 or (style == "ordinal" and id(line) not in starts):
-                continue
-            if any((style, number - 1) in _markers(other.text) for other in lines[:position]):
-                return None
-            return lines[position:]
+    for position, (style, number) in candidates:
+        if last.get(style) != number - 1:
+            continue
+        if any((style, number - 1) in _markers(other.text) for other in lines[:position]):
+            return None
+        return lines[position:]
     return None
 
 
