@@ -448,7 +448,7 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
             continue
         target = None  # worked out when a tail needs it
         best = listed = _continued_list(before, runs)
-        reason = "numbered item continuing the list of" if listed else "interleaved tail of"
+        reason = "interleaved tail going on with the count (list number or ordinal) of" if listed else "interleaved tail of"
         for count in range(1, max(min(TAIL_MAX_PARAGRAPHS, len(runs) - 1), int(photo)) + 1):
             if listed:
                 break

@@ -366,7 +366,7 @@ def test_a_story_end_that_goes_on_with_the_count_of_the_story_before_goes_back()
     result = segment_page("t.txt", listed)
     assert [s.headline for s in result.stories][:2] == ["主题性美术创作点评", "待到山花烂漫时"]
     assert result.stories[0].paragraphs[-1].endswith("５、我们的队伍向太阳（中国画）（苗再新）")
-    assert "numbered item continuing the list of 主题性美术创作点评" in result.roles[27].reason
+    assert "going on with the count (list number or ordinal) of 主题性美术创作点评" in result.roles[27].reason
     c = ["我家有一个不大的书柜，祖父的医书都在里面。我一套一套地翻，觉得没啥味道儿，就随手扔了。此其一。",
          "后来我又迷上了书里的人儿和图儿，横着看几遍，再竖着看几遍，一点点地就认得了许多字。此其二。"]
     d = ["在老家湘西隆回，正月里，晚辈要给长辈拜年，出嫁的女儿带着姑爷回娘家拜年，亲戚间互相走动。",
