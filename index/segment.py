@@ -226,9 +226,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             roles[no] = Role("crosshead", "crosshead: the rest of a subhead broken at a column break")
             continue
         if current is not None and group:
-            # (a short line that a dateline runs on from, 新华 / 社广州…电, is no byline)
-            if byline_like(text) and not (following and " " not in text and DATELINE.match(text + following)) \
-                    and not _runs_on_from_name_shape(text, following):
+            if _is_byline(text, following):
                 _add_authors(current, byline_names(text))
                 current.reporter = bool(REPORTER_BYLINE.match(text))
                 current.lines.append(no)
@@ -242,8 +240,9 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             if (following is not None and len(group) < 3 and not caption_like(text)
                     and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
                     and not _broken_into_name_shape(text, following)
-                    and (byline_like(following) or (len(group) == 1 and headline_like(text) and headline_like(following)
-                                                    and second is not None and byline_like(second)
+                    and (_is_byline(following, second) or (len(group) == 1 and headline_like(text) and headline_like(following)
+                                                    and second is not None and not _broken_into_name_shape(following, second)
+                                                    and _is_byline(second, texts[i + 3] if i + 3 < len(texts) else None)
                                                     and _is_lead(texts[i + 3] if i + 3 < len(texts) else None)))):
                 group.append(i)
                 current.lines.append(no)
@@ -367,6 +366,15 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
         return ("story start: headline, deck, byline and lead after a finished paragraph "
                 "(29 of 36 such lines of the development set start a story)")
     return ""
+
+
+def _is_byline(text: str | None, following: str | None) -> bool:
+    """A byline where a headline group may have one: byline-shaped, and not
+    a short line that a dateline runs on from (新华 / 社广州…电) nor the first
+    half of a line broken at a column break (see _runs_on_from_name_shape)."""
+    return (text is not None and byline_like(text)
+            and not (following and " " not in text and DATELINE.match(text + following))
+            and not _runs_on_from_name_shape(text, following))
 
 
 def _names_nobody(text: str) -> bool:

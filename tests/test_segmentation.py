@@ -389,3 +389,12 @@ def test_headline_byline_and_lead_after_a_caption_line_start_a_story():
     assert [s.headline for s in result.stories] == ["当代儿童文学的璀璨明珠", "生命的风景——关于传记"]
     assert result.stories[1].authors == ["吴冠中"]
     assert "does not run on into it" in result.roles[11].reason
+
+
+def test_a_byline_shaped_half_of_a_broken_line_is_no_byline():
+    lead = "目前状况１９９６年１２月退休后忙于搞宣传作报告，三进西藏的老气象工作者退而不休，比在职时还忙。"
+    result = segment_page("t.txt", f"陈金水\n\n荣誉全国五一劳动奖章获得者\n\n工作单\n\n位浙江省临安市气象局\n\n{lead}\n")
+    (story,) = result.stories
+    assert story.authors == [] and story.subheadline == ""
+    assert result.roles[5].role == "body" and result.roles[7].role == "body"
+    assert "工作单位浙江省临安市气象局" in story.paragraphs[0]
