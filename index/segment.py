@@ -37,9 +37,10 @@ from .cohesion import Similarity
 from .jumps import jump_target
 from .segment_features import SPACED_PHRASES, PageLines, line_features, start_scores
 from .stories import Story, StoryFlags, story_id
-from .textpatterns import (CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
+from .textpatterns import (BYLINE_WORDS, COMMON_SURNAMES, CLOSERS, CREDIT, DATELINE, DEBRIS, END_MARK, JUMP, MAX_HEADLINE_CHARS, NUMBERED,
                            PHOTO_CREDIT, REPORTER_BYLINE, SENTENCE_PUNCTUATION, SOURCE_LINE, STANDING_HEAD, TRAILING_CREDIT,
-                           breaks_word, byline_like, byline_names, caption_like, continues_sentence, headline_like,
+                           breaks_word, byline_like, byline_names, caption_like, continues_sentence, dictionary_word_across,
+                           headline_like,
                            is_balanced, is_complete, runs_into, split_names)
 from .textsim import char_grams, near_duplicate
 
@@ -71,10 +72,14 @@ TAIL_RATIO = 4.0
 TAIL_MIN_SIMILARITY = 0.05
 TAIL_MAX_PARAGRAPHS = 2
 # PHOTO_TAIL: the one paragraph after a photo story's caption is a tail
-# candidate too, with the same thresholds: of the 19 such paragraphs of the
-# development set (clean and messy), 2 belong to the story before, and the
-# test moves 1 of them and none of the other 17 (their similarity to the
+# candidate too. Its own story is then only a headline and a caption, too
+# little text for TAIL_RATIO: it goes back when it reads more like the story
+# before than like its own caption (PHOTO_TAIL_RATIO), above
+# TAIL_MIN_SIMILARITY. Of the 19 such paragraphs of the development set
+# (clean and messy), 2 belong to the story before (similarity 0.16 and 0.19
+# there), and both move; none of the other 17 does (their similarity to the
 # story before is at most 0.045, under TAIL_MIN_SIMILARITY).
+PHOTO_TAIL_RATIO = 1.0
 DUPLICATE_CONTAINMENT = 0.8
 COMMON_GRAM = 50
 DUPLICATE_CANDIDATES = 5
@@ -83,6 +88,13 @@ DUPLICATE_CANDIDATES = 5
 DIRECT_CHECK = 8
 # A fragment that belongs to another story ends its block within this many lines.
 FRAGMENT_MAX_LINES = 4
+# Parallel subheads: lines of at most MAX_SUBHEAD_CHARS that end in the same
+# SUBHEAD_ENDING characters (numbers read as one sign).
+MAX_SUBHEAD_CHARS = 20
+SUBHEAD_ENDING = 3
+DIGITS = re.compile(r"[\d０-９]+")
+# A photo credit alone on its line: ``（新华社记者兰红光摄）``.
+BARE_PHOTO_CREDIT = re.compile(r"^[（(][^（）()]{1,20}摄[^（）()]{0,6}[）)]$")
 
 
 @dataclass
@@ -97,6 +109,7 @@ class Line:
     text: str
     kind: str = "body"  # body, caption, credit, crosshead, jump, end, duplicate
     credit: str = ""  # names credited at the end of this line
+    joins: bool = False  # the rest of the line before (a crosshead broken at a column break)
 
 
 @dataclass
@@ -115,6 +128,8 @@ class _Draft:
     authors: list[str] = field(default_factory=list)
     reporter: bool = False
     blocks: list[list[Line]] = field(default_factory=list)  # body runs between headlines
+    # how the story's short headline-like body lines (its subheads) end: see _subhead_ending
+    subhead_endings: set[str] = field(default_factory=set)
 
     def items(self) -> list[Line]:
         return [line for block in self.blocks for line in block]
@@ -203,12 +218,17 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     def close_group() -> None:
         group.clear()
 
+    broken_subhead = False  # the line before is a subhead that this line ends
     for i, (no, text) in enumerate(items):
         previous = texts[i - 1] if i else None
         following = texts[i + 1] if i + 1 < len(texts) else None
+        if broken_subhead and current is not None:
+            broken_subhead = False
+            current.blocks[-1].append(Line(no, text, "crosshead", joins=True))
+            roles[no] = Role("crosshead", "crosshead: the rest of a subhead broken at a column break")
+            continue
         if current is not None and group:
-            # (a short line that a dateline runs on from, 新华 / 社广州…电, is no byline)
-            if byline_like(text) and not (following and " " not in text and DATELINE.match(text + following)):
+            if _is_byline(text, following):
                 _add_authors(current, byline_names(text))
                 current.reporter = bool(REPORTER_BYLINE.match(text))
                 current.lines.append(no)
@@ -221,8 +241,10 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             second = texts[i + 2] if i + 2 < len(texts) else None
             if (following is not None and len(group) < 3 and not caption_like(text)
                     and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
-                    and (byline_like(following) or (len(group) == 1 and headline_like(text) and headline_like(following)
-                                                    and second is not None and byline_like(second)
+                    and not _broken_into_name_shape(text, following)
+                    and (_is_byline(following, second) or (len(group) == 1 and headline_like(text) and headline_like(following)
+                                                    and second is not None and not _broken_into_name_shape(following, second)
+                                                    and _is_byline(second, texts[i + 3] if i + 3 < len(texts) else None)
                                                     and _is_lead(texts[i + 3] if i + 3 < len(texts) else None)))):
                 group.append(i)
                 current.lines.append(no)
@@ -241,6 +263,17 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         vetoed = _never_starts(text, following) if starts else ""
         if vetoed:
             starts, reason = False, vetoed
+        if starts and current is not None and current.subhead_endings and not byline_like(following) and (
+                _subhead_ending(text) in current.subhead_endings
+                # (a subhead broken at a column break, “钱”字 / 了得, ends with the line after it)
+                or (len(text) + len(following) <= MAX_SUBHEAD_CHARS and headline_like(following)
+                    and not is_complete(text) and _subhead_ending(text + following) in current.subhead_endings)):
+            reason = "crosshead: it ends as an earlier subhead of this story does (parallel subheads: “假”字了得, “钱”字了得)"
+            current.blocks[-1].append(Line(no, text, "crosshead"))
+            roles[no] = Role("crosshead", reason)
+            previous_starts = False
+            broken_subhead = _subhead_ending(text) not in current.subhead_endings
+            continue
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
                 byline_like(following) or runs_into(text, following)):
             reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
@@ -272,8 +305,19 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         if continued:
             rule = "jump line 上接…: the continuation of a story from another page starts here"
         current.blocks[-1].append(line)
+        if SUBHEAD_ENDING < len(text) <= MAX_SUBHEAD_CHARS and headline_like(text) and not is_complete(text):
+            current.subhead_endings.add(_subhead_ending(text))
         roles[no] = Role(line.kind, rule if rule != "body" else f"body: {reason}")
     return drafts
+
+
+def _subhead_ending(text: str) -> str:
+    """The last SUBHEAD_ENDING characters of a short line, numbers read as one
+    sign: parallel subheads of one story end alike (“假”字了得 / “钱”字了得,
+    九三学社（３５人） / 台盟（２０人）); a headline ending as a subhead of the
+    story above is one of its subheads (the rule takes 15 lines of the
+    development set, clean and messy, none a headline)."""
+    return DIGITS.sub("#", text)[-SUBHEAD_ENDING:] if len(text) > SUBHEAD_ENDING else "-"
 
 
 def _has_open_sentence(draft: "_Draft") -> bool:
@@ -322,6 +366,15 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     if headline and _finished(previous) and byline_like(after[0]) and _is_lead(after[1]):
         return ("story start: headline, byline and lead after a finished paragraph "
                 "(461 of 475 such lines of the development set start a story)")
+    if (headline and not _finished(previous) and byline_like(after[0]) and _is_lead(after[1])
+            and not byline_like(previous) and not breaks_word(previous, text) and not breaks_word(text, after[0])):
+        return ("story start: headline, byline and lead after a line that does not run on into it "
+                "(a caption, a table row, an artwork's title; 14 of 15 such lines of the development set start a story)")
+    if (not is_complete(text) and after[0] is not None and BARE_PHOTO_CREDIT.match(after[0]) and _finished(previous)
+            and is_balanced(text) and not caption_like(text) and not NUMBERED.match(text)
+            and not text.startswith(OPENING_PARENTHESES) and not text.endswith(("—", "－", "，", ","))):
+        return ("story start: a photo's title over a bare photo credit （…摄）, as artworks' titles over a bare credit "
+                "(8 of 8 such lines of the development set start a story)")
     if (headline and _finished(previous) and after[1] is not None and not byline_like(after[0])
             and byline_like(after[1]) and _is_lead(after[2])
             and (is_complete(after[0]) or after[0].endswith(("—", "－")) or headline_like(after[0]))):
@@ -330,11 +383,48 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
     return ""
 
 
+def _is_byline(text: str | None, following: str | None) -> bool:
+    """A byline where a headline group may have one: byline-shaped, and not
+    a short line that a dateline runs on from (新华 / 社广州…电) nor the first
+    half of a line broken at a column break (see _runs_on_from_name_shape)."""
+    return (text is not None and byline_like(text)
+            and not (following and " " not in text and DATELINE.match(text + following))
+            and not _runs_on_from_name_shape(text, following))
+
+
+def _names_nobody(text: str) -> bool:
+    """A byline-shaped line with no surname first, no role and no space."""
+    return (" " not in text and text.lstrip("■")[:1] not in COMMON_SURNAMES and not REPORTER_BYLINE.match(text)
+            and not any(word in text for word in BYLINE_WORDS))
+
+
+def _broken_into_name_shape(text: str, following: str | None) -> bool:
+    """Do ``text`` and a byline-shaped line after it that names nobody make
+    one line broken at a column break, a dictionary word running on from
+    one into the other (玩出民 / 族特色, 更求长 / 篇精品)?"""
+    return (following is not None and not is_complete(text) and byline_like(following) and _names_nobody(following)
+            and dictionary_word_across(text, following))
+
+
+def _runs_on_from_name_shape(text: str, following: str | None) -> bool:
+    """Is a byline-shaped line the first half of a line broken at a column
+    break: the next line opens with punctuation that goes on with its
+    sentence (去年底 / ，安徽省…), or a dictionary word runs on into it and it
+    names nobody (工作单 / 位浙江省…)? None of the 8 such lines of the
+    development set is a byline; all are broken lines."""
+    if following is None:
+        return False
+    return continues_sentence(following) or (_names_nobody(text) and dictionary_word_across(text, following))
+
+
 def _never_starts(text: str, following: str | None) -> str:
     """The rule that keeps a line from starting a story, if one does."""
     if runs_into(text, following):
         return ("a word or a number runs on into the next line "
                 "(2 of 857 such lines of the development set start a story)")
+    if _broken_into_name_shape(text, following):
+        return ("a word runs on into the next line, which is no name: a line broken at a column break "
+                "(no headline among the 26 such lines of the development set; 24 are paragraphs broken in two)")
     if caption_like(text) or (text[:1] in OPENING_PARENTHESES
                               and (CREDIT.match(text) or JUMP.match(text) or END_MARK.match(text))):
         return "caption, credit, jump line or end mark: never a headline"
@@ -405,8 +495,11 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
         if len(runs) < 2 and not photo:
             continue
         target = None  # worked out when a tail needs it
-        best = None
+        best = listed = _continued_list(before, runs)
+        reason = "interleaved tail going on with the count (list number or ordinal) of" if listed else "interleaved tail of"
         for count in range(1, max(min(TAIL_MAX_PARAGRAPHS, len(runs) - 1), int(photo)) + 1):
+            if listed:
+                break
             tail = [line for run in runs[-count:] for line in run]
             # (the cheaper tests first: most tails fail them)
             if _repeats(tail, before):
@@ -419,16 +512,81 @@ def _move_tails(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role]) -
             if there < TAIL_MIN_SIMILARITY:
                 continue
             own = sim.cosine(vector, sim.vector(_draft_text(draft, skip)))
-            if there >= TAIL_RATIO * own:
+            if there >= (PHOTO_TAIL_RATIO if photo else TAIL_RATIO) * own:
                 best = tail
         if best:
             for line in best:
-                roles[line.no].reason += f"; moved: interleaved tail of {before.headline}"
+                roles[line.no].reason += f"; moved: {reason} {before.headline}"
             first = draft.blocks[0].index(best[0])
             before.blocks.append(draft.blocks[0][first:])
             del draft.blocks[0][first:]
             moved += 1
     return moved
+
+
+CHINESE_DIGITS = "一二三四五六七八九"
+ITEM_NUMBER = re.compile(r"^(?:(?P<arabic>[\d０-９]{1,2})[、．.]|(?P<chinese>[一二三四五六七八九十]{1,3})、"
+                         r"|[（(](?P<paren>[\d０-９]{1,2}|[一二三四五六七八九十]{1,3})[)）])")
+
+
+def _item_number(text: str) -> tuple[str, int] | None:
+    """A list item's style and number: ``５、`` ("arabic", 5), ``三、``, ``（２）``."""
+    match = ITEM_NUMBER.match(text)
+    if not match:
+        return None
+    style = match.lastgroup
+    digits = match.group(style)
+    if digits[0] in "0123456789０１２３４５６７８９":
+        return style, int(digits)
+    tens, _, units = digits.rpartition("十")
+    if "十" not in digits:
+        return (style, CHINESE_DIGITS.index(digits) + 1) if len(digits) == 1 else None
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    return style, (CHINESE_DIGITS.index(tens) + 1 if tens else 1) * 10 + (CHINESE_DIGITS.index(units) + 1 if units else 0)
+
+
+# Ordinals that count the points of an argument: 其一， 此其二。 要说其三，
+ORDINAL = re.compile(r"其([一二三四五六七八九十])(?=[，,：:。；;])")
+ORDINAL_OPENING = 8  # a paragraph that goes on with the count names it this early
+
+
+def _markers(text: str, opening: bool = False) -> list[tuple[str, int]]:
+    """The list numbers and ordinals of a line, in order (with ``opening``,
+    only those it opens with)."""
+    found = [number] if (number := _item_number(text)) else []
+    found += [("ordinal", CHINESE_DIGITS.index(m.group(1)) + 1 if m.group(1) != "十" else 10)
+              for m in ORDINAL.finditer(text, 0, ORDINAL_OPENING if opening else len(text))]
+    return found
+
+
+def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None:
+    """A story's last paragraphs that go on with the count the story before
+    ends with: its numbered list (``４、…`` there, ``５、…`` here) or its
+    ordinals (``此其二。`` there, ``要说其三，`` here), this story having no
+    such item of its own: an interleaved tail whatever the words say."""
+    # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
+    lines = [line for run in runs for line in run]
+    starts = {id(run[0]) for run in runs}
+    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
+    # (the story before is read only when a line here opens with a count: most lines do not)
+    candidates = [(position, marker) for position in range(first, len(lines))
+                  for marker in _markers(lines[position].text, opening=True)
+                  if marker[0] != "ordinal" or id(lines[position]) in starts]
+    if not candidates:
+        return None
+    last: dict[str, int] = {}
+    for line in before.items():
+        if line.kind in ("body", "crosshead", "caption"):
+            for style, number in _markers(line.text):
+                last[style] = number
+    for position, (style, number) in candidates:
+        if last.get(style) != number - 1:
+            continue
+        if any((style, number - 1) in _markers(other.text) for other in lines[:position]):
+            return None
+        return lines[position:]
+    return None
 
 
 def _minus(whole: dict[str, float], part: dict[str, float]) -> dict[str, float]:
@@ -592,8 +750,11 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
                 kinds.append("body")
             open_sentence = not is_complete(line.text)
         elif line.kind == "crosshead":
-            paragraphs.append(line.text)
-            kinds.append("crosshead")
+            if line.joins and kinds and kinds[-1] == "crosshead":
+                paragraphs[-1] += line.text
+            else:
+                paragraphs.append(line.text)
+                kinds.append("crosshead")
             open_sentence = False
         if line.credit:
             _add_authors(draft, split_names(line.credit))

@@ -127,6 +127,25 @@ def runs_into(text: str, following: str | None) -> bool:
     return not DATELINE.match(following) and not byline_like(following) and breaks_word(text, following)
 
 
+# The most common Chinese surnames (the first hundred or so of today's
+# population counts): a byline that starts with one of them reads as a name.
+COMMON_SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+                      "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+                      "文常牛")
+
+
+def dictionary_word_across(left: str, right: str) -> bool:
+    """Does a dictionary word (jieba without guessing new words) run from
+    the end of ``left`` into the start of ``right``, as 玩出民 / 族特色?"""
+    return _dictionary_word_at(left[-3:], right[:3])
+
+
+@per_text
+def _dictionary_word_at(tail: str, head: str) -> bool:
+    return any(start < len(tail) < end and len(word) >= 2
+               for word, start, end in jieba_tokenizer().tokenize(tail + head, hmm=False))
+
+
 @per_text
 def byline_like(text: str) -> bool:
     """Names, optionally after an affiliation or a role (``本报记者 鲍洪俊``,

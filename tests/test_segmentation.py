@@ -317,3 +317,84 @@ def test_stories_under_one_headline_stay_apart_unless_the_first_stops_mid_senten
     briefs = "\n".join(f"垃圾分类宣传进社区\n\n{name}\n\n近日,{district}组织志愿者走进社区,讲解垃圾分类知识,发放资料。\n"
                        for name, district in (("张三", "西湖区"), ("李四", "鄞州区"), ("王五", "上城区")))
     assert [s.authors for s in split_stories("t.txt", briefs)] == [["张三"], ["李四"], ["王五"]]
+
+
+def test_a_line_ending_as_an_earlier_subhead_of_its_story_is_a_crosshead():
+    p = ["在已经过去的一年中，几年前曾经使个别艺术家心烦意躁的假画，在不少艺术品拍卖中大行其道，说来说去是两个字",
+         "中国艺术品作伪从何时起步，尚无准确考稽。从已知的文献记载看，作伪最为猖獗的时期大约有北宋中后期、南宋和明清几个时期。",
+         "作伪技术，除了传统的挖款、改款、添款、移动画跋、拼凑画芯以外，一些新的技术手段也被运用于作伪，如激光照排等。",
+         "赝品横行，都是因为一个“钱”字。卖家以假充真，是为了一个“钱”字；买家不怕赝品，也是为了一个“钱”字。",
+         "只有这样，才能在艺术品拍卖、经营领域逐步建立起明确、完善的秩序，以法打“假”，以法管“钱”。",
+         "著名声乐教育家周小燕教授从教五十年，培养了一大批在国内外声乐比赛中获奖的优秀歌唱家，桃李满天下。"]
+    for subhead in ("“钱”字了得", "“钱”字\n\n了得"):  # (the second broken at a column break)
+        text = (f"痛说赝品\n\n南宫 品\n\n{p[0]}\n\n“假”字了得\n\n{p[1]}\n\n{p[2]}\n\n{subhead}\n\n{p[3]}\n\n{p[4]}\n\n"
+                f"周小燕老师，您辛苦了！\n\n李 明\n\n{p[5]}\n")
+        result = segment_page("t.txt", text)
+        assert [s.headline for s in result.stories] == ["痛说赝品", "周小燕老师，您辛苦了！"], subhead
+        story = result.stories[0]
+        assert story.paragraph_roles[story.paragraphs.index("“钱”字了得")] == "crosshead"
+        assert "earlier subhead" in result.roles[13].reason
+
+
+def test_a_word_broken_before_a_name_shaped_line_starts_no_story():
+    p = ["自１７年前我国第一台仿制的“登月火箭”游艺机问世以来，游乐业在神州大地蓬勃兴起，游客踊跃，效益可观。",
+         "中国游艺机游乐园协会的陈守维副秘书长指出，按照世界各国的发展经验，理想的游乐园结构应当是金字塔形的。",
+         "国外的游乐设备厂家，为了占据市场，大多悉心研究产品输入国的风俗习惯、文化背景，游客乐于接受。"]
+    result = segment_page("t.txt", f"游乐业现状透视\n\n罗旭辉\n\n{p[0]}\n\n{p[1]}\n\n玩出民\n\n族特色\n\n{p[2]}\n")
+    assert [s.headline for s in result.stories] == ["游乐业现状透视"]
+    assert result.roles[9].role == "body" and "which is no name" in result.roles[9].reason
+
+
+def test_a_photo_title_over_a_bare_photo_credit_starts_a_story():
+    p = ["本报北京１月１５日讯记者汪大昭报道：第八届全运会落幕不久，国家体委便对２００１年九运会的竞赛框架作了初步设计。",
+         "今天，国家体委副主任徐寅生就九运会竞赛规程总则的征求意见稿作了说明，各省区市体委的负责人参加了会议。"]
+    text = f"九运会竞赛框架初拟\n\n{p[0]}\n\n{p[1]}\n\n为备战冬奥会，我国健儿正全力投入训练\n\n（新华社记者兰红光摄）\n"
+    result = segment_page("t.txt", text)
+    assert [s.headline for s in result.stories] == ["九运会竞赛框架初拟", "为备战冬奥会，我国健儿正全力投入训练"]
+    assert "bare photo credit" in result.roles[7].reason
+
+
+def test_a_story_end_that_goes_on_with_the_count_of_the_story_before_goes_back():
+    a = ["如果说，多年来对于艺术形式的探索已经导致不同程度的精神性贫血，那么１９９７年，这种探索终于开始摆脱困窘。",
+         "我们已经进入１９９８年，摆在中国美术家面前的重要课题之一，就是如何把主题性创作中的这种精神发扬光大。"]
+    b = ["曾受业于徐悲鸿门下，又在砚田笔耕墨耘半个多世纪的孙其峰先生，以其书画和艺术理论的精深，享誉当代画坛。",
+         "孙其峰先生现任天津美术学院教授，中国美术家协会理事。他画论并重，尤以画名馨著，作品多次在海内外展出。"]
+    listed = (f"主题性美术创作点评\n\n剑武\n\n{a[0]}\n\n{a[1]}\n\n图片：\n\n１、本版标题书法（朱乃正）\n\n"
+              "２、世纪之声（中国画）（张彦）\n\n３、归航（油画）（张敏杰）\n\n４、京九世纪之梦（油画）（贾励）\n\n"
+              f"待到山花烂漫时\n\n毛同恺\n\n{b[0]}\n\n{b[1]}\n\n５、我们的队伍向太阳（中国画）（苗再新）\n\n"
+              "一元复始（篆刻）\n\n（李明）\n")
+    result = segment_page("t.txt", listed)
+    assert [s.headline for s in result.stories][:2] == ["主题性美术创作点评", "待到山花烂漫时"]
+    assert result.stories[0].paragraphs[-1].endswith("５、我们的队伍向太阳（中国画）（苗再新）")
+    assert "going on with the count (list number or ordinal) of 主题性美术创作点评" in result.roles[27].reason
+    c = ["我家有一个不大的书柜，祖父的医书都在里面。我一套一套地翻，觉得没啥味道儿，就随手扔了。此其一。",
+         "后来我又迷上了书里的人儿和图儿，横着看几遍，再竖着看几遍，一点点地就认得了许多字。此其二。"]
+    d = ["在老家湘西隆回，正月里，晚辈要给长辈拜年，出嫁的女儿带着姑爷回娘家拜年，亲戚间互相走动。",
+         "那时我们家没有多少亲戚，只有叔叔在很远很远的北方当兵，所以正月里大部分时间都在家里过。"]
+    counted = (f"五岁读医书\n\n周凡恺\n\n{c[0]}\n\n{c[1]}\n\n拜年\n\n刘跃清\n\n{d[0]}\n\n{d[1]}\n\n"
+               "要说其三，就有点复杂。我没上小学之前，就把本应上大学时才念的医书给念了，且已能给别人看病。\n\n"
+               "文关公\n\n俞律\n\n关公是武圣，也有人说他是文人。\n")
+    result = segment_page("t.txt", counted)
+    assert [s.headline for s in result.stories] == ["五岁读医书", "拜年", "文关公"]
+    assert result.stories[0].paragraphs[-1].startswith("要说其三")
+    assert result.stories[1].paragraphs[-1].startswith("那时我们家")
+
+
+def test_headline_byline_and_lead_after_a_caption_line_start_a_story():
+    p = ["《小老鼠漂流记》是一部优秀的童话，讲述了一只小老鼠在大海上漂流的故事，孩子们读来爱不释手，大人也喜欢。",
+         "身后是非谁管得，任人评说。其实，身后是非是自己身前决定的，秦桧未尝不知将被后世唾骂，但他顾不得了。"]
+    text = (f"当代儿童文学的璀璨明珠\n\n李 明\n\n{p[0]}\n\n图片：\n\n《小老鼠漂流记》封面设计：牟淼\n\n"
+            f"生命的风景——关于传记\n\n吴冠中\n\n{p[1]}\n")
+    result = segment_page("t.txt", text)
+    assert [s.headline for s in result.stories] == ["当代儿童文学的璀璨明珠", "生命的风景——关于传记"]
+    assert result.stories[1].authors == ["吴冠中"]
+    assert "does not run on into it" in result.roles[11].reason
+
+
+def test_a_byline_shaped_half_of_a_broken_line_is_no_byline():
+    lead = "目前状况１９９６年１２月退休后忙于搞宣传作报告，三进西藏的老气象工作者退而不休，比在职时还忙。"
+    result = segment_page("t.txt", f"陈金水\n\n荣誉全国五一劳动奖章获得者\n\n工作单\n\n位浙江省临安市气象局\n\n{lead}\n")
+    (story,) = result.stories
+    assert story.authors == [] and story.subheadline == ""
+    assert result.roles[5].role == "body" and result.roles[7].role == "body"
+    assert "工作单位浙江省临安市气象局" in story.paragraphs[0]
