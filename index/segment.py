@@ -47,7 +47,7 @@ from .textsim import char_grams, near_duplicate
 # Recorded in the index: when it changes, the next `storysearch index`
 # segments every page again. Bump it whenever a page gives other stories
 # (or other story ids) than before.
-SEGMENTER_VERSION = 6
+SEGMENTER_VERSION = 7
 OPENING_PARENTHESES = ("(", "（")
 ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
