@@ -11,7 +11,9 @@ Each mode ranks as SearchEngine does, with the query vectors taken from the
 cache: keyword matches by their rule, semantic stories close in meaning
 (the similarity floors), and hybrid = the keyword list and the semantic
 list (depth 100) fused, weighted (the default) and RRF (the option), and
-shaped by the question's form (searcher/hybrid.py).
+shaped by the question's form (searcher/hybrid.py). Then the same
+questions again, each pasted with its longest word in Chinese quotation
+marks (“…”), which boost the quoted words rather than require them.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
+from storysearch.index.analysis import text_analysis  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.vectors import vector_index, write_semantic_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
@@ -36,7 +39,7 @@ from storysearch.searcher.hits import ranked  # noqa: E402
 from storysearch.searcher.hybrid import FUSION_DEPTH, FUSIONS, hybrid_hits  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher, is_question  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
-from storysearch.searcher.semantic import SemanticSearcher, close_in_meaning  # noqa: E402
+from storysearch.searcher.semantic import SemanticSearcher, close_in_meaning, embedding_text  # noqa: E402
 from storysearch.searcher.table import StoryTable  # noqa: E402
 
 K = 10
@@ -81,6 +84,25 @@ def engine_ranking(keyword: KeywordSearcher, semantic: SemanticSearcher, questio
     return found
 
 
+def quoted(question: str) -> str:
+    """The question with its longest word in Chinese quotation marks, as a pasted sentence quotes a name."""
+    words = [(start, end) for word, start, end, _ in text_analysis().words(question) if len(word) >= 2]
+    if not words:
+        return question
+    start, end = max(words, key=lambda span: (span[1] - span[0], -span[0]))
+    return f"{question[:start]}“{question[start:end]}”{question[end:]}"
+
+
+def report(keyword, semantic, questions, vectors, qrels) -> None:
+    runs = {name: {} for name in ("keyword", "semantic", "hybrid rrf", "hybrid weighted")}
+    for (qid, question), vector in zip(questions, vectors):
+        for name, hits in engine_ranking(keyword, semantic, question, vector).items():
+            runs[name][qid] = [h.docid for h in hits[:K]]
+    for name, run in runs.items():
+        label = {"hybrid rrf": "hybrid rrf (k=60)", "hybrid weighted": "hybrid weighted (default)"}.get(name, name)
+        print(line(label, evaluate(run, qrels)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=cmrc.DEFAULT)
@@ -107,15 +129,12 @@ def main() -> None:
         table = StoryTable(stories)
         keyword = KeywordSearcher(folder, table)
         semantic = SemanticSearcher(folder, embedder, by_id, table)
-        runs = {name: {} for name in ("keyword", "semantic", "hybrid rrf", "hybrid weighted")}
-        for (qid, question), vector in zip(questions, vectors):
-            ranking = engine_ranking(keyword, semantic, question, vector)
-            for name, hits in ranking.items():
-                runs[name][qid] = [h.docid for h in hits[:K]]
         print(f"CMRC 2018 dev: {len(stories)} paragraphs, {len(questions)} questions, k={K}")
-        for name, run in runs.items():
-            label = {"hybrid rrf": "hybrid rrf (k=60)", "hybrid weighted": "hybrid weighted (default)"}.get(name, name)
-            print(line(label, evaluate(run, qrels)))
+        report(keyword, semantic, questions, vectors, qrels)
+        pasted = [(qid, quoted(question)) for qid, question in questions]
+        pasted_vectors, _ = embed_with_cache([embedding_text(q) for _, q in pasted], embedder.encode_queries, qcache)
+        print("the same questions pasted with their longest word in Chinese quotes (“…”):")
+        report(keyword, semantic, pasted, pasted_vectors, qrels)
         print(f"HNSW (M=32, efSearch=128) recall@{K} of passages against exact search: "
               f"{ann_recall(folder, vectors):.4f}")
         cache.close()
