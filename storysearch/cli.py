@@ -201,12 +201,18 @@ def _search(args) -> int:
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0
-    if not response["hits"]:
-        print("no results")
+    if args.query.strip():
+        held = "close in meaning" if args.mode == "semantic" else "hold the query's words"
+        more = f", {response['related']} more close in meaning" if response["related"] else ""
+        print(f"{response['total']} stories {held}{more}" if response["total"] or response["related"]
+              else "nothing found: no story holds these words or is close in meaning")
+    if response.get("did_you_mean"):
+        print(f"did you mean: {response['did_you_mean']['query']}")
     for hit in response["hits"]:
         ranks = ", ".join(f"{name} #{rank}" for name, rank in hit["ranks"].items() if rank)
+        how = "match" if hit["matched"] else "by meaning"
         print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "
-              f"score {hit['score']:.4f} ({ranks})  id {hit['id']}")
+              f"score {hit['score']:.4f} ({how}; {ranks})  id {hit['id']}")
     return 0
 
 
