@@ -297,7 +297,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             continue
         # text before the first headline continues an earlier page, and so does
         # the text under 上接第一版 (when no headline was printed over it)
-        continued = current is not None and _has_text(current) and _continues_from(text)
+        # (the jump line first: it is one pattern match, the story's text a walk over its lines)
+        continued = current is not None and _continues_from(text) and _has_text(current)
         if current is None or continued:
             current = _Draft("", [], blocks=[[]])
             drafts.append(current)
@@ -770,7 +771,7 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
 
 
 def _has_text(draft: _Draft) -> bool:
-    return any(line.kind in ("body", "caption", "credit", "crosshead") for line in draft.items())
+    return any(line.kind in ("body", "caption", "credit", "crosshead") for block in draft.blocks for line in block)
 
 
 def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentation:
