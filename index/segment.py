@@ -209,6 +209,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     texts = page.texts
     # the model's scores for every line, without and with a story starting on the line before
     scores = [column.tolist() for column in start_scores(page, model.weights)]
+    # (and its verdicts, both ways, for every line at once)
+    verdicts = [[p >= model.threshold for p in map(model.probability_of, column)] for column in scores]
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -252,11 +254,10 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 previous_starts = False
                 continue
         close_group()
-        starts = (model.probability_of(scores[previous_starts][i]) >= model.threshold
-                  and following is not None)
+        starts = verdicts[previous_starts][i] and following is not None
         reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
             else "story-start model"
-        if not starts and following is not None:
+        if not starts and following is not None and len(text) <= MAX_HEADLINE_CHARS:
             rule = _rule_start(texts, i, current)
             if rule:
                 starts, reason = True, rule
@@ -561,6 +562,16 @@ def _markers(text: str, opening: bool = False) -> list[tuple[str, int]]:
     return found
 
 
+# What a line opening with a list number or an ordinal (``_markers``,
+# ``opening``) can start with: ITEM_NUMBER's first characters, or 其 early on.
+MARKER_OPENERS = set("一二三四五六七八九十(（")
+
+
+def _may_open_with_marker(text: str) -> bool:
+    # (str.isdecimal: the characters \d matches)
+    return text[:1] in MARKER_OPENERS or text[:1].isdecimal() or "其" in text[:ORDINAL_OPENING]
+
+
 def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None:
     """A story's last paragraphs that go on with the count the story before
     ends with: its numbered list (``４、…`` there, ``５、…`` here) or its
@@ -572,6 +583,7 @@ def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None
     first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
     # (the story before is read only when a line here opens with a count: most lines do not)
     candidates = [(position, marker) for position in range(first, len(lines))
+                  if _may_open_with_marker(lines[position].text)
                   for marker in _markers(lines[position].text, opening=True)
                   if marker[0] != "ordinal" or id(lines[position]) in starts]
     if not candidates:
