@@ -579,11 +579,12 @@ def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None
     such item of its own: an interleaved tail whatever the words say."""
     # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
     lines = [line for run in runs for line in run]
-    starts = {id(run[0]) for run in runs}
-    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
+    first = sum(map(len, runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)]))
     # (the story before is read only when a line here opens with a count: most lines do not)
+    if not any(_may_open_with_marker(line.text) for line in lines[first:]):
+        return None
+    starts = {id(run[0]) for run in runs}
     candidates = [(position, marker) for position in range(first, len(lines))
-                  if _may_open_with_marker(lines[position].text)
                   for marker in _markers(lines[position].text, opening=True)
                   if marker[0] != "ordinal" or id(lines[position]) in starts]
     if not candidates:
@@ -732,8 +733,11 @@ def _join_broken_captions(items: list[Line]) -> None:
 
 def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> Story:
     items = draft.items()
-    _join_broken_captions(items)
-    has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
+    # (both want a caption: most stories have none)
+    has_photo_credit = False
+    if any(line.kind == "caption" for line in items):
+        _join_broken_captions(items)
+        has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
     body = [line for line in items if line.kind in ("body", "crosshead")]
     # A short complete sentence inside a broken sentence of a story with a photo is the photo's caption.
     if has_photo_credit:
