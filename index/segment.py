@@ -192,11 +192,13 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
         return Line(no, body, "caption", names), "photo caption or photo credit"
     if trailing:
         return Line(no, body, "body", names), "paragraph with a credit"
+    # (the length first: paragraphs are longer than crossheads)
+    if len(text) > MAX_CROSSHEAD_CHARS or following is None or not _finished(previous) or is_complete(text):
+        return Line(no, text, "body"), "body"
     numbered = NUMBERED.match(text)
     # ``一、…`` heads a section; ``１、…`` numbers list items and photos
     heading = text[numbered.end():] if numbered and SECTION_NUMBER.match(text) else text
-    if (_finished(previous) and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
-            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following)):
+    if is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following):
         if numbered and len(text) - numbered.end() >= 2 and len(following) > LEAD_CHARS and not runs_into(text, following):
             return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
         if text.endswith(("：", ":")) and len(text) <= MAX_LEAD_IN_CHARS:
