@@ -668,7 +668,7 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
         if len(runs) < 2:  # a paragraph alone repeats nothing
             continue
         for run in runs:
-            text = "".join(line.text for line in run)
+            text = run[0].text if len(run) == 1 else "".join(line.text for line in run)
             grams = char_grams(text)
             twin = None
             # (a copy shares at least DUPLICATE_CONTAINMENT of the shorter
@@ -740,9 +740,9 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
     if any(line.kind == "caption" for line in items):
         _join_broken_captions(items)
         has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
-    body = [line for line in items if line.kind in ("body", "crosshead")]
     # A short complete sentence inside a broken sentence of a story with a photo is the photo's caption.
     if has_photo_credit:
+        body = [line for line in items if line.kind in ("body", "crosshead")]
         for prev, line, _following in zip(body, body[1:], body[2:]):
             if (line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text)
                     and not breaks_word(prev.text, line.text)):
