@@ -213,6 +213,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     scores = [column.tolist() for column in start_scores(page, model.weights)]
     # (and its verdicts, both ways, for every line at once)
     verdicts = [[p >= model.threshold for p in map(model.probability_of, column)] for column in scores]
+    # does line i run on into line i + 1 (runs_into, worked out once per page with the features)
+    runs_on = [bool(value) for value in page.own["breaks next"].tolist()]
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -260,10 +262,10 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
         reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
             else "story-start model"
         if not starts and following is not None and len(text) <= MAX_HEADLINE_CHARS:
-            rule = _rule_start(texts, i, current)
+            rule = _rule_start(texts, i, current, runs_on[i])
             if rule:
                 starts, reason = True, rule
-        vetoed = _never_starts(text, following) if starts else ""
+        vetoed = _never_starts(text, following, runs_on[i]) if starts else ""
         if vetoed:
             starts, reason = False, vetoed
         if starts and current is not None and current.subhead_endings and not byline_like(following) and (
@@ -278,7 +280,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             broken_subhead = _subhead_ending(text) not in current.subhead_endings
             continue
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
-                byline_like(following) or runs_into(text, following)):
+                byline_like(following) or runs_on[i]):
             reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
             current.blocks[-1].append(Line(no, text, "crosshead"))
             roles[no] = Role("crosshead", reason)
@@ -348,20 +350,21 @@ def _finished(text: str | None) -> bool:
     return text is None or is_complete(text) or text.endswith(("）", ")"))
 
 
-def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
-    """A rule that starts a story where the model did not, and its evidence."""
+def _rule_start(texts: list[str], i: int, current: _Draft | None, runs_on: bool) -> str:
+    """A rule that starts a story where the model did not, and its evidence
+    (``runs_on``: runs_into(texts[i], texts[i + 1]))."""
     text = texts[i]
     if len(text) > MAX_HEADLINE_CHARS:  # every rule below wants a short line
         return ""
     previous = texts[i - 1] if i else None
     after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
-    headline = headline_like(text) and not runs_into(text, after[0])
+    headline = headline_like(text) and not runs_on
     if STANDING_HEAD.match(text):
         return "story start: a standing head (图片新闻, 简讯, 天气预报; all 74 of the development set)"
     if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
             and not is_complete(text) and not TRAILING_CREDIT.search(text)):
         return "story start: a title over a bare credit, as artworks are printed (all 38 of the development set)"
-    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_into(text, after[0]):
+    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_on:
         return "story start: a short unfinished line opens the page"
     if headline and SPACED_PHRASES.fullmatch(text):
         return "story start: a two-part headline, its parts set apart by a space"
@@ -421,9 +424,10 @@ def _runs_on_from_name_shape(text: str, following: str | None) -> bool:
     return continues_sentence(following) or (_names_nobody(text) and dictionary_word_across(text, following))
 
 
-def _never_starts(text: str, following: str | None) -> str:
-    """The rule that keeps a line from starting a story, if one does."""
-    if runs_into(text, following):
+def _never_starts(text: str, following: str | None, runs_on: bool) -> str:
+    """The rule that keeps a line from starting a story, if one does
+    (``runs_on``: runs_into(text, following))."""
+    if runs_on:
         return ("a word or a number runs on into the next line "
                 "(2 of 857 such lines of the development set start a story)")
     if _broken_into_name_shape(text, following):
