@@ -32,6 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+import numpy as np
+
 from . import story_start
 from .cohesion import Similarity
 from .jumps import jump_target
@@ -93,6 +95,8 @@ FRAGMENT_MAX_LINES = 4
 MAX_SUBHEAD_CHARS = 20
 SUBHEAD_ENDING = 3
 DIGITS = re.compile(r"[\d０-９]+")
+# Story-start probabilities this near the threshold are worked out again as the model does (see _verdicts).
+VERDICT_MARGIN = 1e-9
 # A photo credit alone on its line: ``（新华社记者兰红光摄）``.
 BARE_PHOTO_CREDIT = re.compile(r"^[（(][^（）()]{1,20}摄[^（）()]{0,6}[）)]$")
 
@@ -175,6 +179,17 @@ def _debris(numbered: list[tuple[int, str]], roles: dict[int, Role]) -> list[Deb
 
 
 # ------------------------------------------------------- 2-4. classify
+def _verdicts(model: story_start.StartModel, scores: np.ndarray) -> list[bool]:
+    """``model.probability_of(score) >= model.threshold`` for every score:
+    with numpy, and where numpy's probability comes near the threshold (its
+    exp may differ from math.exp in the last bits), as the model says."""
+    probability = 1.0 / (1.0 + np.exp(-scores))
+    verdicts = probability >= model.threshold
+    for i in np.flatnonzero(np.abs(probability - model.threshold) < VERDICT_MARGIN).tolist():
+        verdicts[i] = model.probability_of(float(scores[i])) >= model.threshold
+    return verdicts.tolist()
+
+
 def _body_line(no: int, text: str, previous: str | None, following: str | None) -> tuple[Line, str]:
     """The role of a line inside a story's body, and the rule that gave it."""
     if text[:1] in OPENING_PARENTHESES:  # (end marks, jump lines and credits open with one)
@@ -210,9 +225,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     model = story_start.load()
     texts = page.texts
     # the model's scores for every line, without and with a story starting on the line before
-    scores = [column.tolist() for column in start_scores(page, model.weights)]
-    # (and its verdicts, both ways, for every line at once)
-    verdicts = [[p >= model.threshold for p in map(model.probability_of, column)] for column in scores]
+    # and its verdicts, both ways, for every line at once
+    verdicts = [_verdicts(model, column) for column in start_scores(page, model.weights)]
     # does line i run on into line i + 1 (runs_into, worked out once per page with the features)
     runs_on = [bool(value) for value in page.own["breaks next"].tolist()]
     drafts: list[_Draft] = []
