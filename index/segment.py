@@ -677,14 +677,17 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     gram), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
-        body = sorted([line for block in draft.blocks for line in block if line.kind == "body"], key=attrgetter("no"))
+        body = [line for block in draft.blocks for line in block if line.kind == "body"]
+        if len(body) < 2:  # a paragraph alone repeats nothing
+            continue
+        body.sort(key=attrgetter("no"))
+        runs = _paragraph_runs(body)
+        if len(runs) < 2:
+            continue
         kept: list[tuple[str, list[Line], int]] = []
         kept_grams: list[frozenset[str]] = []
         postings: dict[str, list[int]] = {}
         indexed = 0  # kept[:indexed] are in postings: paragraphs are indexed when a later one is looked up
-        runs = _paragraph_runs(body)
-        if len(runs) < 2:  # a paragraph alone repeats nothing
-            continue
         for run in runs:
             text = run[0].text if len(run) == 1 else "".join(line.text for line in run)
             grams = char_grams(text)
