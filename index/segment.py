@@ -32,6 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+import numpy as np
+
 from . import story_start
 from .cohesion import Similarity
 from .jumps import jump_target
@@ -93,6 +95,8 @@ FRAGMENT_MAX_LINES = 4
 MAX_SUBHEAD_CHARS = 20
 SUBHEAD_ENDING = 3
 DIGITS = re.compile(r"[\d０-９]+")
+# Story-start probabilities this near the threshold are worked out again as the model does (see _verdicts).
+VERDICT_MARGIN = 1e-9
 # A photo credit alone on its line: ``（新华社记者兰红光摄）``.
 BARE_PHOTO_CREDIT = re.compile(r"^[（(][^（）()]{1,20}摄[^（）()]{0,6}[）)]$")
 
@@ -175,6 +179,17 @@ def _debris(numbered: list[tuple[int, str]], roles: dict[int, Role]) -> list[Deb
 
 
 # ------------------------------------------------------- 2-4. classify
+def _verdicts(model: story_start.StartModel, scores: np.ndarray) -> list[bool]:
+    """``model.probability_of(score) >= model.threshold`` for every score:
+    with numpy, and where numpy's probability comes near the threshold (its
+    exp may differ from math.exp in the last bits), as the model says."""
+    probability = 1.0 / (1.0 + np.exp(-scores))
+    verdicts = probability >= model.threshold
+    for i in np.flatnonzero(np.abs(probability - model.threshold) < VERDICT_MARGIN).tolist():
+        verdicts[i] = model.probability_of(float(scores[i])) >= model.threshold
+    return verdicts.tolist()
+
+
 def _body_line(no: int, text: str, previous: str | None, following: str | None) -> tuple[Line, str]:
     """The role of a line inside a story's body, and the rule that gave it."""
     if text[:1] in OPENING_PARENTHESES:  # (end marks, jump lines and credits open with one)
@@ -192,11 +207,13 @@ def _body_line(no: int, text: str, previous: str | None, following: str | None) 
         return Line(no, body, "caption", names), "photo caption or photo credit"
     if trailing:
         return Line(no, body, "body", names), "paragraph with a credit"
+    # (the length first: paragraphs are longer than crossheads)
+    if len(text) > MAX_CROSSHEAD_CHARS or following is None or not _finished(previous) or is_complete(text):
+        return Line(no, text, "body"), "body"
     numbered = NUMBERED.match(text)
     # ``一、…`` heads a section; ``１、…`` numbers list items and photos
     heading = text[numbered.end():] if numbered and SECTION_NUMBER.match(text) else text
-    if (_finished(previous) and following is not None and not is_complete(text) and len(text) <= MAX_CROSSHEAD_CHARS
-            and is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following)):
+    if is_balanced(text) and not SENTENCE_PUNCTUATION & set(heading[:-1]) and not continues_sentence(following):
         if numbered and len(text) - numbered.end() >= 2 and len(following) > LEAD_CHARS and not runs_into(text, following):
             return Line(no, text, "crosshead"), "crosshead: numbered heading between paragraphs"
         if text.endswith(("：", ":")) and len(text) <= MAX_LEAD_IN_CHARS:
@@ -208,7 +225,10 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     model = story_start.load()
     texts = page.texts
     # the model's scores for every line, without and with a story starting on the line before
-    scores = [column.tolist() for column in start_scores(page, model.weights)]
+    # and its verdicts, both ways, for every line at once
+    verdicts = [_verdicts(model, column) for column in start_scores(page, model.weights)]
+    # does line i run on into line i + 1 (runs_into, worked out once per page with the features)
+    runs_on = [bool(value) for value in page.own["breaks next"].tolist()]
     drafts: list[_Draft] = []
     by_headline: dict[str, _Draft] = {}
     current: _Draft | None = None
@@ -252,15 +272,14 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 previous_starts = False
                 continue
         close_group()
-        starts = (model.probability_of(scores[previous_starts][i]) >= model.threshold
-                  and following is not None)
+        starts = verdicts[previous_starts][i] and following is not None
         reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
             else "story-start model"
-        if not starts and following is not None:
-            rule = _rule_start(texts, i, current)
+        if not starts and following is not None and len(text) <= MAX_HEADLINE_CHARS:
+            rule = _rule_start(texts, i, current, runs_on[i])
             if rule:
                 starts, reason = True, rule
-        vetoed = _never_starts(text, following) if starts else ""
+        vetoed = _never_starts(text, following, runs_on[i]) if starts else ""
         if vetoed:
             starts, reason = False, vetoed
         if starts and current is not None and current.subhead_endings and not byline_like(following) and (
@@ -275,7 +294,7 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             broken_subhead = _subhead_ending(text) not in current.subhead_endings
             continue
         if current is not None and current.reporter and headline_like(text) and following is not None and not (
-                byline_like(following) or runs_into(text, following)):
+                byline_like(following) or runs_on[i]):
             reason = "crosshead: headline-like line in a reporter story (■记者) without its own byline"
             current.blocks[-1].append(Line(no, text, "crosshead"))
             roles[no] = Role("crosshead", reason)
@@ -297,7 +316,8 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
             continue
         # text before the first headline continues an earlier page, and so does
         # the text under 上接第一版 (when no headline was printed over it)
-        continued = current is not None and _has_text(current) and _continues_from(text)
+        # (the jump line first: it is one pattern match, the story's text a walk over its lines)
+        continued = current is not None and _continues_from(text) and _has_text(current)
         if current is None or continued:
             current = _Draft("", [], blocks=[[]])
             drafts.append(current)
@@ -344,20 +364,21 @@ def _finished(text: str | None) -> bool:
     return text is None or is_complete(text) or text.endswith(("）", ")"))
 
 
-def _rule_start(texts: list[str], i: int, current: _Draft | None) -> str:
-    """A rule that starts a story where the model did not, and its evidence."""
+def _rule_start(texts: list[str], i: int, current: _Draft | None, runs_on: bool) -> str:
+    """A rule that starts a story where the model did not, and its evidence
+    (``runs_on``: runs_into(texts[i], texts[i + 1]))."""
     text = texts[i]
     if len(text) > MAX_HEADLINE_CHARS:  # every rule below wants a short line
         return ""
     previous = texts[i - 1] if i else None
     after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
-    headline = headline_like(text) and not runs_into(text, after[0])
+    headline = headline_like(text) and not runs_on
     if STANDING_HEAD.match(text):
         return "story start: a standing head (图片新闻, 简讯, 天气预报; all 74 of the development set)"
     if (CREDIT.match(after[0]) and not CREDIT.match(text) and len(text) <= MAX_HEADLINE_CHARS
             and not is_complete(text) and not TRAILING_CREDIT.search(text)):
         return "story start: a title over a bare credit, as artworks are printed (all 38 of the development set)"
-    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_into(text, after[0]):
+    if i == 0 and len(text) <= MAX_HEADLINE_CHARS and not is_complete(text) and not runs_on:
         return "story start: a short unfinished line opens the page"
     if headline and SPACED_PHRASES.fullmatch(text):
         return "story start: a two-part headline, its parts set apart by a space"
@@ -417,9 +438,10 @@ def _runs_on_from_name_shape(text: str, following: str | None) -> bool:
     return continues_sentence(following) or (_names_nobody(text) and dictionary_word_across(text, following))
 
 
-def _never_starts(text: str, following: str | None) -> str:
-    """The rule that keeps a line from starting a story, if one does."""
-    if runs_into(text, following):
+def _never_starts(text: str, following: str | None, runs_on: bool) -> str:
+    """The rule that keeps a line from starting a story, if one does
+    (``runs_on``: runs_into(text, following))."""
+    if runs_on:
         return ("a word or a number runs on into the next line "
                 "(2 of 857 such lines of the development set start a story)")
     if _broken_into_name_shape(text, following):
@@ -560,6 +582,16 @@ def _markers(text: str, opening: bool = False) -> list[tuple[str, int]]:
     return found
 
 
+# What a line opening with a list number or an ordinal (``_markers``,
+# ``opening``) can start with: ITEM_NUMBER's first characters, or 其 early on.
+MARKER_OPENERS = set("一二三四五六七八九十(（")
+
+
+def _may_open_with_marker(text: str) -> bool:
+    # (str.isdecimal: the characters \d matches)
+    return text[:1] in MARKER_OPENERS or text[:1].isdecimal() or "其" in text[:ORDINAL_OPENING]
+
+
 def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None:
     """A story's last paragraphs that go on with the count the story before
     ends with: its numbered list (``４、…`` there, ``５、…`` here) or its
@@ -567,9 +599,11 @@ def _continued_list(before: _Draft, runs: list[list[Line]]) -> list[Line] | None
     such item of its own: an interleaved tail whatever the words say."""
     # (lines, not paragraphs: the items of a list of works, ``５、归航（油画）（张敏杰）``, end no sentence)
     lines = [line for run in runs for line in run]
-    starts = {id(run[0]) for run in runs}
-    first = len([line for run in runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)] for line in run])
+    first = sum(map(len, runs[:max(len(runs) - TAIL_MAX_PARAGRAPHS, 1)]))
     # (the story before is read only when a line here opens with a count: most lines do not)
+    if not any(_may_open_with_marker(line.text) for line in lines[first:]):
+        return None
+    starts = {id(run[0]) for run in runs}
     candidates = [(position, marker) for position in range(first, len(lines))
                   for marker in _markers(lines[position].text, opening=True)
                   if marker[0] != "ordinal" or id(lines[position]) in starts]
@@ -643,16 +677,19 @@ def _remove_duplicates(drafts: list[_Draft]) -> dict[int, list[str]]:
     gram), so a long story is not compared paragraph by paragraph."""
     removed: dict[int, list[str]] = {}
     for index, draft in enumerate(drafts):
-        body = sorted([line for block in draft.blocks for line in block if line.kind == "body"], key=attrgetter("no"))
+        body = [line for block in draft.blocks for line in block if line.kind == "body"]
+        if len(body) < 2:  # a paragraph alone repeats nothing
+            continue
+        body.sort(key=attrgetter("no"))
+        runs = _paragraph_runs(body)
+        if len(runs) < 2:
+            continue
         kept: list[tuple[str, list[Line], int]] = []
         kept_grams: list[frozenset[str]] = []
         postings: dict[str, list[int]] = {}
         indexed = 0  # kept[:indexed] are in postings: paragraphs are indexed when a later one is looked up
-        runs = _paragraph_runs(body)
-        if len(runs) < 2:  # a paragraph alone repeats nothing
-            continue
         for run in runs:
-            text = "".join(line.text for line in run)
+            text = run[0].text if len(run) == 1 else "".join(line.text for line in run)
             grams = char_grams(text)
             twin = None
             # (a copy shares at least DUPLICATE_CONTAINMENT of the shorter
@@ -719,11 +756,14 @@ def _join_broken_captions(items: list[Line]) -> None:
 
 def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> Story:
     items = draft.items()
-    _join_broken_captions(items)
-    has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
-    body = [line for line in items if line.kind in ("body", "crosshead")]
+    # (both want a caption: most stories have none)
+    has_photo_credit = False
+    if any(line.kind == "caption" for line in items):
+        _join_broken_captions(items)
+        has_photo_credit = any(line.kind == "caption" and PHOTO_CREDIT.search(line.text) for line in items)
     # A short complete sentence inside a broken sentence of a story with a photo is the photo's caption.
     if has_photo_credit:
+        body = [line for line in items if line.kind in ("body", "crosshead")]
         for prev, line, _following in zip(body, body[1:], body[2:]):
             if (line.kind == "body" and _is_short_sentence(line.text) and not is_complete(prev.text)
                     and not breaks_word(prev.text, line.text)):
@@ -770,7 +810,7 @@ def _assemble(draft: _Draft, source: str, order: int, duplicates: list[str]) -> 
 
 
 def _has_text(draft: _Draft) -> bool:
-    return any(line.kind in ("body", "caption", "credit", "crosshead") for line in draft.items())
+    return any(line.kind in ("body", "caption", "credit", "crosshead") for block in draft.blocks for line in block)
 
 
 def segment_page(source: str, text: str, explain: bool = False) -> PageSegmentation:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cohesion import PageText
-from .textpatterns import (BYLINE_WORDS, DATELINE, FUNCTION_CHARS, NUMBERED, STANDING_HEAD, TERMINAL,
+from .textpatterns import (BYLINE_WORDS, CONTINUING, DATELINE, FUNCTION_CHARS, MAX_BYLINE_CHARS, MAX_HEADLINE_CHARS,
+                           NUMBERED, STANDING_HEAD, TERMINAL,
                            byline_like, caption_like, closes_credit, continues_sentence, headline_like, is_balanced,
                            is_complete, runs_into)
 
@@ -54,18 +55,25 @@ DATELINE_START = set("【[据本新中")  # what DATELINE can open with
 STANDING_HEAD_CHARS = 30  # the longest STANDING_HEAD can match
 REPORTER_WORD = re.compile("|".join(map(re.escape, BYLINE_WORDS)))
 REPORTER_WORD_CHARS = 12  # a byline word this near the start names a reporter
+CLOSING_PARENTHESES = {")", "）"}  # what closes_credit wants the line to end with
+CONTINUING_CHARS = set(CONTINUING)  # what continues_sentence wants the line to open with
 
 
 def _own(text: str) -> tuple[float, ...]:
-    inner = len(INNER_MARK.findall(text))
+    # (a test that a cheap look at the length or an end character rules out is
+    # not asked: most lines are paragraphs, far longer than headlines and bylines)
+    length = len(text)
+    first, last = text[:1], text[-1:]
     tail = text.rstrip("”’』」")[-1:]
-    return (len(text), is_complete(text), closes_credit(text), byline_like(text), headline_like(text),
-            text[:1] in DATELINE_START and bool(DATELINE.match(text)), tail in "！？!?" and tail != "", tail == "。",
-            min(inner, 4) / 4, "——" in text, text[:1] in "(（" and text[-1:] in ")）", bool(NUMBERED.match(text)),
-            caption_like(text), bool(TERMINAL_MARK.search(text, 0, len(text) - 1)),
-            len(text) <= STANDING_HEAD_CHARS and bool(STANDING_HEAD.match(text)),
-            _spaced_phrases(text), text[-1:] in FUNCTION_CHARS, continues_sentence(text),
-            text[:1] in FUNCTION_CHARS, not is_balanced(text), bool(REPORTER_WORD.search(text, 0, REPORTER_WORD_CHARS)))
+    inner = len(INNER_MARK.findall(text))
+    return (length, is_complete(text), last in CLOSING_PARENTHESES and closes_credit(text),
+            length <= MAX_BYLINE_CHARS and byline_like(text), length <= MAX_HEADLINE_CHARS and headline_like(text),
+            first in DATELINE_START and bool(DATELINE.match(text)), tail in "！？!?" and tail != "", tail == "。",
+            min(inner, 4) / 4, "——" in text, first in "(（" and last in ")）", bool(NUMBERED.match(text)),
+            caption_like(text), bool(TERMINAL_MARK.search(text, 0, length - 1)),
+            length <= STANDING_HEAD_CHARS and bool(STANDING_HEAD.match(text)),
+            _spaced_phrases(text), last in FUNCTION_CHARS, first in CONTINUING_CHARS and continues_sentence(text),
+            first in FUNCTION_CHARS, not is_balanced(text), bool(REPORTER_WORD.search(text, 0, REPORTER_WORD_CHARS)))
 
 
 def _spaced_phrases(text: str) -> bool:
