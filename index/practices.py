@@ -39,6 +39,7 @@ Not taken (exclusions, checked before the positive rules)
   or a quote ending in 大王/标兵/能手 (“优秀红色工地”, “葡萄大王”): honours and titles;
 * ``document``: inside 《…》, unless the title launches the practice
   (《关于开展“乡贤回归工程”的实施意见》 launches 乡贤回归工程);
+* ``figure``: 把“小驿站”变成“大管家”: a figure of speech;
 * ``target-group``: 一老一小(一残): the people a service is for;
 * ``category``: a head preceded by 各项/各类/等多种 (“安全生产”等各项活动), or an
   unquoted name holding 的, 等 or a count (组建89支志愿服务队伍): a description or
@@ -253,6 +254,8 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
         return verdict(False, "problem", "a problem being solved (破解/解决 before it, 难题/问题 after it, …难)")
     if _HONOUR_BEFORE.search(before) or _HONOUR_AFTER.search(folded[end:end + 12]) or _TITLE_END.search(inner):
         return verdict(False, "honour", "an honour, title or award (获评/入选/争创, 称号/首创地, …大王)")
+    if before.endswith("把") and re.match(r"^(?:变成|做成|链成|建成|打造成|转化为)", run):
+        return verdict(False, "figure", "a figure of speech (把“…”变成“…”), not a name")
     if _TARGET_GROUP.match(inner):
         return verdict(False, "target-group", "the people a service is for (一老一小), not a practice")
     if inner in MANNER:
@@ -265,6 +268,9 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
     named = _name_word(inner)
     if named:
         return verdict(True, "name-word", f"the name ends in the practice word {named[0]}", named[1])
+    loose_kind = "机制" if inner.endswith("制") else "其他"
+    if _CARRIER.match(run) and folded[max(0, start - 1):start] == "以":
+        return verdict(True, "carrier", f"以“…”{run[:4]}: the practice the work is carried by", loose_kind)
     if head:
         cut = head_run.index(head[0])
         modifier = head_run[:cut]
@@ -278,9 +284,6 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
                            "belongs to another phrase (的 or a verb between)")
         return verdict(True, "head-word", f"followed by the practice word {head[0]} "
                        f"(“…”{head_run[:cut + len(head[0])]})", head[1])
-    loose_kind = "机制" if inner.endswith("制") else "其他"
-    if _CARRIER.match(run):
-        return verdict(True, "carrier", f"以“…”{run[:4]}: the practice the work is carried by", loose_kind)
     launch = re.search(f"(?:{_QUOTE_LAUNCH.pattern})[^,。;、“”]{{0,4}}$", before)
     if "—" in inner:
         return verdict(False, "levels", "a chain of levels (A—B—C): an organisation chart, not a named practice")
