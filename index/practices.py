@@ -46,6 +46,13 @@ Not taken (exclusions, checked before the positive rules)
   a category, not one named practice;
 * ``routine-campaign``: an unquoted …整治行动/专项行动: the rectification every
   county runs on orders, not a practice of its own;
+* ``organisation``: a quote ending in 公司/协会/委员会…: who does a practice;
+* ``too-short``: one character, or only numbers (“九五”计划 is a period);
+* ``not-its-head``: a practice word after 的 or a verb (“红色基因”注入工程建设,
+  “持证上岗”是一个好制度), or more than eight characters away: it belongs to
+  another phrase; and a launched quote followed by 的 (实施“有保有压”的信贷政策)
+  describes the noun after it;
+* unquoted names made of a generic word (服务平台, 激励机制, 精品工程) are types;
 * anything else quoted (“有呼必应”, “最后一公里”) is a slogan, a term or an
   emphasis: no practice word after it, no launching verb before it.
 
@@ -88,10 +95,11 @@ _BARE_HEADS = {"制": "机制", "法": "工作法"}
 _UNQUOTED_WORDS = ("工作法", "机制", "模式", "平台", "工程", "行动", "服务队", "宣讲团", "小分队", "帮帮团")
 
 # Verbs that create or carry out a practice: its name is their object.
-# (Not 创新, which mostly stands in 创新创业, nor 建设, whose object is a city or a project.)
+# (Not 创新, which mostly stands in 创新创业, nor 建设, whose object is a city or a project, nor 成立,
+# whose object is an organisation.)
 LAUNCH_VERBS = ("探索实行", "探索建立", "推行", "建立", "构建", "打造", "探索", "实施", "开展", "推出",
                 "形成", "深化", "启动", "首创", "创设", "创办", "搭建", "组建", "实行", "推广", "开通", "设立",
-                "承接", "成立", "召开", "制定", "落实", "引入", "出台")
+                "承接", "召开", "制定", "落实", "引入", "出台")
 _LAUNCH = re.compile("(?:" + "|".join(sorted(LAUNCH_VERBS, key=len, reverse=True)) + ")(?:了|起|出)?")
 # A quoted platform or practice is also what the work relies on: 依托“滨好办”.
 _QUOTE_LAUNCH = re.compile(f"(?:{_LAUNCH.pattern}|依托)")
@@ -101,22 +109,26 @@ _PROBLEM_BEFORE = re.compile(r"(?:破解|解决|化解|缓解|破除|治理)[^,�
 _PROBLEM_NAME = re.compile(r"^(?:[^、]{1,6}难、)*[^、]{1,6}难$")  # 停车难, 主题聚焦难、力量统合难
 _HONOUR_BEFORE = re.compile(r"(?:获评|评为|入选|争创|荣获|授予|命名为|被评|成为)[^,。;]{0,12}$")
 _HONOUR_AFTER = re.compile(r"^[^,。;]{0,8}(?:称号|荣誉|获评|评为|一等奖|二等奖|首创地|发源地|示范点)")
-_TITLE_END = re.compile(r"(?:大王|标兵|能手|达人|之星|模范|明星)$")
+_TITLE_END = re.compile(r"(?:大王|标兵|能手|达人|之星|模范|明星|奖|奖项|奖金)$")
+# Organisations are who does a practice, not the practice.
+_ORGANISATION_END = re.compile(r"(?:公司|集团|协会|商会|学会|委员会|剧团|银行|大学|医院)$")
 _TARGET_GROUP = re.compile(r"^一老一小(?:一残)?$")
 _CARRIER = re.compile(r"^(?:为(?:总)?(?:载体|抓手|牵引|平台|路径)|促|形式)")
 # How something is done, not what: 一对一 联系, 零距离 服务.
 MANNER = frozenset("一对一 点对点 面对面 零距离 全覆盖 一站式 全天候 心贴心 手把手 全链条 全方位".split())
 # Words that make a kind word a type of thing, not a name: 服务平台, 精品工程.
-GENERIC_MODIFIERS = frozenset("服务 成长 工作 活动 交流 精品 民生 重点 示范 样板 品牌 管理 培养 培育 长效".split())
+GENERIC_MODIFIERS = frozenset("服务 成长 工作 活动 交流 精品 民生 重点 示范 样板 品牌 管理 培养 培育 长效 约束 激励 监督 "
+                              "考核 协调 运行 保障 联动 协作 共享 沟通 议事".split())
 _EVENT = re.compile(r"(?:仪式|签约|大会|座谈会|联欢会|发布会|推介会|恳谈会)")
-_VERB_FIRST = re.compile(r"^(?:注入|深入|融入|作为|走进|进入|引领|助力|推动|带动|成为|为(?=[^企]))")
+_VERB_FIRST = re.compile(r"^(?:注入|深入|融入|作为|走进|进入|引领|助力|推动|带动|成为|是|被|来|用|为(?=[^企]))")
 _LEVELS = re.compile(f"(?:[{'一二三四五六七八九十两多'}]级|多层次|层级)")
 _COUNT = re.compile(f"^[{'一二三四五六七八九十两'}](?:大|项|场|个(?!一))")
 _CATEGORY = re.compile(r"(?:各项|各类|多种|一系列|系列)")
 _ROUTINE = re.compile(r"(?:整治行动|专项行动)$")
 _CODE_FORMULA = re.compile(r"^[0-9a-z]+(?:\+[0-9a-z]+)+$")
 _NUMERALS = "一二三四五六七八九十两百千"
-_NUMBER_FORMULA = re.compile(f"^(?:[{_NUMERALS}][^{_NUMERALS}\\W]{{1,4}}){{2,4}}$")
+_NUMBER_FORMULA = re.compile(f"^(?:[{_NUMERALS}][^{_NUMERALS}\\W]{{1,2}}){{2,4}}$")
+_ONLY_NUMERALS = re.compile(f"^[{_NUMERALS}0-9]+$")  # “九五”计划: a period or a count
 _PUNCT = ",,。;;!!??::、()()《》“”「」\"\n "
 _SENTENCE_END = "。!?;!?;\n"
 _QUOTE = re.compile(r"[“「]([^“”「」\n]{1,40})[”」]")
@@ -244,6 +256,10 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
             return verdict(True, "document-launch", f"the document 《…》 launches it ({title[-6:].strip('《')}…"
                            f"{named[0]})", named[1])
         return verdict(False, "document", "inside a document's title 《…》, which does not launch it")
+    if len(inner) < 2 or _ONLY_NUMERALS.match(inner):
+        return verdict(False, "too-short", "one character or only numbers (“九五”): not a name")
+    if _ORGANISATION_END.search(inner):
+        return verdict(False, "organisation", "an organisation (…公司, …协会), who does a practice, not one")
     head_run, chained = _chained_run(folded, end)
     head = _head(head_run)
     if _SPEECH_BEFORE.search(before) or re.search(r"[,,。!?;!?]", inner) or (_PERSON.search(inner) and not head):
@@ -279,7 +295,7 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
                            "things, not a named practice")
         if _LEVELS.search(modifier):
             return verdict(False, "levels", f"“…”{modifier}: the levels or items of a system, not its name")
-        if "的" in modifier or _VERB_FIRST.match(modifier):
+        if "的" in modifier or _VERB_FIRST.match(modifier) or len(modifier) > 8:
             return verdict(False, "not-its-head", f"“…”{head_run[:cut + len(head[0])]}: the practice word "
                            "belongs to another phrase (的 or a verb between)")
         return verdict(True, "head-word", f"followed by the practice word {head[0]} "
@@ -291,6 +307,8 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
         return verdict(False, "slogan", "a list of aims or steps (A、B) with no practice word after it: a slogan")
     if _COUNT.match(inner):
         return verdict(False, "category", "a count of things (六项举措, 三大…), not a name")
+    if launch and run.startswith("的"):
+        launch = None  # 实施“有保有压”的信贷政策: the quote describes the noun after 的
     if launch:
         return verdict(True, "launched", f"the object of the launching verb {launch.group(0)}", loose_kind)
     if _CODE_FORMULA.match(inner) or _NUMBER_FORMULA.match(inner):
@@ -313,11 +331,16 @@ def _unquoted(folded: str, masked: str) -> list[Verdict]:
             word = next((w for w in _UNQUOTED_WORDS if text.endswith(w)), None)
             if word is None or len(text) - len(word) < 2 or "\0" in text:
                 continue
-            inner_launch = _LAUNCH.match(text)
-            if inner_launch:  # 探索实行双向考核评价机制
-                text = text[inner_launch.end():]
+            # 探索实行双向考核评价机制, 建立和健全了…机制: the name starts after the verbs.
+            while True:
+                lead = _LAUNCH.match(text) or re.match(r"(?:和|与|及|并|健全|完善|了)+", text)
+                if not lead:
+                    break
+                text = text[lead.end():]
+            if len(text) - len(word) < 2:
+                continue
             start = offset + item.start() + (len(item.group(0)) - len(text))
-            if re.search(r"[的等—]|^[0-9一二三四五六七八九十两多]+[支个名项条家人]", text) or \
+            if re.search(r"[的等—]|^[0-9一二三四五六七八九十两多]+[支个名项条家人种套]", text) or \
                     text[:-len(word)] in GENERIC_MODIFIERS:
                 verdicts.append(Verdict(text, start, False, "category",
                                         "an unquoted description (的, 等, a count or a generic word), not a name"))

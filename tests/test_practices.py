@@ -180,3 +180,12 @@ def test_the_story_page_lists_its_practices(client):
 
 def test_figures_of_speech_are_not_practices():
     assert verdict("把“小驿站”变成“大管家”,服务企业。", "小驿站").rule == "figure"
+
+
+def test_organisations_numbers_and_descriptions_are_not_practices():
+    assert verdict("成立了“邮发服务有限公司”。", "邮发服务有限公司").rule == "organisation"
+    assert verdict("完成“九五”计划。", "九五").rule == "too-short"
+    assert not verdict("实施“有保有压”的信贷政策。", "有保有压").taken
+    assert not verdict("“持证上岗”是一个好制度。", "持证上岗").taken
+    assert names("企业建立了激励机制,搭建服务平台。") == {}
+    assert names("建立和健全了干部下乡考核监督约束机制。") == {"干部下乡考核监督约束机制": "机制"}
