@@ -283,7 +283,9 @@ def _judge_quote(folded: str, match: re.Match, docs: list[tuple[int, int]]) -> V
         return verdict(False, "action", "a description of an action (it starts with a verb), not a name")
     named = _name_word(inner)
     if named:
-        return verdict(True, "name-word", f"the name ends in the practice word {named[0]}", named[1])
+        # “政企服务直通车”活动: the word after the quote says the kind when the name's own does not.
+        kind = head[1] if named[1] == "其他" and head and head_run.startswith(head[0]) else named[1]
+        return verdict(True, "name-word", f"the name ends in the practice word {named[0]}", kind)
     loose_kind = "机制" if inner.endswith("制") else "其他"
     if _CARRIER.match(run) and folded[max(0, start - 1):start] == "以":
         return verdict(True, "carrier", f"以“…”{run[:4]}: the practice the work is carried by", loose_kind)
@@ -402,24 +404,31 @@ def _place_for(folded: str, start: int, places: list[str]) -> str:
 
 
 def _definition(text: str, folded: str, start: int) -> str:
-    """The text after 即 in the practice's sentence, else its sentence from the
-    clause that names it (a long sentence), 150 characters at most."""
+    """The text after 即 in the practice's sentence, else its sentence, from the
+    clause that names it when the sentence is long; 150 characters at most,
+    cut at a clause."""
     left, right = _sentence_bounds(folded, start)
     at = folded.find("即", start, right)
     if at >= 0:
-        sentence = text[at + 1:right]
-    else:
-        if right - left > 150:
-            left = max(left, max(folded.rfind(c, left, start) for c in ",,") + 1)
-        sentence = text[left:right]
-    sentence = sentence.strip()
-    return sentence if len(sentence) <= 150 else sentence[:149] + "…"
+        left = at + 1
+    elif right - left > 80:
+        left = max(left, max(folded.rfind(c, left, start) for c in ",,;;") + 1)
+    sentence = text[left:right].lstrip("”」’ …\t").strip()
+    if len(sentence) > 150:
+        cut = max(sentence.rfind(c, 0, 149) for c in ",,;;")
+        sentence = sentence[:cut if cut > 40 else 149] + "…"
+    return sentence
 
 
 def _best_definition(text: str, folded: str, evidence: list[Verdict], body_from: int) -> str:
-    """A definition with 即 first, then one from the body (not the headline), then the first."""
+    """A definition with 即 first, then one where a description ends in 的 right
+    before the name (推行大事有人抓…的“六事工作法”), then one from the body (not
+    the headline), then the first."""
+    def described(v: Verdict) -> bool:
+        return folded[max(0, v.start - 2):v.start].startswith("的") and v.start - _sentence_bounds(folded, v.start)[0] > 12
+
     ranked = sorted(evidence, key=lambda v: (folded.find("即", v.start, _sentence_bounds(folded, v.start)[1]) < 0,
-                                             v.start < body_from, v.start))
+                                             not described(v), v.start < body_from, v.start))
     return _definition(text, folded, ranked[0].start)
 
 
