@@ -425,7 +425,8 @@ def _best_definition(text: str, folded: str, evidence: list[Verdict], body_from:
     before the name (推行大事有人抓…的“六事工作法”), then one from the body (not
     the headline), then the first."""
     def described(v: Verdict) -> bool:
-        return folded[max(0, v.start - 2):v.start].startswith("的") and v.start - _sentence_bounds(folded, v.start)[0] > 12
+        before = folded[_sentence_bounds(folded, v.start)[0]:v.start]
+        return len(before) > 12 and before[-2:].startswith("的")
 
     ranked = sorted(evidence, key=lambda v: (folded.find("即", v.start, _sentence_bounds(folded, v.start)[1]) < 0,
                                              not described(v), v.start < body_from, v.start))

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .places import extract_places
-from .places_eval import corpus_stories  # noqa: F401  (the stories the scorer reads)
+from .places_eval import corpus_stories
 from .practices import extract_practices, practice_key
 from .stories import Story
+
+__all__ = ["PracticesScore", "corpus_stories", "extract_all", "load_expected", "same", "score"]
 
 Item = dict  # {"name", "kind", "place"}
 

@@ -189,3 +189,20 @@ def test_organisations_numbers_and_descriptions_are_not_practices():
     assert not verdict("“持证上岗”是一个好制度。", "持证上岗").taken
     assert names("企业建立了激励机制,搭建服务平台。") == {}
     assert names("建立和健全了干部下乡考核监督约束机制。") == {"干部下乡考核监督约束机制": "机制"}
+
+
+def test_traditional_characters_and_corner_quotes_give_the_same_practice():
+    found = extract_practices(story("某縣建立「三方協同」機制。", "推廣“三方协同”模式。"), [])
+    assert len(found) == 1 and found[0].name == "三方協同" and found[0].key == practice_key("三方协同")
+
+
+def test_stories_explain_says_why_each_candidate_was_or_was_not_taken(tmp_path, capsys):
+    from storysearch.cli import main
+
+    (tmp_path / "p.txt").write_text("某县推行“六事工作法”\n\n本报记者 张三\n\n近日,某县推行“六事工作法”,"
+                                    "确保急事“有呼必应”,破解“小马拉大车”难题。\n", encoding="utf-8")
+    assert main(["stories", str(tmp_path), "--explain"]) == 0
+    rows = [row for row in capsys.readouterr().out.splitlines() if " practice " in row]
+    assert any("practice taken 六事工作法" in row and "← name-word" in row for row in rows)
+    assert any("有呼必应" in row and "← slogan" in row for row in rows)
+    assert any("小马拉大车" in row and "← problem" in row for row in rows)
