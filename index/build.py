@@ -37,6 +37,7 @@ from .keyword_store import update_keyword_index, write_keyword_index
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
+from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
 from .stories import Story, check_unique_ids, read_stories, write_stories
@@ -223,7 +224,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
         log.warning("%s", warning)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
-                  "places": PLACES_VERSION}
+                  "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
     resegment = previous is not None and previous.meta.get("enrichment") != enrichment
@@ -261,6 +262,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     fresh = join_continuations(fresh)
     for story in fresh:
         story.places = place_records(story)
+        story.practices = practice_records(story)  # after places: a practice belongs to one of them
     for page in pages:
         stories_by_source[page.source] = [] if page.source in split else previous.stories.get(page.source, [])
     for story in fresh:

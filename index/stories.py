@@ -48,6 +48,11 @@ class Story:
     # The places it is about (index/places.py), the main place first:
     # {"name", "level", "path": [province, …, name], "from": where first named, "reason"}.
     places: list[dict] = field(default_factory=list)
+    # The named practices it reports (index/practices.py), in order of first mention:
+    # {"name" as printed, "key" (one practice however printed), "kind" (工作法/机制/模式/
+    # 平台/队伍/工程/行动/其他), "place" (one of its places, "" when none), "definition",
+    # "rule" and "reason" (why it was taken)}.
+    practices: list[dict] = field(default_factory=list)
     # A story continued on another page of its edition (index/jumps.py) is one
     # record of its parts, each {"id", "source", "page", "page_name", "url",
     # "lines", "paragraph": where its text starts}; empty for a one-page story.

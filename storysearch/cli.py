@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="corpus folder (env STORYSEARCH_CORPUS; default: the bundled corpus)")
     stories.add_argument("--json", action="store_true", help="one JSON object per story and line")
     stories.add_argument("--explain", action="store_true",
-                         help="for each line of each page: the role it got and the rule or features that decided")
+                         help="for each line of each page: the role it got and the rule or features that decided; "
+                              "for each story: every candidate practice name, taken or not, and why")
 
     search = commands.add_parser("search", help="search the index")
     _add_folders(search)
@@ -160,6 +161,7 @@ def _check(args) -> int:
 
 def _stories(args) -> int:
     from storysearch.index.corpus import read_corpus
+    from storysearch.index.practices import explain_practices
     from storysearch.index.segment import segment_page
 
     pages, skipped = read_corpus(layout.corpus_dir(args.corpus_dir))
@@ -171,6 +173,10 @@ def _stories(args) -> int:
             lines = page.text.split("\n")
             for no, role in sorted(result.roles.items()):
                 print(f"{page.source}:{no}  {role.role:11s} {lines[no - 1].strip()[:30]}  ← {role.reason}")
+            for story in result.stories:
+                for verdict in explain_practices(story):
+                    print(f"{story.id}  practice {'taken' if verdict.taken else 'not  '} {verdict.phrase}"
+                          f"{'  [' + verdict.kind + ']' if verdict.taken else ''}  ← {verdict.rule}: {verdict.reason}")
             continue
         for story in result.stories:
             if args.json:

@@ -24,6 +24,12 @@ STRINGS = {"type": "array", "items": {"type": "string"}}
 DATE = {"type": "string", "pattern": r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$"}
 PLACE = {"type": "object", "required": ["name", "level", "path"], "properties": {
     "name": {"type": "string"}, "level": {"enum": ["province", "city", "county", "town"]}, "path": STRINGS}}
+PRACTICE = {"type": "object", "required": ["name", "kind", "place", "definition"],
+            "description": "a named practice the story reports (README, 'Practices')", "properties": {
+    "name": {"type": "string", "description": "as printed, without quotes"},
+    "kind": {"enum": ["工作法", "机制", "模式", "平台", "队伍", "工程", "行动", "其他"]},
+    "place": {"type": "string", "description": "one of the story's places, empty when it has none"},
+    "definition": {"type": "string", "description": "the sentence or clause that says what it is"}}}
 FACET = {"type": "array", "items": {"type": "object", "required": ["value", "count"], "properties": {
     "value": {"type": "string"}, "count": {"type": "integer"}}}}
 PRINTED = {"paper": {"type": "string"}, "date": {"type": "string", "description": "YYYY-MM-DD, or empty"},
@@ -97,7 +103,8 @@ def openapi_spec(server_url: str) -> dict:
             "StoryRef": {"type": "object", "required": ["id", "headline", "source", "authors"], "properties": {
                 "id": {"type": "string"}, "headline": {"type": "string"}, "subheadline": {"type": "string"},
                 "source": {"type": "string"}, "authors": STRINGS, **PRINTED,
-                "places": {"type": "array", "items": PLACE}}},
+                "places": {"type": "array", "items": PLACE},
+                "practices": {"type": "array", "items": PRACTICE}}},
             "Hit": {"allOf": [story_ref, {"type": "object", "required": ["score", "rank", "ranks"], "properties": {
                 "score": {"type": "number"}, "rank": {"type": "integer"},
                 "ranks": {"type": "object", "properties": {"keyword": NULLABLE_INT, "semantic": NULLABLE_INT}},
@@ -150,6 +157,8 @@ def openapi_spec(server_url: str) -> dict:
                 "extra": {"type": "object", "description": "the corpus manifest's other columns"},
                 "places": {"type": "array", "items": {"allOf": [PLACE, {"type": "object", "properties": {
                     "from": {"type": "string"}, "reason": {"type": "string"}}}]}},
+                "practices": {"type": "array", "items": {"allOf": [PRACTICE, {"type": "object", "properties": {
+                    "key": {"type": "string"}, "rule": {"type": "string"}, "reason": {"type": "string"}}}]}},
                 "flags": {"type": "object", "properties": {
                     "continued_from_earlier_page": {"type": "boolean"}, "truncated": {"type": "boolean"},
                     "has_photo": {"type": "boolean"}}}}},

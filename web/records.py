@@ -17,6 +17,8 @@ def story_ref(story: Story) -> dict:
             "source": story.source, "authors": story.authors, "paper": story.paper, "date": story.date,
             "page": story.page, "page_name": story.page_name, "url": story.url, "origin": story.origin,
             "places": [{"name": p["name"], "level": p["level"], "path": p["path"]} for p in story.places],
+            "practices": [{"name": p["name"], "kind": p["kind"], "place": p["place"], "definition": p["definition"]}
+                          for p in story.practices],
             "parts": [{"page": part["page"], "source": part["source"]} for part in story.parts]}
 
 
