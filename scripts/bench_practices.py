@@ -18,14 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchinfo import describe  # noqa: E402
+from benchinfo import describe, ratio  # noqa: E402
 
 from storysearch.index.practices import PRACTICES_VERSION  # noqa: E402
 from storysearch.index.practices_eval import corpus_stories, extract_all, load_expected, score  # noqa: E402
-
-
-def ratio(value: float | None) -> str:
-    return "  n/a" if value is None else f"{value:.3f}"
 
 
 def main() -> None:

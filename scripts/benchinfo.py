@@ -28,3 +28,8 @@ def describe() -> str:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def ratio(value: float | None) -> str:
+    """A precision or recall to three places; n/a where there was nothing to count."""
+    return "  n/a" if value is None else f"{value:.3f}"
