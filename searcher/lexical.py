@@ -175,9 +175,19 @@ class SparseScorer:
             held &= column
         return held
 
+    def holding_term(self, term: str) -> np.ndarray:
+        """Which stories hold a query term; a compound that no story holds
+        (邻里纠纷) is held where all its dictionary words are (邻里, 纠纷): a
+        story writes 邻里之间的纠纷 as often as 邻里纠纷."""
+        held = self.holding(term)
+        if held.any():
+            return held
+        parts = [word for word, _start, _end, pos in text_analysis().words(term) if pos == 0 and word != term]
+        return np.logical_and.reduce([self.holding(word) for word in parts]) if parts else held
+
     def matching(self, terms: list[str], question: bool) -> np.ndarray:
         """The stories that match plain ``terms`` by the rule above (SHORT_QUERY_TERMS)."""
-        held = [self.holding(term) for term in terms]
+        held = [self.holding_term(term) for term in terms]
         if not question:
             return np.logical_and.reduce(held)
         total = len(self.ids)
