@@ -115,3 +115,8 @@ def test_browse_by_place_links_the_places_practices(client):
 
 def test_keys_are_the_index_keys():
     assert practice_key("「六事工作法」") == practice_key("六事工作法")
+
+
+def test_openapi_documents_the_practice_api(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert {"/api/practices", "/api/practice/{name}"} <= set(paths)
