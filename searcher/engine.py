@@ -21,6 +21,7 @@ from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, hybrid_hits
 from .lexical import KeywordSearcher, is_question, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
 from .semantic import WORD_FLOOR, SemanticSearcher, close_in_meaning
+from .practices import PracticeCatalog
 from .similar import SimilarHit, SimilarSearcher
 from .suggest import Completion, Suggestion, Vocabulary
 from .table import StoryTable
@@ -129,6 +130,7 @@ class SearchEngine:
         self._embedder = embedder
         self._semantic: SemanticSearcher | None = None
         self._vocabulary: Vocabulary | None = None
+        self._practices: PracticeCatalog | None = None
         self._lock = threading.Lock()
         self._vocabulary_lock = threading.Lock()
         self._rankings: OrderedDict = OrderedDict()
@@ -184,6 +186,14 @@ class SearchEngine:
                 self._vocabulary = Vocabulary.from_matrix(sparse.vocab, sparse.story_counts(), GRAM_MARK, names,
                                                           self.keyword.in_headlines, len(self.stories))
             return self._vocabulary
+
+    @property
+    def practices(self) -> PracticeCatalog:
+        """The archive's named practices, one per practice however printed (searcher/practices.py), made on first use."""
+        with self._vocabulary_lock:
+            if self._practices is None:
+                self._practices = PracticeCatalog(self.stories.values())
+            return self._practices
 
     def did_you_mean(self, query: str) -> Suggestion | None:
         """The query with its likely typos replaced by words of the archive,

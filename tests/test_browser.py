@@ -195,7 +195,8 @@ def story_with_similar(engine) -> str:
 
 
 @pytest.mark.parametrize("path", ["/?q=社区治理", "/", "/story/{story}", "/story/{story}/similar", "/embed?q=乡贤",
-                                  "/story/no-such-story"])
+                                  "/story/no-such-story", "/practices", "/practices?place=杭州&kind=机制",
+                                  "/practice/1+X+N"])
 @pytest.mark.parametrize("device", [{"viewport": {"width": 1100, "height": 900}}, PHONE], ids=["desktop", "phone"])
 def test_no_serious_or_critical_accessibility_violations(live, browser, engine, path, device):
     """axe-core's WCAG 2.2 AA and best-practice rules; the CSP is bypassed only to inject axe itself."""
@@ -217,7 +218,8 @@ def test_no_serious_or_critical_accessibility_violations(live, browser, engine, 
 
 
 @pytest.mark.parametrize("path", ["/", "/?q=乡贤", "/story/{story}", "/story/{story}/similar", "/embed?q=乡贤",
-                                  "/story/no-such-story", "/?q=乡贤&page=50"])
+                                  "/story/no-such-story", "/?q=乡贤&page=50", "/practices", "/practice/1+X+N",
+                                  "/practice/no-such-practice"])
 def test_one_h1_on_every_page(live, page, engine, path):
     base, _, _ = live
     page.goto(base + path.format(story=story_with_similar(engine)))
@@ -280,3 +282,43 @@ def test_similar_panel_links_the_full_list(live, page, engine):
     page.click("#similar a:has-text('查看更多相似做法')")
     page.wait_for_url("**/similar")
     assert page.locator("ol li").count() > 5
+
+
+def test_practice_list_filter_and_practice_page(live, browser):
+    """From the header to the practice list, filtered by kind, to one practice
+    and a story that mentions it; axe finds nothing on the practice page (the
+    CSP is bypassed only to inject axe itself)."""
+    base, _, _ = live
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    page.goto(base + "/")
+    page.click("header.site a.nav")
+    page.wait_for_selector("ol.practices li")
+    assert page.inner_text("h1") == "做法一览"
+    page.select_option("#practice-kind", "工作法")
+    page.click("form.practice-filter button")
+    page.wait_for_url("**kind=**")
+    assert page.locator("ol.practices li").count() > 0
+    assert all("工作法" in meta for meta in page.locator("ol.practices li p.meta").all_inner_texts())
+    page.click("ol.practices li h2 a >> nth=0")
+    page.wait_for_selector("article.practice h1")
+    assert page.locator("h1").count() == 1
+    assert page.locator("ol.practice-stories li a").count() >= 1
+    assert "是什么" in page.inner_text("article.practice")
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                               ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length})))",
+                               AXE_TAGS)
+    assert violations == [], violations
+    page.goto(base + "/practice/1+X+N")
+    page.wait_for_selector("article.practice h1")
+    page.screenshot(path=str(SHOTS / "practice.png"), full_page=True)
+    page.click("ul.where a >> nth=0")  # 该地做法
+    page.wait_for_url("**place=**")
+    assert "的做法" in page.inner_text("h1")
+    page.goto(base + "/practice/1+X+N")
+    page.click("ol.practice-stories li a >> nth=0")
+    page.wait_for_selector("article.story h1")
+    assert page.locator("div.practices a", has_text="1+X+N").count() == 1
+    context.close()

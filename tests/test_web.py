@@ -177,7 +177,7 @@ def test_openapi_description_is_valid_and_complete(client, app):
 
     spec = client.get("/api/openapi.json").get_json()
     validate(spec)
-    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()}
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()}
     for path in spec["paths"]:
         assert path in routes
     assert {"/api/search", "/api/story/{story_id}", "/api/similar/{story_id}", "/api/similar"} <= set(spec["paths"])

@@ -23,6 +23,7 @@ from storysearch.index.layout import IndexDamaged
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
 from storysearch.searcher.filters import Filters
+from storysearch.searcher.practices import DEFAULT_PRACTICES, MAX_PRACTICES
 from storysearch.searcher.query import parse_query
 from storysearch.searcher.snippets import highlight_paragraphs, snippet
 
@@ -53,6 +54,14 @@ access_log = logging.getLogger("storysearch.access")
 URL_SAFE = "/:@!$&'()*+,;=~?"
 
 
+class PracticeNotFound(NotFound):
+    """A 404 that names the practice, in English and (``chinese``) for a page."""
+
+    def __init__(self, name: str):
+        super().__init__(f"no practice named {name!r}")
+        self.chinese = f"没有找到名为“{name}”的做法：链接可能有误，或它已不在索引里。"
+
+
 class StoryNotFound(NotFound):
     """A 404 that names the story id, in English and (``chinese``) for a page."""
 
@@ -68,7 +77,8 @@ def _error(error: str, status: int, message: str):
     return response
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def _int_arg(name: str, default: int, low: int, high: int, label: str | None = None) -> int:
+    label = label or ARG_LABELS.get(name, name)
     raw = request.args.get(name, "")
     if raw == "":
         return default
@@ -76,10 +86,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
         value = int(raw)
     except ValueError:
         raise QueryError(f"{name} must be a whole number from {low} to {high}, not {raw!r}",
-                         f"{ARG_LABELS.get(name, name)}必须是 {low} 到 {high} 之间的整数，不能是“{raw}”。") from None
+                         f"{label}必须是 {low} 到 {high} 之间的整数，不能是“{raw}”。") from None
     if not low <= value <= high:
         raise QueryError(f"{name} must be a whole number from {low} to {high}, not {value}",
-                         f"{ARG_LABELS.get(name, name)}必须是 {low} 到 {high} 之间的整数，不能是 {value}。")
+                         f"{label}必须是 {low} 到 {high} 之间的整数，不能是 {value}。")
     return value
 
 
@@ -372,6 +382,52 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             return jsonify(records.similar_response(engine(), text=_text_arg("text"), k=_int_arg("k", DEFAULT_K, 1, MAX_K)))
         except QueryError as exc:
             return _error(str(exc), 400, exc.chinese)
+
+    def practice_args() -> dict:
+        """The practice list's parameters, validated; QueryError otherwise."""
+        return {"q": _text_arg("q").strip(), "place": request.args.get("place", "").strip(),
+                "kind": request.args.get("kind", "").strip(),
+                "k": _int_arg("k", DEFAULT_PRACTICES, 1, MAX_PRACTICES, "条数（k）")}
+
+    def find_practice(name: str):
+        practice = engine().practices.get(name)
+        if practice is None:
+            raise PracticeNotFound(name)
+        return practice
+
+    @app.get("/practices")
+    def practices_page():
+        error, response = None, None
+        try:
+            args = practice_args()
+            response = records.practices_response(engine(), **{**args, "k": MAX_PRACTICES})
+        except QueryError as exc:
+            args, error = {"q": "", "place": "", "kind": "", "k": DEFAULT_PRACTICES}, exc
+        catalog = engine().practices
+        return render_template("practices.html", args=args, response=response, error=error,
+                               kinds=catalog.kinds, practice_places=catalog.places,
+                               json_url=url_for("api_practices", **request.args)), 400 if error else 200
+
+    @app.get("/practice/<path:name>")
+    def practice_page(name: str):
+        practice = find_practice(name)
+        record = records.practice_record(practice, engine())
+        # "Similar practices elsewhere": for now the practices of the same kind in other
+        # places (searcher/practices.py); the embedding-based answer is a later step.
+        elsewhere = engine().practices.elsewhere(practice, 10)
+        return render_template("practice.html", practice=record, elsewhere=elsewhere,
+                               json_url=url_for("api_practice", name=practice.name))
+
+    @app.get("/api/practices")
+    def api_practices():
+        try:
+            return jsonify(records.practices_response(engine(), **practice_args()))
+        except QueryError as exc:
+            return _error(str(exc), 400, exc.chinese)
+
+    @app.get("/api/practice/<path:name>")
+    def api_practice(name: str):
+        return jsonify(records.practice_record(find_practice(name), engine()))
 
     @app.get("/api/openapi.json")
     def api_openapi():

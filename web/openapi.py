@@ -14,7 +14,7 @@ def _json(ref: str, description: str) -> dict:
 
 ERRORS = {str(code): _json("#/components/schemas/Error", text)
           for code, text in ((400, "A request that cannot be answered as asked (a page past the last one too)"),
-                             (404, "No such story"),
+                             (404, "No such story (or, for /api/practice, no such practice)"),
                              (503, "Too many requests wait for the embedding model; retry after Retry-After "
                                    "seconds (keyword mode never waits for it)"))}
 K = _param("k", "How many results (per page)", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10})
@@ -93,6 +93,26 @@ def openapi_spec(server_url: str) -> dict:
                 "parameters": [_param("text", "A description of the practice", {"type": "string"}, True), K],
                 "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
                               "400": ERRORS["400"], "503": ERRORS["503"]}}},
+            "/api/practices": {"get": {
+                "summary": "The archive's named practices", "operationId": "practices",
+                "description": "One entry per practice however printed (quotes, a trailing 机制, traditional "
+                               "characters give one), most stories first, then by name",
+                "parameters": [
+                    _param("q", "Text in the practice's name or definition (folded: traditional, full width, case)",
+                           {"type": "string"}),
+                    _param("place", "A place: its practices and those of the places under it (杭州 finds "
+                           "杭州市 and its districts)", {"type": "string"}),
+                    _param("kind", "One kind", {"enum": PRACTICE["properties"]["kind"]["enum"]}),
+                    _param("k", "How many practices", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                       "default": 50})],
+                "responses": {"200": _json("#/components/schemas/PracticesResponse", "Practices"),
+                              "400": ERRORS["400"]}}},
+            "/api/practice/{name}": {"get": {
+                "summary": "One practice, with the stories that mention it", "operationId": "practice",
+                "parameters": [_param("name", "The practice's name as printed (any printing) or its key",
+                                      {"type": "string"}, True, "path")],
+                "responses": {"200": _json("#/components/schemas/Practice", "The practice"),
+                              "404": ERRORS["404"]}}},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["ok", "error", "message", "status"], "properties": {
@@ -162,6 +182,22 @@ def openapi_spec(server_url: str) -> dict:
                 "flags": {"type": "object", "properties": {
                     "continued_from_earlier_page": {"type": "boolean"}, "truncated": {"type": "boolean"},
                     "has_photo": {"type": "boolean"}}}}},
+            "Practice": {"type": "object", "required": ["name", "key", "kind", "definition", "places", "stories"],
+                         "properties": {
+                "name": {"type": "string", "description": "its most frequent printing"},
+                "key": {"type": "string", "description": "one practice however printed"},
+                "kind": PRACTICE["properties"]["kind"], "definition": {"type": "string"},
+                "names": {**STRINGS, "description": "every printing, most frequent first"},
+                "places": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "path": STRINGS, "stories": {"type": "integer"}}}},
+                "stories": {"type": "integer", "description": "how many stories mention it"},
+                "story_ids": {**STRINGS, "description": "newest first when the stories have dates"},
+                "story_refs": {"type": "array", "items": story_ref,
+                               "description": "/api/practice only: the stories, in the order of story_ids"}}},
+            "PracticesResponse": {"type": "object", "required": ["total", "practices"], "properties": {
+                "q": {"type": "string"}, "place": {"type": "string"}, "kind": {"type": "string"},
+                "k": {"type": "integer"}, "total": {"type": "integer", "description": "every matching practice"},
+                "practices": {"type": "array", "items": {"$ref": "#/components/schemas/Practice"}}}},
             "SimilarResponse": {"type": "object", "required": ["about", "hits"], "properties": {
                 "about": {"type": "object"},
                 "hits": {"type": "array", "items": {"allOf": [story_ref, {"type": "object", "properties": {

@@ -7,6 +7,7 @@ from storysearch.searcher.engine import SearchEngine
 from storysearch.searcher.filters import FilterArg
 from storysearch.searcher.hits import Hit
 from storysearch.searcher.hybrid import describe_fusion
+from storysearch.searcher.practices import CatalogPractice
 from storysearch.searcher.similar import SimilarHit
 from storysearch.searcher.suggest import Completion, Suggestion
 
@@ -77,3 +78,20 @@ def similar_response(engine: SearchEngine, story_id: str | None = None, text: st
     hits = engine.similar_hits(story_id, text, k)
     about = {"id": story_id, "headline": engine.stories[story_id].headline} if story_id is not None else {"text": text}
     return {"about": about, "hits": [similar_record(hit, story) for hit, story in hits]}
+
+
+def practice_record(practice: CatalogPractice, engine: SearchEngine | None = None) -> dict:
+    """One practice of the catalogue; with ``engine``, its stories as story refs (newest first)."""
+    record = {"name": practice.name, "key": practice.key, "kind": practice.kind, "definition": practice.definition,
+              "places": practice.places, "names": practice.names, "stories": practice.stories,
+              "story_ids": practice.story_ids}
+    if engine is not None:
+        record["story_refs"] = [story_ref(engine.stories[story_id]) for story_id in practice.story_ids]
+    return record
+
+
+def practices_response(engine: SearchEngine, q: str = "", place: str = "", kind: str = "", k: int = 50) -> dict:
+    """The practices matching the request, most stories first, as the API answers it."""
+    found = engine.practices.matching(q, place, kind)
+    return {"q": q, "place": place, "kind": kind, "k": k, "total": len(found),
+            "practices": [practice_record(practice) for practice in found[:k]]}
