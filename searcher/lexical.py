@@ -5,6 +5,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,18 @@ def match_terms(chunks: Sequence[str]) -> list[str]:
     the user typed apart (stopwords dropped, each once), a run of single
     characters (a name or a new word jieba does not know, 网格连心 → 网格 连 心)
     kept together as one. A story holds a term when it holds each of its
-    character bigrams."""
+    character bigrams. One request asks this several times (the match rule,
+    the question test, the similarity floor): the answer is kept per
+    analyzer and chunks."""
+    return list(_match_terms(text_analysis(), tuple(chunks)))
+
+
+@lru_cache(maxsize=1024)
+def _match_terms(analysis, chunks: tuple[str, ...]) -> tuple[str, ...]:
     terms: list[str] = []
     for chunk in chunks:
         position, single_until = -1, -1  # where the last single character ended, if the last term was one
-        for word, start, end, pos in text_analysis().words(chunk):
+        for word, start, end, pos in analysis.words(chunk):
             if pos == position or word in QUESTION_WORDS:  # a word inside the one before (search mode)
                 continue
             is_single = len(word) == 1 and bool(CJK_RUN.fullmatch(word))
@@ -76,7 +84,7 @@ def match_terms(chunks: Sequence[str]) -> list[str]:
             else:
                 terms.append(word)
             position, single_until = pos, end if is_single else -1
-    return _unique(terms)[:MAX_TERMS]
+    return tuple(_unique(terms)[:MAX_TERMS])
 
 
 def substring_query(text: str, fields=("headline_bigrams", "body_bigrams")) -> Q.Query | None:
