@@ -132,7 +132,7 @@ class SearchEngine:
         self._vocabulary: Vocabulary | None = None
         self._practices: PracticeCatalog | None = None
         self._lock = threading.Lock()
-        self._vocabulary_lock = threading.Lock()
+        self._lazy_lock = threading.Lock()  # the vocabulary and the practice catalogue, each made once
         self._rankings: OrderedDict = OrderedDict()
 
     @property
@@ -177,7 +177,7 @@ class SearchEngine:
     @property
     def vocabulary(self) -> Vocabulary:
         """The archive's words and byline names (searcher/suggest.py), made on first use."""
-        with self._vocabulary_lock:
+        with self._lazy_lock:
             if self._vocabulary is None:
                 from storysearch.index.sparse import GRAM_MARK
 
@@ -190,7 +190,7 @@ class SearchEngine:
     @property
     def practices(self) -> PracticeCatalog:
         """The archive's named practices, one per practice however printed (searcher/practices.py), made on first use."""
-        with self._vocabulary_lock:
+        with self._lazy_lock:
             if self._practices is None:
                 self._practices = PracticeCatalog(self.stories.values())
             return self._practices

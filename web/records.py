@@ -48,8 +48,10 @@ def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: i
     results = engine.results(query, mode, k, filters, offset, fusion, sort)
     ranking = results.ranking
     return {"query": query, "mode": mode, "sort": sort, "filters": results.filters.active,
-            "total": ranking.total, "related": ranking.related, "ranked": len(ranking.hits), "offset": results.offset, "facets": ranking.facets,
-            "hits": [hit_record(hit, story, explain, results.fusion) for hit, story in zip(results.hits, results.stories)],
+            "total": ranking.total, "related": ranking.related, "ranked": len(ranking.hits),
+            "offset": results.offset, "facets": ranking.facets,
+            "hits": [hit_record(hit, story, explain, results.fusion)
+                     for hit, story in zip(results.hits, results.stories)],
             "did_you_mean": suggestion_record(engine.did_you_mean(query)),
             "warnings": engine.warnings}
 
