@@ -37,6 +37,7 @@ from .keyword_store import update_keyword_index, write_keyword_index
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
+from .practice_index import write_practice_index
 from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import write_sparse_index
@@ -295,6 +296,7 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
             for filename in (layout.VECTORS, layout.PASSAGES):
                 shutil.copy2(previous.path / filename, staging / filename)
+            shutil.copytree(previous.path / layout.PRACTICE_INDEX, staging / layout.PRACTICE_INDEX)
             model_info = {**previous.meta["model"], "embedded": 0}
         else:
             model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
@@ -323,14 +325,19 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
 
 def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, cache_dir, ann_threshold,
                    progress) -> dict:
+    """The passage vectors, then the practices' (index/practice_index.py), with one model and cache."""
     embedder = load_embedder(model_name)
     cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
                            embedder.dimension)
     try:
         if previous is not None:
-            return write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
+            info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
                                         dropped_stories, progress)
-        return write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
+        else:
+            info = write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
+        practices = write_practice_index(staging, stories, embedder, cache, previous.path if previous else None,
+                                         dropped_stories)
+        return {**info, "practices": practices}
     finally:
         cache.close()
 

@@ -3,7 +3,7 @@
 ``check_index`` reads every store of the live generation and reports what
 it finds: files missing or cut short, records that cannot be read back,
 counts that disagree with meta.json, and stories that the keyword index, the
-BM25 term matrix or the vectors lack or hold in excess. It never fails on a
+BM25 term matrix, the vectors or the practice index lack or hold in excess. It never fails on a
 damaged file: it names it. ``repair_index`` rebuilds the index from its
 corpus, the source of truth, whatever store is damaged (embeddings come from
 the cache, so that costs segmenting and the keyword index).
@@ -17,6 +17,7 @@ from . import layout, sparse
 from .build import build_index
 from .embedding import DEFAULT_MODEL
 from .keyword_store import keyword_ids
+from .practice_index import check_practice_index
 from .sparse import matrix_ids
 from .stories import read_stories
 from .vectors import read_passages, vector_ids
@@ -88,7 +89,7 @@ def check_index(folder: Path) -> CheckReport:
     if in_keyword is not None:
         report.missing_keyword = sorted(ids - in_keyword)
         report.extra_keyword = sorted(in_keyword - ids)
-    in_matrix = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: matrix_ids(generation))
+    in_matrix = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: matrix_ids(generation / layout.SPARSE))
     if in_matrix is not None:
         report.term_matrix_differs = in_matrix != [story.id for story in stories]
     rows = _attempt(report, layout.PASSAGES, lambda: read_passages(generation))
@@ -98,6 +99,9 @@ def check_index(folder: Path) -> CheckReport:
         report.missing_vectors = sorted(ids - {row["story"] for row in rows if row["id"] in faiss_ids})
         report.extra_vectors = sorted({row["story"] for row in rows} - ids)
         report.broken_passages = len(faiss_ids ^ row_ids) + (len(rows) - len(row_ids))
+    practice_problems = _attempt(report, layout.PRACTICE_INDEX + "/",
+                                 lambda: check_practice_index(generation, {story.id: story for story in stories}))
+    report.problems += practice_problems or []
     return report
 
 

@@ -5,7 +5,7 @@ files: ``meta.json`` (versions, settings, the corpus files' hashes),
 ``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
 ``bm25s/`` (the same tokens as a BM25 term matrix, for fast plain queries),
 ``passages.jsonl`` and ``vectors.faiss`` (semantic index; faiss ids are the
-passage ids). The text file ``CURRENT`` names the live generation; a build
+passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
 writes the next generation beside it and switches by replacing ``CURRENT``
 atomically, so readers always see a complete generation.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 from . import settings
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 CURRENT = "CURRENT"
 TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
@@ -33,6 +33,7 @@ WHOOSH = "whoosh"
 SPARSE = "bm25s"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.faiss"
+PRACTICE_INDEX = "practices"
 GENERATION = re.compile(r"^gen-(\d{6})$")
 BUILDING_SUFFIX = ".building"
 KEEP_GENERATIONS = 2  # the live one and the one before, for requests still reading it

@@ -26,6 +26,12 @@ def gram_token(gram: str) -> str:
     return GRAM_MARK + gram
 
 
+def text_tokens(text: str) -> list[str]:
+    """A text's words and its grams (marked): the tokens of one plain field."""
+    analysis = text_analysis()
+    return [w for w, *_ in analysis.words(text)] + [gram_token(g) for g, *_ in analysis.grams(text)]
+
+
 def story_tokens(story: Story) -> list[str]:
     """The headline's words (repeated), the byline's names (repeated as
     much, so a name typed in the box finds that author's stories first), the
@@ -39,35 +45,40 @@ def story_tokens(story: Story) -> list[str]:
     return (title + names) * HEADLINE_REPEAT + body + grams
 
 
-def write_sparse_index(folder: Path, stories: list[Story]) -> None:
+def write_term_matrix(folder: Path, ids: list[str], tokens: list[list[str]]) -> None:
+    """A BM25 matrix whose row i holds ``tokens[i]`` and is called ``ids[i]``."""
     import bm25s
 
     retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    retriever.index([story_tokens(story) for story in stories] or [[]], show_progress=False)
+    retriever.index(tokens or [[]], show_progress=False)
     retriever.save(str(folder), show_progress=False)
-    (Path(folder) / IDS).write_text(json.dumps([story.id for story in stories]), encoding="utf-8")
+    (Path(folder) / IDS).write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
 
 
-def matrix_ids(generation: Path) -> list[str]:
-    """The story of each row of the matrix, in row order; IndexDamaged when unreadable."""
-    path = Path(generation) / layout.SPARSE / IDS
+def write_sparse_index(folder: Path, stories: list[Story]) -> None:
+    write_term_matrix(folder, [story.id for story in stories], [story_tokens(story) for story in stories])
+
+
+def matrix_ids(folder: Path) -> list[str]:
+    """What each row of the matrix in ``folder`` is, in row order; IndexDamaged when unreadable."""
+    path = Path(folder) / IDS
     try:
         ids = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise layout.IndexDamaged(path, "missing") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise layout.IndexDamaged(path, f"not a list of story ids: {exc}") from None
-    if not isinstance(ids, list) or not all(isinstance(story_id, str) for story_id in ids):
-        raise layout.IndexDamaged(path, "not a list of story ids")
+        raise layout.IndexDamaged(path, f"not a list of ids: {exc}") from None
+    if not isinstance(ids, list) or not all(isinstance(row_id, str) for row_id in ids):
+        raise layout.IndexDamaged(path, "not a list of ids")
     return ids
 
 
-def open_term_matrix(generation: Path, stories: list[str]):
-    """The bm25s retriever of the generation, memory-mapped (a query reads only
+def open_term_matrix(folder: Path, ids: list[str]):
+    """The bm25s retriever in ``folder``, memory-mapped (a query reads only
     its tokens' columns, so a large archive's matrix need not be resident);
-    IndexDamaged unless its rows are ``stories`` in that order."""
+    IndexDamaged unless its rows are ``ids`` in that order."""
     import bm25s
 
-    if matrix_ids(generation) != stories:
-        raise layout.IndexDamaged(Path(generation) / layout.SPARSE / IDS, f"it lists other stories than {layout.STORIES}")
-    return bm25s.BM25.load(str(Path(generation) / layout.SPARSE), mmap=True, show_progress=False, verbosity=0)
+    if matrix_ids(folder) != ids:
+        raise layout.IndexDamaged(Path(folder) / IDS, "it lists other rows than the index around it")
+    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)

@@ -80,18 +80,25 @@ def save_vectors(folder: Path, rows: list[dict], vectors: np.ndarray, dimension:
                  ann_threshold: int | None = None) -> str:
     """Write passage records and their vectors (row i is rows[i]'s); returns
     the kind of vector index written."""
+    kind = save_faiss(folder / layout.VECTORS, rows, vectors, dimension, ann_threshold)
+    write_jsonl(folder / layout.PASSAGES, rows)
+    return kind
+
+
+def save_faiss(path: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
+               ann_threshold: int | None = None) -> str:
+    """Write a faiss index holding row i's vector under rows[i]["id"]; returns its kind."""
     import faiss
 
     index, kind = vector_index(dimension, len(rows), ann_threshold)
     if rows:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                            np.array([row["id"] for row in rows], dtype=np.int64))
-    faiss.write_index(index, str(folder / layout.VECTORS))
-    _write_jsonl(folder / layout.PASSAGES, rows)
+    faiss.write_index(index, str(path))
     return kind
 
 
-def _write_jsonl(path: Path, rows) -> None:
+def write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -113,18 +120,24 @@ def read_passages(generation: Path) -> list[dict]:
 
 
 def open_vectors(generation: Path):
-    """The generation's faiss index (HNSW searched with efSearch
-    HNSW_EF_SEARCH); IndexNotFound without one, IndexDamaged when faiss
-    cannot read it."""
-    import faiss
-
+    """The generation's passage vectors (see open_faiss); IndexNotFound without them."""
     path = Path(generation) / layout.VECTORS
     if not path.is_file():
         raise layout.IndexNotFound(Path(generation), "no semantic index")
+    return open_faiss(path)
+
+
+def open_faiss(path: Path):
+    """A faiss index (HNSW searched with efSearch HNSW_EF_SEARCH);
+    IndexDamaged when it is missing or faiss cannot read it."""
+    import faiss
+
+    if not Path(path).is_file():
+        raise layout.IndexDamaged(Path(path), "missing")
     try:
         index = faiss.read_index(str(path))
     except RuntimeError as exc:  # faiss says what it could not read, in C++ terms
-        raise layout.IndexDamaged(path, str(exc).strip().splitlines()[-1]) from None
+        raise layout.IndexDamaged(Path(path), str(exc).strip().splitlines()[-1]) from None
     inner = faiss.downcast_index(index.index)
     if isinstance(inner, faiss.IndexHNSW):
         inner.hnsw.efSearch = HNSW_EF_SEARCH

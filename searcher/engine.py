@@ -21,7 +21,8 @@ from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, hybrid_hits
 from .lexical import KeywordSearcher, is_question, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
 from .semantic import WORD_FLOOR, SemanticSearcher, close_in_meaning
-from .practices import PracticeCatalog
+from .practice_answers import PracticeAnswer, PracticeFinder
+from .practices import CatalogPractice, PracticeCatalog
 from .similar import SimilarHit, SimilarSearcher
 from .suggest import Completion, Suggestion, Vocabulary
 from .table import StoryTable
@@ -131,8 +132,9 @@ class SearchEngine:
         self._semantic: SemanticSearcher | None = None
         self._vocabulary: Vocabulary | None = None
         self._practices: PracticeCatalog | None = None
+        self._practice_finder: PracticeFinder | None = None
         self._lock = threading.Lock()
-        self._lazy_lock = threading.Lock()  # the vocabulary and the practice catalogue, each made once
+        self._lazy_lock = threading.Lock()  # the vocabulary and the practices, each made once
         self._rankings: OrderedDict = OrderedDict()
 
     @property
@@ -186,6 +188,14 @@ class SearchEngine:
                 self._vocabulary = Vocabulary.from_matrix(sparse.vocab, sparse.story_counts(), GRAM_MARK, names,
                                                           self.keyword.in_headlines, len(self.stories))
             return self._vocabulary
+
+    @property
+    def practice_finder(self) -> PracticeFinder:
+        """The practices as answers (searcher/practice_answers.py), opened on first use."""
+        with self._lazy_lock:
+            if self._practice_finder is None:
+                self._practice_finder = PracticeFinder(self.generation, self.stories)
+            return self._practice_finder
 
     @property
     def practices(self) -> PracticeCatalog:
@@ -326,13 +336,32 @@ class SearchEngine:
                      k: int = 10) -> list[tuple[SimilarHit, Story]]:
         """The stories nearest a story (KeyError for an unknown id) or a text, with their stories."""
         check_k(k)
+        if self._similar_to(story_id, text) == "story":
+            hits = self.similar.similar_to_story(story_id, k)
+        else:
+            hits = self.similar.similar_to_text(text, k)
+        return [(hit, self.stories[hit.docid]) for hit in hits]
+
+    def similar_practices(self, story_id: str | None = None, text: str | None = None,
+                          k: int = 10) -> list[PracticeAnswer]:
+        """The practices that answer a story (KeyError for an unknown id) or a
+        question, one per practice and place (searcher/practice_answers.py)."""
+        check_k(k)
+        if self._similar_to(story_id, text) == "story":
+            return self.practice_finder.for_story(story_id, self.semantic.story_vectors(story_id), k)
+        return self.practice_finder.for_text(text, self.semantic.embed_text(" ".join(text.split())), k)
+
+    def practices_elsewhere(self, practice: CatalogPractice, k: int = 10) -> list[PracticeAnswer]:
+        """The practices of other places closest to ``practice``."""
+        return self.practice_finder.elsewhere(practice.key, {place["name"] for place in practice.places}, k)
+
+    def _similar_to(self, story_id: str | None, text: str | None) -> str:
+        """What a similar request is about: "story" or "text"; KeyError, QueryError when neither."""
         if story_id is not None:
             if story_id not in self.stories:
                 raise KeyError(story_id)
-            hits = self.similar.similar_to_story(story_id, k)
-        elif text and text.strip():
-            hits = self.similar.similar_to_text(text, k)
-        else:
-            raise QueryError("give a story id or a text describing the practice",
-                             "请给出一篇报道的编号，或一段描述做法的文字。")
-        return [(hit, self.stories[hit.docid]) for hit in hits]
+            return "story"
+        if text and text.strip():
+            return "text"
+        raise QueryError("give a story id or a text describing the practice",
+                         "请给出一篇报道的编号，或一段描述做法的文字。")

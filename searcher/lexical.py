@@ -145,11 +145,13 @@ class KeywordMatch:
 
 
 class SparseScorer:
-    """BM25 over the term matrix (index/sparse.py), every story at once in a
-    few vector operations, with a bonus for matching all query tokens."""
+    """BM25 over a term matrix (index/sparse.py): the stories', or the
+    practices' (searcher/practices.py), every row at once in a few vector
+    operations, with a bonus for matching all query tokens. Rows are called
+    stories below."""
 
-    def __init__(self, generation: Path, ids: list[str]):
-        self.retriever = sparse.open_term_matrix(generation, ids)
+    def __init__(self, matrix: Path, ids: list[str]):
+        self.retriever = sparse.open_term_matrix(matrix, ids)
         self.ids = ids
         self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.vocab = self.retriever.vocab_dict
@@ -228,7 +230,7 @@ class KeywordSearcher(Searcher):
         self._path = Path(folder) / layout.WHOOSH
         self._index = open_keyword_index(folder)
         self._local = threading.local()
-        self._sparse = SparseScorer(folder, table.ids)
+        self._sparse = SparseScorer(Path(folder) / layout.SPARSE, table.ids)
         self.table = table
 
     def _searcher(self):

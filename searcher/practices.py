@@ -123,11 +123,3 @@ class PracticeCatalog:
                  and (not kind or p.kind == kind)
                  and (not names or any(names & set(path) for path in p.paths()))]
         return sorted(found, key=lambda p: (-p.stories, p.name))
-
-    def elsewhere(self, practice: CatalogPractice, k: int = 10) -> list[CatalogPractice]:
-        """Practices of the same kind whose places are not this one's: a plain
-        stand-in for "similar practices elsewhere" (the embedding-based answer
-        is a later step of issue 14)."""
-        own = {place["name"] for place in practice.places}
-        return [p for p in self.matching(kind=practice.kind)
-                if p.key != practice.key and p.places and not own & {place["name"] for place in p.places}][:k]

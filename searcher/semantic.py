@@ -19,6 +19,9 @@ from .query import parse_query
 from .table import StoryTable
 
 PASSAGES_PER_STORY_GUESS = 4
+# A story is compared with others by its first passages (about 19,000
+# characters): a huge story costs what a long one does.
+MAX_STORY_PASSAGES = 64
 # A story found only by meaning is shown (and counted) when it is close in
 # meaning: its best passage at least SIMILARITY_FLOOR similar to the query
 # (cosine, multilingual-e5-small), or at least WORD_FLOOR when it also holds
@@ -55,6 +58,13 @@ class SemanticSearcher(Searcher):
         if self.index.d != embedder.dimension:
             raise ValueError(f"the index holds {self.index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
+
+    def story_vectors(self, story_id: str, limit: int = MAX_STORY_PASSAGES) -> np.ndarray:
+        """The vectors of a story's first ``limit`` passages (rows in passage order)."""
+        pids = self.passages.of_story.get(story_id, [])[:limit]
+        if not pids:
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return np.stack([self.index.reconstruct(pid) for pid in pids])
 
     def embed(self, query: str) -> np.ndarray | None:
         return self.embed_text(embedding_text(query))

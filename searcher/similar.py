@@ -15,12 +15,10 @@ import numpy as np
 from storysearch.index.stories import Story
 from storysearch.index.textsim import near_duplicate
 
-from .semantic import SemanticSearcher
+from .semantic import MAX_STORY_PASSAGES, SemanticSearcher
 
 DEPTH_PER_PASSAGE = 50
-# A story is compared by its first passages (about 19,000 characters), and
-# reprints by their first characters: a huge story costs what a long one does.
-MAX_SOURCE_PASSAGES = 64
+# Reprints are compared by their first characters: a huge story costs what a long one does.
 REPRINT_CHARS = 20_000
 REASON_CHARS = 120
 
@@ -93,11 +91,10 @@ class SimilarSearcher:
 
     def similar_to_story(self, story_id: str, k: int = 10) -> list[SimilarHit]:
         story = self.stories[story_id]
-        pids = self.semantic.passages.of_story.get(story_id, [])[:MAX_SOURCE_PASSAGES]
+        pids = self.semantic.passages.of_story.get(story_id, [])[:MAX_STORY_PASSAGES]
         if not pids:
             return []
-        vectors = np.stack([self.semantic.index.reconstruct(pid) for pid in pids])
-        ranked = self._closest(vectors, pids, exclude={story_id})
+        ranked = self._closest(self.semantic.story_vectors(story_id), pids, exclude={story_id})
         return self._hits(self._collapse(ranked, k, story), story)
 
     def similar_to_text(self, text: str, k: int = 10) -> list[SimilarHit]:

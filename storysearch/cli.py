@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_folders(build)
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or path (default: %(default)s)")
-    build.add_argument("--if-missing", action="store_true", help="do nothing when an index exists")
+    build.add_argument("--if-missing", action="store_true",
+                       help="do nothing when an index this version can read exists (one of an older format is rebuilt)")
     build.add_argument("--rebuild", action="store_true", help="build everything again, not only what changed")
     build.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                        help="wait this long for another index run on the same folder (default: do not wait)")
@@ -69,11 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--date-to", metavar="DATE", help="only stories printed on or before (YYYY, YYYY-MM or YYYY-MM-DD)")
     search.add_argument("--sort", choices=SORTS, default="relevance", help="order of the hits (default: %(default)s)")
 
-    similar = commands.add_parser("similar", help="stories of similar practices, for a story or a description")
+    similar = commands.add_parser("similar", help="similar practices, then stories, for a story or a question")
     _add_folders(similar)
     similar.add_argument("story_id", nargs="?", help="the story to find similar practices for")
-    similar.add_argument("--text", help="a description of the practice, instead of a story id")
-    similar.add_argument("-k", type=int, default=10, help="number of stories (default: %(default)s)")
+    similar.add_argument("--text", help="a question or a description of the problem, instead of a story id")
+    similar.add_argument("-k", type=int, default=10, help="number of practices and of stories (default: %(default)s)")
     similar.add_argument("--json", action="store_true", help="print one JSON object")
 
     evaluate = commands.add_parser("eval", help="ranking quality on judged queries")
@@ -97,11 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _readable(folder) -> bool:
+    """Whether ``folder`` has a live generation of this version's format."""
+    try:
+        layout.read_meta(layout.current_generation(folder))
+    except layout.IndexNotFound:
+        return False
+    return True
+
+
 def _index(args) -> int:
     from storysearch.index.build import build_index
 
     target = layout.index_dir(args.index)
-    if args.if_missing and layout.current_name(target):
+    if args.if_missing and _readable(target):
         print(f"index exists at {target}")
         return 0
     report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait)
@@ -236,6 +246,15 @@ def _similar(args) -> int:
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0
+    print("相似做法 (practices):" if response["practices"] else "相似做法: none close enough")
+    for practice in response["practices"]:
+        print(f"{practice['rank']:>3}. {practice['name']}  [{practice['kind']}{'，' + practice['place'] if practice['place'] else ''}]"
+              f"  score {practice['score']:.3f}  story {practice['story']['id']}")
+        if practice["definition"]:
+            print(f"     {practice['definition']}")
+        if practice["also"]:
+            print(f"     {practice['place'] or '该地'}还有: {'、'.join(other['name'] for other in practice['also'])}")
+    print("\n相似报道 (stories):" if response["hits"] else "\n相似报道: none")
     for hit in response["hits"]:
         print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "
               f"similarity {hit['score']:.3f}  id {hit['id']}")

@@ -116,7 +116,7 @@ def test_search_switch_mode_page_open_story_and_similar(live, page):
     headline = page.inner_text("article.story h1")
     page.screenshot(path=str(SHOTS / "story.png"), full_page=True)
 
-    page.click("#similar ol li a >> nth=0")
+    page.click("#similar ol.similar-stories li a >> nth=0")
     page.wait_for_selector("article.story h1")
     assert page.inner_text("article.story h1") != headline
     assert "/story/" in page.url
@@ -278,10 +278,14 @@ def test_phone_layout_touch_targets_and_screenshots(live, phone, engine):
 def test_similar_panel_links_the_full_list(live, page, engine):
     base, _, _ = live
     page.goto(base + f"/story/{story_with_similar(engine)}")
-    assert page.locator("#similar ol li").count() == 5
+    assert page.locator("#similar ol.practice-answers li").count() == 5
+    assert page.locator("#similar ol.similar-stories li").count() == 5
     page.click("#similar a:has-text('查看更多相似做法')")
     page.wait_for_url("**/similar")
-    assert page.locator("ol li").count() > 5
+    assert page.locator("ol.practice-answers li").count() > 5
+    assert page.locator("ol.similar-stories li").count() > 5
+    page.click("ol.practice-answers li a >> nth=0")
+    page.wait_for_selector("article.practice h1")
 
 
 def test_practice_list_filter_and_practice_page(live, browser):
@@ -314,6 +318,8 @@ def test_practice_list_filter_and_practice_page(live, browser):
     page.goto(base + "/practice/1+X+N")
     page.wait_for_selector("article.practice h1")
     page.screenshot(path=str(SHOTS / "practice.png"), full_page=True)
+    elsewhere = page.locator("ol.practice-answers li > span.meta")
+    assert elsewhere.count() >= 3 and all("庆元县" not in text for text in elsewhere.all_inner_texts())
     page.click("ul.where a >> nth=0")  # 该地做法
     page.wait_for_url("**place=**")
     assert "的做法" in page.inner_text("h1")

@@ -2,6 +2,7 @@
 import json
 
 from storysearch.cli import main
+from storysearch.index import layout
 
 
 def test_search_json_has_the_documented_shape(corpus_index, engine, capsys):
@@ -32,3 +33,17 @@ def test_missing_index_is_a_clear_message_not_a_traceback(tmp_path, capsys):
 def test_index_if_missing_keeps_an_existing_index(corpus_index, capsys):
     assert main(["index", "--index", str(corpus_index), "--if-missing"]) == 0
     assert "index exists" in capsys.readouterr().out
+
+
+def test_index_if_missing_rebuilds_an_index_of_an_older_format(tmp_path, embedder, capsys):
+    corpus, folder = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "p.txt").write_text("社区推行“六事工作法”\n\n近日,某社区推行“六事工作法”,居民参与踊跃。\n", encoding="utf-8")
+    assert main(["index", "--index", str(folder), "--corpus", str(corpus)]) == 0
+    meta_path = layout.current_generation(folder) / layout.META
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps({**meta, "format_version": layout.FORMAT_VERSION - 1}), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["index", "--index", str(folder), "--corpus", str(corpus), "--if-missing"]) == 0
+    assert "index exists" not in capsys.readouterr().out
+    assert layout.read_meta(layout.current_generation(folder))["format_version"] == layout.FORMAT_VERSION

@@ -95,7 +95,11 @@ def test_practice_page_has_definition_places_and_stories(client, engine):
     for story_id in practice.story_ids:
         assert f'href="/story/{story_id}"' in page
         assert engine.stories[story_id].headline in page
-    assert "别处的同类做法" in page
+    assert "别处的相似做法" in page
+    elsewhere = client.get("/api/practice/1+X+N").get_json()["elsewhere"]
+    assert elsewhere and all(other["place"] and other["place"] != "庆元县" for other in elsewhere)
+    for other in elsewhere:
+        assert other["name"] in page and f'href="/story/{other["story"]["id"]}"' in page
 
 
 def test_story_page_and_hits_link_their_practices(client, engine):

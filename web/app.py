@@ -347,12 +347,13 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         parsed = parse_query(query)
         paragraphs = highlight_paragraphs(story.paragraphs, parsed)
         try:
-            similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_STORY_PAGE)["hits"]
+            similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_STORY_PAGE)
             similar_error = None
         except IndexDamaged:
             app.logger.exception("the similar panel of %s could not be made", story_id)
-            similar, similar_error = [], DAMAGED_MESSAGE
-        more = url_for("similar_page", story_id=story_id) if len(similar) == SIMILAR_ON_STORY_PAGE else None
+            similar, similar_error = {"practices": [], "hits": []}, DAMAGED_MESSAGE
+        more = (url_for("similar_page", story_id=story_id)
+                if SIMILAR_ON_STORY_PAGE in (len(similar["hits"]), len(similar["practices"])) else None)
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
                                similar_error=similar_error, more_similar_url=more,
                                json_url=url_for("api_story", story_id=story_id))
@@ -360,7 +361,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     @app.get("/story/<story_id>/similar")
     def similar_page(story_id: str):
         story = find_story(story_id)
-        similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_LIST_PAGE)["hits"]
+        similar = records.similar_response(engine(), story_id=story_id, k=SIMILAR_ON_LIST_PAGE)
         return render_template("similar.html", story=story, similar=similar,
                                json_url=url_for("api_similar_story", story_id=story_id, k=SIMILAR_ON_LIST_PAGE))
 
@@ -411,11 +412,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     @app.get("/practice/<path:name>")
     def practice_page(name: str):
         practice = find_practice(name)
-        record = records.practice_record(practice, engine())
-        # "Similar practices elsewhere": for now the practices of the same kind in other
-        # places (searcher/practices.py); the embedding-based answer is a later step.
-        elsewhere = engine().practices.elsewhere(practice, 10)
-        return render_template("practice.html", practice=record, elsewhere=elsewhere,
+        return render_template("practice.html", practice=records.practice_record(practice, engine()),
                                json_url=url_for("api_practice", name=practice.name))
 
     @app.get("/api/practices")

@@ -84,14 +84,17 @@ def openapi_spec(server_url: str) -> dict:
                 "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path")],
                 "responses": {"200": _json("#/components/schemas/Story", "The story"), "404": ERRORS["404"]}}},
             "/api/similar/{story_id}": {"get": {
-                "summary": "Stories of similar practices to a story", "operationId": "similarToStory",
+                "summary": "Practices of other stories close to a story, then similar stories",
+                "operationId": "similarToStory",
                 "parameters": [_param("story_id", "Story id", {"type": "string"}, True, "path"), K],
-                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
+                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar practices and stories"),
                               "400": ERRORS["400"], "404": ERRORS["404"]}}},
             "/api/similar": {"get": {
-                "summary": "Stories of similar practices to a description", "operationId": "similarToText",
-                "parameters": [_param("text", "A description of the practice", {"type": "string"}, True), K],
-                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar stories"),
+                "summary": "Practices that answer a question (how did others solve X?), then similar stories",
+                "operationId": "similarToText",
+                "parameters": [_param("text", "A question or a description of the problem or practice",
+                                      {"type": "string"}, True), K],
+                "responses": {"200": _json("#/components/schemas/SimilarResponse", "Similar practices and stories"),
                               "400": ERRORS["400"], "503": ERRORS["503"]}}},
             "/api/practices": {"get": {
                 "summary": "The archive's named practices", "operationId": "practices",
@@ -193,13 +196,31 @@ def openapi_spec(server_url: str) -> dict:
                 "stories": {"type": "integer", "description": "how many stories mention it"},
                 "story_ids": {**STRINGS, "description": "newest first when the stories have dates"},
                 "story_refs": {"type": "array", "items": story_ref,
-                               "description": "/api/practice only: the stories, in the order of story_ids"}}},
+                               "description": "/api/practice only: the stories, in the order of story_ids"},
+                "elsewhere": {"type": "array", "items": {"$ref": "#/components/schemas/PracticeAnswer"},
+                              "description": "/api/practice only: the closest practices of other places"}}},
+            "PracticeAnswer": {
+                "type": "object", "required": ["name", "kind", "place", "definition", "score", "rank", "story"],
+                "description": "one practice of one place as an answer (README, 'Similar practices')",
+                "properties": {
+                    "name": {"type": "string"}, "key": {"type": "string"}, "kind": PRACTICE["properties"]["kind"],
+                    "place": {"type": "string"}, "definition": {"type": "string"},
+                    "score": {"type": "number"}, "rank": {"type": "integer"},
+                    "found_by": {"type": "array", "items": {"enum": ["keyword", "semantic"]},
+                                 "description": "keyword: it holds a word of the question; semantic: close in meaning"},
+                    "story": {"type": "object", "description": "the story that reports it", "properties": {
+                        "id": {"type": "string"}, "headline": {"type": "string"}, "paper": {"type": "string"},
+                        "date": {"type": "string"}, "page": {"type": "string"}, "page_name": {"type": "string"},
+                        "source": {"type": "string"}}}}},
             "PracticesResponse": {"type": "object", "required": ["total", "practices"], "properties": {
                 "q": {"type": "string"}, "place": {"type": "string"}, "kind": {"type": "string"},
                 "k": {"type": "integer"}, "total": {"type": "integer", "description": "every matching practice"},
                 "practices": {"type": "array", "items": {"$ref": "#/components/schemas/Practice"}}}},
-            "SimilarResponse": {"type": "object", "required": ["about", "hits"], "properties": {
+            "SimilarResponse": {"type": "object", "required": ["about", "practices", "hits"], "properties": {
                 "about": {"type": "object"},
+                "practices": {"type": "array", "items": {"$ref": "#/components/schemas/PracticeAnswer"},
+                              "description": "first: one per practice and place, closest first; for a question "
+                                             "only those close in meaning or holding its words"},
                 "hits": {"type": "array", "items": {"allOf": [story_ref, {"type": "object", "properties": {
                     "score": {"type": "number"}, "rank": {"type": "integer"},
                     "reason": {"type": "object", "properties": {

@@ -7,6 +7,7 @@ from storysearch.searcher.engine import SearchEngine
 from storysearch.searcher.filters import FilterArg
 from storysearch.searcher.hits import Hit
 from storysearch.searcher.hybrid import describe_fusion
+from storysearch.searcher.practice_answers import PracticeAnswer
 from storysearch.searcher.practices import CatalogPractice
 from storysearch.searcher.similar import SimilarHit
 from storysearch.searcher.suggest import Completion, Suggestion
@@ -75,20 +76,43 @@ def similar_record(hit: SimilarHit, story: Story) -> dict:
     return {**story_ref(story), "score": round(hit.score, 6), "rank": hit.rank, "reason": hit.reason}
 
 
-def similar_response(engine: SearchEngine, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
-    """The stories nearest a story or a text, as the API answers it."""
+def _answering_practice(answer: PracticeAnswer, stories: dict[str, Story]) -> dict:
+    story = stories[answer.story]
+    return {"name": answer.name, "key": answer.key, "kind": answer.kind, "place": answer.place,
+            "definition": answer.definition, "score": round(answer.score, 6), "found_by": list(answer.found_by),
+            "story": {"id": story.id, "headline": story.headline, "paper": story.paper, "date": story.date,
+                      "page": story.page, "page_name": story.page_name, "source": story.source}}
+
+
+def practice_answer_record(answer: PracticeAnswer, stories: dict[str, Story]) -> dict:
+    """A place's practice as an answer: what it is, where, the story that
+    reports it, and the place's other practices that answer (``also``)."""
+    return {**_answering_practice(answer, stories), "rank": answer.rank,
+            "also": [_answering_practice(other, stories) for other in answer.also]}
+
+
+def similar_response(engine: SearchEngine, story_id: str | None = None, text: str | None = None, k: int = 10,
+                     practices_k: int | None = None) -> dict:
+    """The practices (``practices_k`` of them, ``k`` unless given) and the
+    stories (``k``) nearest a story or a text, as the API answers it."""
+    answers = engine.similar_practices(story_id, text, practices_k or k)
     hits = engine.similar_hits(story_id, text, k)
     about = {"id": story_id, "headline": engine.stories[story_id].headline} if story_id is not None else {"text": text}
-    return {"about": about, "hits": [similar_record(hit, story) for hit, story in hits]}
+    return {"about": about,
+            "practices": [practice_answer_record(answer, engine.stories) for answer in answers],
+            "hits": [similar_record(hit, story) for hit, story in hits]}
 
 
-def practice_record(practice: CatalogPractice, engine: SearchEngine | None = None) -> dict:
-    """One practice of the catalogue; with ``engine``, its stories as story refs (newest first)."""
+def practice_record(practice: CatalogPractice, engine: SearchEngine | None = None, elsewhere_k: int = 10) -> dict:
+    """One practice of the catalogue; with ``engine``, its stories as story
+    refs (newest first) and the ``elsewhere_k`` closest practices of other places."""
     record = {"name": practice.name, "key": practice.key, "kind": practice.kind, "definition": practice.definition,
               "places": practice.places, "names": practice.names, "stories": practice.stories,
               "story_ids": practice.story_ids}
     if engine is not None:
         record["story_refs"] = [story_ref(engine.stories[story_id]) for story_id in practice.story_ids]
+        record["elsewhere"] = [practice_answer_record(answer, engine.stories)
+                               for answer in engine.practices_elsewhere(practice, elsewhere_k)]
     return record
 
 

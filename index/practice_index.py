@@ -1,0 +1,139 @@
+"""The practices of a generation as something to search: ``practices/`` holds
+``rows.jsonl`` (one row per practice of a story: id, story, key, name,
+place), ``vectors.faiss`` (each row's vector under its id) and ``bm25s/`` (a
+term matrix of each row's name and definition; none without rows). Written, opened and checked
+here only.
+
+A practice's vector is its name and definition embedded, plus the story
+passage that names it (the passage says what problem it answers, the
+definition what it is), normalised: on the judged questions of
+tests/fixtures/similar_practices.json it ranks a little better than either
+alone (scripts/bench_similar_practices.py).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import layout, sparse
+from .embedding_cache import EmbeddingCache, embed_with_cache
+from .passages import story_passages
+from .stories import Story
+from .vectors import open_faiss, save_faiss, write_jsonl
+
+ROWS = "rows.jsonl"
+VECTORS = "vectors.faiss"
+MATRIX = "bm25s"
+
+
+def practice_text(practice: dict) -> str:
+    """What a practice is, in words: its name and its definition."""
+    return f"{practice['name']}：{practice['definition']}" if practice.get("definition") else practice["name"]
+
+
+def naming_passage(story: Story, name: str) -> str:
+    """The passage of ``story`` that names the practice (the first passage when none does)."""
+    passages = story_passages(story.title, [*story.paragraphs, *story.captions])
+    return next((passage for passage in passages if name in passage), passages[0])
+
+
+def _rows(stories: list[Story]) -> tuple[list[dict], list[str], list[str]]:
+    """The rows of ``stories`` (ids from 0), and each row's text and naming passage."""
+    rows, texts, passages = [], [], []
+    for story in stories:
+        for practice in story.practices:
+            rows.append({"id": len(rows), "story": story.id, "key": practice["key"],
+                         "name": practice["name"], "place": practice.get("place", "")})
+            texts.append(practice_text(practice))
+            passages.append(naming_passage(story, practice["name"]))
+    return rows, texts, passages
+
+
+def _embed(texts: list[str], passages: list[str], embedder, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+    """Name-and-definition vectors plus naming-passage vectors, normalised.
+    The passages were embedded a moment ago for the passage index: with the
+    cache they cost a lookup."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), np.float32), 0
+    encode = embedder.encode_documents
+    described, computed = embed_with_cache(texts, encode, cache)
+    named, computed_too = embed_with_cache(passages, encode, cache)
+    summed = described + named
+    return summed / np.linalg.norm(summed, axis=1, keepdims=True), computed + computed_too
+
+
+def write_practice_index(generation: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
+                         previous: Path | None = None, drop_stories: set[str] = frozenset()) -> dict:
+    """Write ``practices/`` for every practice of ``stories``. With
+    ``previous`` (a generation written by the same model) the vectors of its
+    rows are kept for stories not in ``drop_stories``; the rest are embedded.
+    Returns what meta.json records about it."""
+    folder = Path(generation) / layout.PRACTICE_INDEX
+    folder.mkdir()
+    rows, texts, passages = _rows(stories)
+    known: dict[tuple[str, str], np.ndarray] = {}
+    if previous is not None:
+        old_vectors = open_practice_vectors(previous)
+        known = {(row["story"], row["key"]): old_vectors.reconstruct(row["id"])
+                 for row in read_rows(previous) if row["story"] not in drop_stories}
+    todo = [row["id"] for row in rows if (row["story"], row["key"]) not in known]
+    fresh, computed = _embed([texts[i] for i in todo], [passages[i] for i in todo], embedder, cache)
+    vectors = np.zeros((len(rows), embedder.dimension), np.float32)
+    for row in rows:
+        if (row["story"], row["key"]) in known:
+            vectors[row["id"]] = known[row["story"], row["key"]]
+    if todo:
+        vectors[todo] = fresh
+    save_faiss(folder / VECTORS, rows, vectors, embedder.dimension)
+    write_jsonl(folder / ROWS, rows)
+    if rows:  # (bm25s cannot index nothing: an archive without practices has no matrix)
+        (folder / MATRIX).mkdir()
+        sparse.write_term_matrix(folder / MATRIX, [str(row["id"]) for row in rows],
+                                 [sparse.text_tokens(text) for text in texts])
+    return {"rows": len(rows), "embedded": len(todo), "computed": computed}
+
+
+def _row(line: bytes, path: Path, number: int) -> dict:
+    try:
+        row = json.loads(line.decode("utf-8"))
+        return {"id": int(row["id"]), "story": str(row["story"]), "key": str(row["key"]),
+                "name": str(row["name"]), "place": str(row["place"])}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise layout.IndexDamaged(path, f"line {number} is not a practice row: {exc}") from None
+
+
+def read_rows(generation: Path) -> list[dict]:
+    """Every practice row, in id order; IndexDamaged naming a line that cannot be read."""
+    path = Path(generation) / layout.PRACTICE_INDEX / ROWS
+    if not path.is_file():
+        raise layout.IndexDamaged(path, "missing")
+    with open(path, "rb") as handle:
+        rows = [_row(line, path, number) for number, line in enumerate(handle, 1)]
+    if [row["id"] for row in rows] != list(range(len(rows))):
+        raise layout.IndexDamaged(path, "the rows are not numbered 0, 1, 2, … in order")
+    return rows
+
+
+def open_practice_vectors(generation: Path):
+    return open_faiss(Path(generation) / layout.PRACTICE_INDEX / VECTORS)
+
+
+def matrix_folder(generation: Path) -> Path:
+    return Path(generation) / layout.PRACTICE_INDEX / MATRIX
+
+
+def check_practice_index(generation: Path, stories: dict[str, Story]) -> list[str]:
+    """What is wrong with ``practices/`` against the generation's stories (empty: nothing)."""
+    rows = read_rows(generation)
+    problems = []
+    expected = [(story.id, practice["key"]) for story in stories.values() for practice in story.practices]
+    if sorted((row["story"], row["key"]) for row in rows) != sorted(expected):
+        problems.append(f"{len(rows)} practice rows where the stories name {len(expected)} practices")
+    vectors = open_practice_vectors(generation)
+    if vectors.ntotal != len(rows):
+        problems.append(f"{vectors.ntotal} practice vectors for {len(rows)} rows")
+    if rows and sparse.matrix_ids(matrix_folder(generation)) != [str(row["id"]) for row in rows]:
+        problems.append("the practice term matrix lists other rows")
+    return problems

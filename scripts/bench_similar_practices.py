@@ -1,0 +1,130 @@
+"""Similar practices: practice answers against story answers, on judged questions.
+
+    python scripts/bench_similar_practices.py [--index DIR] [--questions tests/fixtures/similar_practices.json]
+
+Builds an index of the bundled corpus (or opens --index) and asks every
+"how did other places solve X?" question of the judged set three ways:
+practices (searcher/practice_answers.py: meaning and words fused), practices
+by meaning alone, and similar stories (what `storysearch similar` answered
+before practices). Prints nDCG@10 (gains 2^grade - 1) of each, where a
+practice answer is one practice of one place graded by its judged name and
+a story answer is graded by the best judged practice it reports (practice
+answers come grouped by place, best first: they are read in that order, a
+place's best practice then its others); and how
+many of the judged practices the first ten answers reach (for stories: the
+practices the ten stories report), what share of the practices shown are
+judged relevant, and how many characters a reader goes through (practice
+names and definitions, or the ten stories). The bundled corpus has 38
+stories: ten story answers are a quarter of it, which favours stories on
+"reached"; the share and the reading say what the reader pays. Also how many out-of-domain questions
+(tests/fixtures/out_of_domain/queries.txt) get any practice answer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchinfo import describe, ratio  # noqa: E402
+
+from storysearch.index import layout  # noqa: E402
+from storysearch.index.build import build_index  # noqa: E402
+from storysearch.index.practices import practice_key  # noqa: E402
+from storysearch.searcher import SearchEngine  # noqa: E402
+from storysearch.searcher.evaluation import ndcg_at  # noqa: E402
+
+OUT_OF_DOMAIN = ROOT / "tests" / "fixtures" / "out_of_domain" / "queries.txt"
+CUTOFF = 10
+
+
+def answer_id(key: str, place: str) -> str:
+    return f"{key}@{place}"
+
+
+def judged(engine: SearchEngine, relevant: dict[str, int]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """The grades of practice answers (key@place), of stories, and of practice keys."""
+    grades = {practice_key(name): grade for name, grade in relevant.items()}
+    answers, stories = {}, {}
+    for story in engine.stories.values():
+        for practice in story.practices:
+            grade = grades.get(practice["key"], 0)
+            if grade:
+                answers[answer_id(practice["key"], practice.get("place", ""))] = grade
+                stories[story.id] = max(stories.get(story.id, 0), grade)
+    return answers, stories, grades
+
+
+def add(total: dict, ndcg: float, keys: list[str], grades: dict[str, int], chars: int) -> None:
+    """One question's answers into a method's totals: ``keys`` are the practices shown."""
+    total["ndcg"] += ndcg
+    total["reached"] += len({key for key in keys if grades.get(key, 0) > 0})
+    total["shown"] += len(keys)
+    total["relevant"] += sum(1 for key in keys if grades.get(key, 0) > 0)
+    total["chars"] += chars
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, help="an index of the bundled corpus (default: build one)")
+    parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "fixtures" / "similar_practices.json")
+    parser.add_argument("--show", action="store_true", help="print each question's first answers")
+    args = parser.parse_args()
+    print(describe())
+    questions = json.loads(args.questions.read_text(encoding="utf-8"))["questions"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.index or Path(tmp) / "index"
+        if args.index is None:
+            build_index(layout.DEFAULT_CORPUS, folder)
+        engine = SearchEngine(folder)
+        finder = engine.practice_finder
+        print(f"{len(engine.stories)} stories, {len(finder.rows)} practice rows, {len(questions)} judged questions")
+        totals = {name: {"ndcg": 0.0, "reached": 0, "shown": 0, "relevant": 0, "chars": 0}
+                  for name in ("practices", "meaning only", "stories")}
+        judged_keys, seconds = 0, []
+        for item in questions:
+            question = item["question"]
+            answers_graded, stories_graded, grades = judged(engine, item["relevant"])
+            judged_keys += sum(1 for grade in grades.values() if grade > 0)
+            vector = engine.semantic.embed_text(question)
+            started = time.perf_counter()
+            practices = engine.similar_practices(text=question, k=CUTOFF)
+            seconds.append(time.perf_counter() - started)
+            meaning = finder.for_text(question, vector, CUTOFF, words=False)
+            stories = engine.similar_hits(text=question, k=CUTOFF)
+            for name, places in (("practices", practices), ("meaning only", meaning)):
+                answers = [answer for place in places for answer in (place, *place.also)][:CUTOFF]
+                add(totals[name], ndcg_at([answer_id(a.key, a.place) for a in answers], answers_graded, CUTOFF),
+                    [a.key for a in answers], grades, sum(len(a.name) + len(a.definition) for a in answers))
+            add(totals["stories"], ndcg_at([hit.docid for hit, _ in stories], stories_graded, CUTOFF),
+                [p["key"] for _, story in stories for p in story.practices], grades,
+                sum(len(story.text) for _, story in stories))
+            if args.show:
+                print(f"\n{question}")
+                for place in practices:
+                    for answer in (place, *place.also):
+                        print(f"  {place.rank:>2} {grades.get(answer.key, 0)} {answer.name} ({answer.place or '-'}) "
+                              f"{answer.score:.3f} {'+'.join(answer.found_by)}")
+        print(f"\n{'answers':<14} nDCG@{CUTOFF}  judged practices reached in the first {CUTOFF} (of {judged_keys})  "
+              f"relevant share of practices shown  characters read per question")
+        for name, total in totals.items():
+            print(f"{name:<14} {ratio(total['ndcg'] / len(questions))}   {total['reached']} "
+                  f"({ratio(total['reached'] / judged_keys)})   {total['relevant']} of {total['shown']} "
+                  f"({ratio(total['relevant'] / max(total['shown'], 1))})   {total['chars'] / len(questions):,.0f}")
+        outside = [line.strip() for line in OUT_OF_DOMAIN.read_text(encoding="utf-8").splitlines()
+                   if line.strip() and not line.startswith("#")]
+        answered = [q for q in outside if engine.similar_practices(text=q, k=CUTOFF)]
+        print(f"out-of-domain questions with any practice answer: {len(answered)} of {len(outside)}"
+              + (f" ({'; '.join(answered[:5])})" if answered else ""))
+        seconds.sort()
+        print(f"practice answer time (query embedding cached): median {seconds[len(seconds) // 2] * 1000:.1f} ms, "
+              f"max {seconds[-1] * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+""""How did other places solve this?" answered with practices.
+
+Every named practice of the archive has a vector (its name and definition
+with the passage that names it) and a row in a term matrix of its name and
+definition (index/practice_index.py). A question is answered as the engine
+answers a search in hybrid mode: the practices nearest in meaning and the
+practices that hold its words, fused (the engine's default fusion), less
+those neither close in meaning nor holding a word of the question (the
+floors of searcher/semantic.py). A story is answered by meaning alone: the
+practices nearest any of its passages, less its own. Answers are grouped by
+place: each place comes once, with its best practice first and its other
+answering practices after it, so ten answers are ten places; a practice
+reported by three stories of one town is named once; the same name in two
+towns is two answers.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from storysearch.index.practice_index import matrix_folder, open_practice_vectors, read_rows
+from storysearch.index.stories import Story
+
+from .hits import Hit, ranked
+from .hybrid import FUSION_DEPTH, fuse_runs
+from .lexical import SparseScorer, match_terms
+from .semantic import SIMILARITY_FLOOR, WORD_FLOOR
+from .similar import DEPTH_PER_PASSAGE
+
+
+@dataclass(frozen=True)
+class PracticeAnswer:
+    """One place's best practice, as an answer: where it is reported (the
+    story of its best row), how close it is, which list found it, and the
+    place's other practices that answer too (``also``, best first)."""
+
+    key: str
+    name: str
+    kind: str
+    place: str
+    definition: str
+    story: str
+    score: float
+    rank: int
+    found_by: tuple[str, ...]  # "keyword": it holds a word of the question; "semantic": close in meaning
+    also: tuple["PracticeAnswer", ...] = ()
+
+
+class PracticeFinder:
+    def __init__(self, generation: Path, stories: Mapping[str, Story]):
+        self.stories = stories
+        self.rows = read_rows(generation)
+        self.vectors = open_practice_vectors(generation)
+        self.matrix = SparseScorer(matrix_folder(generation), [str(row["id"]) for row in self.rows]) if self.rows else None
+
+    def _record(self, row: dict) -> dict:
+        """The practice of a row as its story records it."""
+        return next(p for p in self.stories[row["story"]].practices if p["key"] == row["key"])
+
+    def _nearest(self, vectors: np.ndarray, depth: int) -> dict[int, float]:
+        """Best similarity per row over all the query vectors, for the ``depth`` nearest of each."""
+        if not self.rows or not len(vectors):
+            return {}
+        scores, ids = self.vectors.search(np.asarray(vectors, dtype=np.float32), min(depth, self.vectors.ntotal))
+        best: dict[int, float] = {}
+        for row_scores, row_ids in zip(scores, ids):
+            for score, row in zip(row_scores.tolist(), row_ids.tolist()):
+                if row >= 0 and score > best.get(row, -2.0):
+                    best[row] = score
+        return best
+
+    def _answers(self, hits: list[Hit], k: int, leave_out=lambda row: False,
+                 found_by=lambda row: ("semantic",)) -> list[PracticeAnswer]:
+        """``k`` places in the order of their best hit, each with its
+        practices in the order of ``hits`` (each practice once); a practice
+        whose place is unknown is a place of its own."""
+        groups: dict[str, list[tuple[dict, Hit]]] = {}
+        for hit in hits:
+            row = self.rows[int(hit.docid)]
+            group = groups.get(row["place"] or "@" + row["key"])
+            if leave_out(row) or (group is None and len(groups) == k):
+                continue
+            if group is None:
+                groups[row["place"] or "@" + row["key"]] = [(row, hit)]
+            elif all(row["key"] != seen["key"] for seen, _ in group):
+                group.append((row, hit))
+        answers = []
+        for rank, group in enumerate(groups.values(), 1):
+            best, *others = [self._answer(row, hit, rank, found_by(row["id"])) for row, hit in group]
+            answers.append(replace(best, also=tuple(others)))
+        return answers
+
+    def _answer(self, row: dict, hit: Hit, rank: int, found_by: tuple[str, ...]) -> PracticeAnswer:
+        record = self._record(row)
+        return PracticeAnswer(row["key"], row["name"], record["kind"], row["place"], record.get("definition", ""),
+                              row["story"], hit.score, rank, found_by)
+
+    def for_text(self, text: str, vector: np.ndarray | None, k: int = 10, words: bool = True) -> list[PracticeAnswer]:
+        """The practices that answer a question or description (``vector``:
+        its query embedding); ``words=False`` ranks by meaning alone (what
+        scripts/bench_similar_practices.py compares with)."""
+        if not self.rows:
+            return []
+        text = " ".join(text.split())
+        nearest = self._nearest(vector.reshape(1, -1), FUSION_DEPTH) if vector is not None else {}
+        semantic = _ranked(nearest.items())
+        scores = self.matrix.scores(text) if words else None
+        keyword = ranked(self.matrix.top(scores, scores > 0, FUSION_DEPTH), "keyword") if scores is not None else []
+        holds = np.zeros(len(self.rows), dtype=bool)
+        for term in match_terms([text]):
+            holds |= self.matrix.holding_term(term)
+        close = {row for row, score in nearest.items()
+                 if score >= SIMILARITY_FLOOR or (score >= WORD_FLOOR and holds[row])}
+        fused = fuse_runs({"keyword": keyword, "semantic": semantic}, None)
+        return self._answers([hit for hit in fused if int(hit.docid) in close], k, found_by=lambda row: (
+            ("keyword",) * bool(holds[row]) + ("semantic",) * (nearest[row] >= SIMILARITY_FLOOR)))
+
+    def for_story(self, story_id: str, passage_vectors: np.ndarray, k: int = 10) -> list[PracticeAnswer]:
+        """The practices closest to a story (``passage_vectors``: its passages'), its own left out."""
+        own = {p["key"] for p in self.stories[story_id].practices}
+        nearest = self._nearest(passage_vectors, DEPTH_PER_PASSAGE)
+        return self._answers(_ranked(nearest.items()), k,
+                             lambda row: row["story"] == story_id or row["key"] in own)
+
+    def elsewhere(self, key: str, places: set[str], k: int = 10) -> list[PracticeAnswer]:
+        """The practices closest to the practice ``key``, of other places than ``places``."""
+        rows = [row["id"] for row in self.rows if row["key"] == key]
+        vectors = np.stack([self.vectors.reconstruct(row) for row in rows]) if rows else np.zeros((0, 1))
+        nearest = self._nearest(vectors, DEPTH_PER_PASSAGE)
+        return self._answers(_ranked(nearest.items()), k,
+                             lambda row: row["key"] == key or not row["place"] or row["place"] in places)
+
+
+def _ranked(scored) -> list[Hit]:
+    """Rows by similarity, best first (equal scores by row), as semantic hits."""
+    return ranked([(str(row), score) for row, score in sorted(scored, key=lambda item: (-item[1], item[0]))],
+                  "semantic")
