@@ -174,6 +174,7 @@ class SearchEngine:
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query
         self.vocabulary.warm()  # and the archive's characters by pinyin, its words sorted for completions
+        self.practice_finder  # noqa: B018 - and the practices' rows, vectors and term matrix
         return self
 
     @property
