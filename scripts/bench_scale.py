@@ -40,6 +40,7 @@ from benchinfo import describe, percentile  # noqa: E402
 from storysearch.index import layout  # noqa: E402
 from storysearch.index.analysis import analyzer_settings  # noqa: E402
 from storysearch.index.build import GenerationWriter, place_records  # noqa: E402
+from storysearch.index.practice_index import write_practice_index  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.vectors import save_vectors, story_passage_rows  # noqa: E402
 from storysearch.index.corpus import read_corpus  # noqa: E402
@@ -127,6 +128,7 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         started = time.perf_counter()
         kind = save_vectors(generation, rows, vectors, embedder.dimension)
         timings["vector_index_s"] = time.perf_counter() - started
+        write_practice_index(generation, stories, embedder, None)  # synthetic stories report no practices
         write_stories(generation / layout.STORIES, stories)
         counts: dict[str, int] = {}
         for story in stories:
