@@ -40,7 +40,7 @@ from .places import PLACES_VERSION, extract_places
 from .practice_index import write_practice_index
 from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
-from .sparse import write_sparse_index
+from .sparse import update_sparse_index, write_sparse_index
 from .stories import Story, check_unique_ids, read_stories, write_stories
 from .vectors import write_semantic_index
 
@@ -291,7 +291,10 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
         else:
             write_keyword_index(staging / layout.WHOOSH, stories)
-        write_sparse_index(staging / layout.SPARSE, stories)
+        if keyword_incremental:
+            update_sparse_index(staging / layout.SPARSE, previous.path / layout.SPARSE, dropped_stories, fresh)
+        else:
+            write_sparse_index(staging / layout.SPARSE, stories)
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
             for filename in (layout.VECTORS, layout.PASSAGES):

@@ -89,9 +89,9 @@ def check_index(folder: Path) -> CheckReport:
     if in_keyword is not None:
         report.missing_keyword = sorted(ids - in_keyword)
         report.extra_keyword = sorted(in_keyword - ids)
-    in_matrix = _attempt(report, f"{layout.SPARSE}/{sparse.IDS}", lambda: matrix_ids(generation / layout.SPARSE))
+    in_matrix = _attempt(report, f"{layout.SPARSE}/", lambda: matrix_ids(generation / layout.SPARSE))
     if in_matrix is not None:
-        report.term_matrix_differs = in_matrix != [story.id for story in stories]
+        report.term_matrix_differs = sorted(in_matrix) != sorted(ids)
     rows = _attempt(report, layout.PASSAGES, lambda: read_passages(generation))
     faiss_ids = _attempt(report, layout.VECTORS, lambda: vector_ids(generation))
     if rows is not None and faiss_ids is not None:

@@ -3,7 +3,8 @@
 An index folder holds generations. Each generation is a directory of plain
 files: ``meta.json`` (versions, settings, the corpus files' hashes),
 ``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
-``bm25s/`` (the same tokens as a BM25 term matrix, for fast plain queries),
+``terms/`` (the same tokens as a BM25 term matrix in segments, for fast
+plain queries),
 ``passages.jsonl`` and ``vectors.faiss`` (semantic index; faiss ids are the
 passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
 writes the next generation beside it and switches by replacing ``CURRENT``
@@ -30,7 +31,7 @@ LOCK = "write.lock"
 META = "meta.json"
 STORIES = "stories.jsonl"
 WHOOSH = "whoosh"
-SPARSE = "bm25s"
+SPARSE = "terms"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.faiss"
 PRACTICE_INDEX = "practices"

@@ -1,7 +1,7 @@
 """The practices of a generation as something to search: ``practices/`` holds
 ``rows.jsonl`` (one row per practice of a story: id, story, key, name,
-place), ``vectors.faiss`` (each row's vector under its id) and ``bm25s/`` (a
-term matrix of each row's name and definition; none without rows). Written, opened and checked
+place), ``vectors.faiss`` (each row's vector under its id) and ``terms/`` (a
+term matrix of each row's name and definition, updated with the rows). Written, opened and checked
 here only.
 
 A practice's vector is its name and definition embedded, plus the story
@@ -25,7 +25,7 @@ from .vectors import open_faiss, save_faiss, write_jsonl
 
 ROWS = "rows.jsonl"
 VECTORS = "vectors.faiss"
-MATRIX = "bm25s"
+MATRIX = "terms"
 
 
 def practice_text(practice: dict) -> str:
@@ -88,11 +88,20 @@ def write_practice_index(generation: Path, stories: list[Story], embedder, cache
         vectors[todo] = fresh
     save_faiss(folder / VECTORS, rows, vectors, embedder.dimension)
     write_jsonl(folder / ROWS, rows)
-    if rows:  # (bm25s cannot index nothing: an archive without practices has no matrix)
-        (folder / MATRIX).mkdir()
-        sparse.write_term_matrix(folder / MATRIX, [str(row["id"]) for row in rows],
-                                 [sparse.text_tokens(text) for text in texts])
+    matrix_rows = [matrix_id(rows[i]) for i in todo]
+    matrix_tokens = [sparse.text_tokens(texts[i]) for i in todo]
+    if previous is not None:  # only the rows of the stories read again are tokenized
+        sparse.update_term_matrix(folder / MATRIX, matrix_folder(previous),
+                                  {matrix_id(row) for row in read_rows(previous) if row["story"] in drop_stories},
+                                  matrix_rows, matrix_tokens)
+    else:
+        sparse.write_term_matrix(folder / MATRIX, matrix_rows, matrix_tokens)
     return {"rows": len(rows), "embedded": len(todo), "computed": computed}
+
+
+def matrix_id(row: dict) -> str:
+    """What the term matrix calls a practice row: its story and key (row ids change at each update)."""
+    return f"{row['story']}\t{row['key']}"
 
 
 def _row(line: bytes, path: Path, number: int) -> dict:
@@ -134,6 +143,6 @@ def check_practice_index(generation: Path, stories: dict[str, Story]) -> list[st
     vectors = open_practice_vectors(generation)
     if vectors.ntotal != len(rows):
         problems.append(f"{vectors.ntotal} practice vectors for {len(rows)} rows")
-    if rows and sparse.matrix_ids(matrix_folder(generation)) != [str(row["id"]) for row in rows]:
+    if sorted(sparse.matrix_ids(matrix_folder(generation))) != sorted(matrix_id(row) for row in rows):
         problems.append("the practice term matrix lists other rows")
     return problems

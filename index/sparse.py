@@ -1,17 +1,34 @@
-"""The BM25 term matrix (bm25s, ``bm25s/`` in a generation) for fast
-scoring of plain keyword queries: written, opened and checked here only.
+"""The BM25 term matrix (``terms/`` in a generation) for fast scoring of
+plain keyword queries: written, updated, opened and checked here only.
 
 Whoosh scores an OR of many terms by walking matcher trees document by
-document in Python, which grows with the archive. bm25s keeps the same
-tokens in a sparse matrix and scores every story with a few vector
-operations. One field holds everything: the headline's and the byline's
-words repeated (they weigh more), the body's words, and CJK characters and
-bigrams (marked so they never collide with words).
+document in Python, which grows with the archive. The term matrix keeps the
+same tokens as sparse columns (which rows hold a token, how often) and
+scores every row at once with a few vector operations. One field holds
+everything: the headline's and the byline's words repeated (they weigh
+more), the body's words, and CJK characters and bigrams (marked so they
+never collide with words).
+
+It is kept in segments, as Lucene keeps an index: a build writes one; an
+update links the previous generation's segments, writes one for the new
+rows, and lists the rows it drops as deleted. BM25 weights (idf, average
+length) are worked out at query time over the live rows, so an update costs
+what it adds, not a rebuild of the whole matrix (bm25s, which stored
+precomputed weights, had to rebuild: 184 s at 100,000 stories). Too many
+segments are merged, and too many deleted rows compacted away, from the
+stored counts, without reading any text again. Scores are bm25s's "lucene"
+variant, to the float (tests/test_term_matrix.py compares with bm25s).
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import layout
 from .analysis import text_analysis
@@ -19,7 +36,10 @@ from .stories import Story
 
 HEADLINE_REPEAT = 3
 GRAM_MARK = "\u241f"  # a symbol that no analysed word contains
-IDS = "ids.json"
+K1, B = 1.2, 0.75
+MANIFEST = "segments.json"
+MAX_SEGMENTS = 8  # more: the small ones are merged into one
+MAX_DELETED_SHARE = 0.2  # more of the stored rows deleted: every segment is compacted into one
 
 
 def gram_token(gram: str) -> str:
@@ -45,40 +65,281 @@ def story_tokens(story: Story) -> list[str]:
     return (title + names) * HEADLINE_REPEAT + body + grams
 
 
-def write_term_matrix(folder: Path, ids: list[str], tokens: list[list[str]]) -> None:
-    """A BM25 matrix whose row i holds ``tokens[i]`` and is called ``ids[i]``."""
-    import bm25s
+@dataclass
+class Segment:
+    """One immutable segment: columns (token -> rows and counts) over its rows."""
 
-    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    retriever.index(tokens or [[]], show_progress=False)
-    retriever.save(str(folder), show_progress=False)
-    (Path(folder) / IDS).write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
+    tokens: list[str]
+    indptr: np.ndarray  # column c's entries are [indptr[c], indptr[c + 1])
+    rows: np.ndarray  # segment row of each entry
+    counts: np.ndarray  # how often the row holds the column's token
+    lengths: np.ndarray  # tokens per row
+    ids: list[str]  # what each row is (a story id, a practice row id)
+    columns: dict[str, int] | None = None  # token -> column, made when the segment is opened for queries
+
+    @classmethod
+    def from_tokens(cls, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> "Segment":
+        vocabulary: dict[str, int] = {}
+        columns, rows, counts = [], [], []
+        for row, row_tokens in enumerate(tokens):
+            unique, times = np.unique(np.array([vocabulary.setdefault(t, len(vocabulary)) for t in row_tokens],
+                                               dtype=np.int64), return_counts=True)
+            columns.append(unique)
+            rows.append(np.full(len(unique), row, dtype=np.int32))
+            counts.append(times.astype(np.float32))
+        return cls._from_entries(list(vocabulary), _concat(columns, np.int64), _concat(rows, np.int32),
+                                 _concat(counts, np.float32),
+                                 np.array([len(t) for t in tokens], dtype=np.float32), list(ids))
+
+    @classmethod
+    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids) -> "Segment":
+        order = np.lexsort((rows, columns))
+        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
+        return cls(tokens, indptr, rows[order], counts[order], lengths, ids)
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir()
+        for name in ("indptr", "rows", "counts", "lengths"):
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        (folder / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
+        (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def read(cls, folder: Path) -> "Segment":
+        """The segment in ``folder``, its arrays memory-mapped (a query reads
+        only its tokens' columns); IndexDamaged when a file is missing or unreadable."""
+        try:
+            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
+                      for name in ("indptr", "rows", "counts", "lengths")}
+            tokens = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+            ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise layout.IndexDamaged(Path(exc.filename or folder), "missing") from None
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise layout.IndexDamaged(folder, f"a term matrix segment that cannot be read: {exc}") from None
+        segment = cls(tokens, arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"], ids)
+        if (len(segment.indptr) != len(tokens) + 1 or len(segment.lengths) != len(ids)
+                or len(segment.rows) != len(segment.counts) or int(segment.indptr[-1]) != len(segment.rows)):
+            raise layout.IndexDamaged(folder, "a term matrix segment whose parts do not agree")
+        return segment
+
+
+def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _merge(segments: list[tuple[Segment, set[str]]]) -> Segment:
+    """One segment holding the live rows of ``segments`` (each with its
+    deleted rows), from their stored counts."""
+    vocabulary: dict[str, int] = {}
+    columns, rows, counts, lengths, ids = [], [], [], [], []
+    first = 0
+    for segment, deleted in segments:
+        live = np.array([row_id not in deleted for row_id in segment.ids], dtype=bool)
+        new_row = np.full(len(segment.ids), -1, dtype=np.int64)
+        new_row[live] = first + np.arange(int(live.sum()))
+        to_global = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in segment.tokens], dtype=np.int64)
+        entry_columns = np.repeat(to_global, np.diff(np.asarray(segment.indptr)))
+        entry_rows = new_row[np.asarray(segment.rows)]
+        kept = entry_rows >= 0
+        columns.append(entry_columns[kept])
+        rows.append(entry_rows[kept].astype(np.int32))
+        counts.append(np.asarray(segment.counts)[kept])
+        lengths.append(np.asarray(segment.lengths)[live])
+        ids.extend(row_id for row_id, alive in zip(segment.ids, live) if alive)
+        first += int(live.sum())
+    return Segment._from_entries(list(vocabulary), _concat(columns, np.int64), _concat(rows, np.int32),
+                                 _concat(counts, np.float32), _concat(lengths, np.float32), ids)
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise layout.IndexDamaged(path, "missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise layout.IndexDamaged(path, f"not a term matrix manifest: {exc}") from None
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("segments"), list)
+            and isinstance(manifest.get("deleted"), dict)):
+        raise layout.IndexDamaged(path, "not a term matrix manifest")
+    return manifest
+
+
+def _deleted(manifest: dict, name: str) -> set[str]:
+    """The rows of segment ``name`` that are deleted."""
+    return set(manifest["deleted"].get(name, ()))
+
+
+def _write_manifest(folder: Path, names: list[str], deleted: dict[str, set[str]]) -> None:
+    """The segments in order and, for each, its deleted rows (a row may come back in a later segment)."""
+    (Path(folder) / MANIFEST).write_text(json.dumps(
+        {"segments": names, "deleted": {name: sorted(deleted[name]) for name in names if deleted.get(name)}},
+        ensure_ascii=False), encoding="utf-8")
+
+
+def write_term_matrix(folder: Path, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> None:
+    """A matrix of one segment whose row i holds ``tokens[i]`` and is called ``ids[i]``."""
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    Segment.from_tokens(ids, tokens).write(folder / "seg-000001")
+    _write_manifest(folder, ["seg-000001"], {})
+
+
+def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequence[str],
+                       tokens: Sequence[Sequence[str]]) -> None:
+    """The ``previous`` matrix less the rows called ``drop``, plus rows
+    ``ids`` holding ``tokens``: its segments linked (not copied), one new
+    segment; small segments merged past MAX_SEGMENTS, everything compacted
+    past MAX_DELETED_SHARE deleted rows."""
+    folder, previous = Path(folder), Path(previous)
+    folder.mkdir(exist_ok=True)
+    manifest = _read_manifest(previous)
+    names = list(manifest["segments"])
+    stored = {name: Segment.read(previous / name) for name in names}
+    deleted = {name: _deleted(manifest, name) | (drop & set(stored[name].ids)) for name in names}
+    number = max((int(name.rsplit("-", 1)[1]) for name in names), default=0)
+    if ids:
+        number += 1
+        Segment.from_tokens(ids, tokens).write(folder / f"seg-{number:06d}")
+        stored[f"seg-{number:06d}"] = Segment.read(folder / f"seg-{number:06d}")
+        names.append(f"seg-{number:06d}")
+        deleted[names[-1]] = set()
+    total = sum(len(segment.ids) for segment in stored.values())
+    if total and sum(map(len, deleted.values())) > MAX_DELETED_SHARE * total:
+        merging = names
+    elif len(names) > MAX_SEGMENTS:
+        merging = sorted(names, key=lambda name: len(stored[name].ids))[:len(names) - 1]  # all but the largest
+    else:
+        merging = []
+    if merging:
+        number += 1
+        merged = f"seg-{number:06d}"
+        _merge([(stored[name], deleted[name]) for name in names if name in merging]).write(folder / merged)
+        deleted[merged] = set()
+        names = [name for name in names if name not in merging] + [merged]
+    for name in names:
+        if not (folder / name).exists():
+            _link_tree(previous / name, folder / name)
+    _write_manifest(folder, names, deleted)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """A segment of the previous generation, hard-linked (segments never
+    change once written), copied where links cannot be made."""
+    target.mkdir()
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
 
 
 def write_sparse_index(folder: Path, stories: list[Story]) -> None:
     write_term_matrix(folder, [story.id for story in stories], [story_tokens(story) for story in stories])
 
 
+def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:
+    update_term_matrix(folder, previous, drop, [story.id for story in stories],
+                       [story_tokens(story) for story in stories])
+
+
 def matrix_ids(folder: Path) -> list[str]:
-    """What each row of the matrix in ``folder`` is, in row order; IndexDamaged when unreadable."""
-    path = Path(folder) / IDS
-    try:
-        ids = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise layout.IndexDamaged(path, "missing") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise layout.IndexDamaged(path, f"not a list of ids: {exc}") from None
-    if not isinstance(ids, list) or not all(isinstance(row_id, str) for row_id in ids):
-        raise layout.IndexDamaged(path, "not a list of ids")
-    return ids
+    """The live rows of the matrix in ``folder``, in segment order; IndexDamaged when unreadable."""
+    manifest = _read_manifest(folder)
+    return [row_id for name in manifest["segments"] for row_id in Segment.read(Path(folder) / name).ids
+            if row_id not in _deleted(manifest, name)]
 
 
-def open_term_matrix(folder: Path, ids: list[str]):
-    """The bm25s retriever in ``folder``, memory-mapped (a query reads only
-    its tokens' columns, so a large archive's matrix need not be resident);
-    IndexDamaged unless its rows are ``ids`` in that order."""
-    import bm25s
+class TermMatrix:
+    """The live rows of a matrix, answered in the order of ``ids`` (row i of
+    every array is ``ids[i]``): which rows hold a token and how often, and
+    BM25 scores over them."""
 
-    if matrix_ids(folder) != ids:
-        raise layout.IndexDamaged(Path(folder) / IDS, "it lists other rows than the index around it")
-    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
+    def __init__(self, folder: Path, ids: list[str]):
+        manifest = _read_manifest(folder)
+        position = {row_id: row for row, row_id in enumerate(ids)}
+        self.size = len(ids)
+        self.lengths = np.zeros(len(ids), dtype=np.float32)
+        self.segments: list[tuple[Segment, np.ndarray]] = []  # each with its rows' positions (-1: deleted)
+        found = 0
+        for name in manifest["segments"]:
+            segment = Segment.read(Path(folder) / name)
+            deleted = _deleted(manifest, name)
+            at = np.array([-1 if row_id in deleted else position.get(row_id, -2) for row_id in segment.ids],
+                          dtype=np.int64)
+            if (at == -2).any():
+                raise layout.IndexDamaged(Path(folder) / name, "it holds rows the index around it does not")
+            live = at >= 0
+            found += int(live.sum())
+            self.lengths[at[live]] = np.asarray(segment.lengths)[live]
+            self.segments.append((segment, at))
+        # Every token of the matrix, numbered: the largest segment's tokens
+        # first, in its column order, so one dict serves as both that
+        # segment's columns and the vocabulary (an archive's vocabulary is large).
+        self.segments.sort(key=lambda item: -len(item[0].ids))
+        self.vocabulary: dict[str, int] = {}
+        for segment, _ in self.segments:
+            if not self.vocabulary:
+                self.vocabulary = {token: column for column, token in enumerate(segment.tokens)}
+                segment.columns = self.vocabulary
+            else:
+                segment.columns = {token: column for column, token in enumerate(segment.tokens)}
+                for token in segment.tokens:
+                    self.vocabulary.setdefault(token, len(self.vocabulary))
+        if found != len(ids):
+            raise layout.IndexDamaged(Path(folder) / MANIFEST, f"it holds {found} live rows where the index "
+                                                               f"around it has {len(ids)}")
+        self.average_length = float(self.lengths.mean()) if len(ids) else 0.0
+
+    def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that hold ``token`` and how often each does."""
+        rows, counts = [], []
+        for segment, at in self.segments:
+            column = segment.columns.get(token)
+            if column is None or column >= len(segment.tokens):  # (the shared dict numbers later tokens too)
+                continue
+            start, end = segment.indptr[column], segment.indptr[column + 1]
+            positions = at[np.asarray(segment.rows[start:end])]
+            live = positions >= 0
+            rows.append(positions[live])
+            counts.append(np.asarray(segment.counts[start:end])[live])
+        return _concat(rows, np.int64), _concat(counts, np.float32)
+
+    def scores(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 (lucene idf, k1 1.2, b 0.75) of every row for ``tokens``, and
+        how many of the tokens each row holds."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        held = np.zeros(self.size, dtype=np.float32)
+        for token in tokens:
+            rows, counts = self.postings(token)
+            if not len(rows):
+                continue
+            idf = np.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
+            norm = K1 * (1 - B + B * self.lengths[rows] / self.average_length)
+            scores[rows] += (idf * counts / (counts + norm)).astype(np.float32)
+            held[rows] += 1
+        return scores, held
+
+    def row_counts(self) -> np.ndarray:
+        """How many live rows hold each token (by its number in ``vocabulary``): its document frequency."""
+        counts = np.zeros(len(self.vocabulary), dtype=np.int64)
+        for number, (segment, at) in enumerate(self.segments):
+            indptr = np.asarray(segment.indptr)
+            if (at >= 0).all():
+                per_column = np.diff(indptr)
+            else:  # live entries before each column's end, less those before its start
+                live = np.concatenate([[0], np.cumsum(at[np.asarray(segment.rows)] >= 0)])
+                per_column = live[indptr[1:]] - live[indptr[:-1]]
+            if number == 0:  # the vocabulary numbers its tokens as its columns
+                counts[:len(per_column)] += per_column
+            else:
+                counts[np.array([self.vocabulary[t] for t in segment.tokens], dtype=np.int64)] += per_column
+        return counts
+
+
+def open_term_matrix(folder: Path, ids: list[str]) -> TermMatrix:
+    """The matrix in ``folder`` answering in the order of ``ids``; IndexDamaged
+    unless its live rows are exactly ``ids``."""
+    return TermMatrix(folder, ids)

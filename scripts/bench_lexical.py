@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
+from storysearch.index import layout  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         write_keyword_index(Path(tmp) / "whoosh", stories)
-        write_sparse_index(Path(tmp) / "bm25s", stories)
+        write_sparse_index(Path(tmp) / layout.SPARSE, stories)
         index_seconds = time.perf_counter() - started
         searcher = KeywordSearcher(Path(tmp), StoryTable(stories))
         runs, times = {}, []

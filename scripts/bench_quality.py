@@ -29,6 +29,7 @@ import cmrc  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
 from storysearch.index.analysis import text_analysis  # noqa: E402
+from storysearch.index import layout  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.vectors import vector_index, write_semantic_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
@@ -116,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_keyword_index(folder / "whoosh", stories)
-        write_sparse_index(folder / "bm25s", stories)
+        write_sparse_index(folder / layout.SPARSE, stories)
         cache = EmbeddingCache(args.cache, embedder.name, embedder.document_prompt, embedder.dimension)
         started = time.perf_counter()
         info = write_semantic_index(folder, stories, embedder, cache)

@@ -47,7 +47,7 @@ from storysearch.index.corpus import read_corpus  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.index.segment import split_stories  # noqa: E402
-from storysearch.index.sparse import write_sparse_index  # noqa: E402
+from storysearch.index.sparse import update_sparse_index, write_sparse_index  # noqa: E402
 from storysearch.index.stories import Story, write_stories  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
 from storysearch.searcher.filters import Filters  # noqa: E402
@@ -91,16 +91,17 @@ def real_material(embedder, bundled: list[Story]):
     return paragraphs, headlines, vectors, asked, question_vectors
 
 
+PAGE_STORIES = 10  # a page added to the archive
 PAPERS = ["浙江日报", "杭州日报", "嘉兴日报", "湖州日报", "丽水日报", "人民日报", "光明日报", "经济日报"]
 FIRST_DAY = datetime.date(2015, 1, 1).toordinal()
 
 
-def synthetic_archive(n: int, paragraphs, headlines, places, rng: random.Random) -> list[Story]:
+def synthetic_archive(n: int, paragraphs, headlines, places, rng: random.Random, first: int = 0) -> list[Story]:
     """Stories of real paragraphs under real headlines, with a paper, a date
-    over ten years and the places of a real bundled story."""
+    over ten years and the places of a real bundled story; numbered from ``first``."""
     stories = []
     authors = [f"{family}{given}" for family in "张李王赵钱孙周吴郑冯" for given in "一二三四五六七八九十"]
-    for i in range(n):
+    for i in range(first, first + n):
         body = rng.sample(paragraphs, rng.randint(2, 6))
         day = datetime.date.fromordinal(FIRST_DAY + rng.randrange(3650)).isoformat()
         stories.append(Story(f"syn-{i:06d}", f"synthetic-{i // 50:05d}.txt", i % 50, rng.choice(headlines),
@@ -189,13 +190,18 @@ def main() -> None:
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
     print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
           "serving RSS (model alone) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
-          "facets p50/p95 | newest-first sort p50/p95 |", flush=True)
+          f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
+          flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "index"
             stories = synthetic_archive(size, paragraphs, headlines, places, rng)
             built = build(folder, stories, real_vectors, embedder, rng)
             del stories
+            page = synthetic_archive(PAGE_STORIES, paragraphs, headlines, places, rng, first=size)
+            started = time.perf_counter()
+            update_sparse_index(Path(tmp) / "update", layout.current_generation(folder) / layout.SPARSE, set(), page)
+            matrix_update = time.perf_counter() - started
             probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
             if probe.returncode != 0:
                 raise SystemExit(f"the memory probe failed:\n{probe.stderr[-2000:]}")
@@ -206,7 +212,8 @@ def main() -> None:
             print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
                   f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | {disk_mb(folder):.0f} MB | "
                   f"{memory['serving_mb']} MB ({memory['model_mb']} MB) | "
-                  + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values()) + " |", flush=True)
+                  + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values())
+                  + f" | {matrix_update:.2f} s |", flush=True)
 
 
 if __name__ == "__main__":

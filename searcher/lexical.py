@@ -146,17 +146,15 @@ class KeywordMatch:
 
 class SparseScorer:
     """BM25 over a term matrix (index/sparse.py): the stories', or the
-    practices' (searcher/practices.py), every row at once in a few vector
-    operations, with a bonus for matching all query tokens. Rows are called
-    stories below."""
+    practices' (searcher/practice_answers.py), every row at once in a few
+    vector operations, with a bonus for matching all query tokens. Rows are
+    called stories below."""
 
     def __init__(self, matrix: Path, ids: list[str]):
-        self.retriever = sparse.open_term_matrix(matrix, ids)
+        self.matrix = sparse.open_term_matrix(matrix, ids)
         self.ids = ids
         self.row = {story_id: row for row, story_id in enumerate(self.ids)}
-        self.vocab = self.retriever.vocab_dict
-        self.indices = np.asarray(self.retriever.scores["indices"])
-        self.indptr = np.asarray(self.retriever.scores["indptr"])
+        self.vocab = self.matrix.vocabulary
 
     def scores(self, text: str) -> np.ndarray | None:
         """A score for every story (0 where no token matches); None when the
@@ -165,11 +163,7 @@ class SparseScorer:
         tokens = [t for t in _unique(words + [sparse.gram_token(g) for g in grams]) if t in self.vocab]
         if not tokens or not self.ids:
             return None
-        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
-        matched = np.zeros(len(scores), dtype=np.float32)
-        for token in tokens:  # how many query tokens each story has: the coordination bonus
-            tid = self.vocab[token]
-            np.add.at(matched, self.indices[self.indptr[tid]:self.indptr[tid + 1]], 1)
+        scores, matched = self.matrix.scores(tokens)  # matched: the coordination bonus
         return scores * ((1 - COORD) + COORD * matched / len(tokens))
 
     def holding(self, term: str) -> np.ndarray:
@@ -177,11 +171,8 @@ class SparseScorer:
         Latin or digit run), as the term matrix records them."""
         held = np.ones(len(self.ids), dtype=bool)
         for gram, *_ in text_analysis().grams(term, unigrams=False):
-            tid = self.vocab.get(sparse.gram_token(gram))
-            if tid is None:
-                return np.zeros(len(self.ids), dtype=bool)
             column = np.zeros(len(self.ids), dtype=bool)
-            column[self.indices[self.indptr[tid]:self.indptr[tid + 1]]] = True
+            column[self.matrix.postings(sparse.gram_token(gram))[0]] = True
             held &= column
         return held
 
@@ -206,8 +197,8 @@ class SparseScorer:
         return share >= QUESTION_SHARE * weights.sum() - 1e-9
 
     def story_counts(self) -> np.ndarray:
-        """How many stories hold each token (by column): its document frequency."""
-        return np.diff(self.indptr)
+        """How many stories hold each token (in the order of ``vocab``): its document frequency."""
+        return self.matrix.row_counts()
 
     def top(self, scores: np.ndarray, matches: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The ``k`` best matching stories, best first; equal scores in index order."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from storysearch.index.practice_index import matrix_folder, open_practice_vectors, read_rows
+from storysearch.index.practice_index import matrix_folder, matrix_id, open_practice_vectors, read_rows
 from storysearch.index.stories import Story
 
 from .hits import Hit, ranked
@@ -54,7 +54,8 @@ class PracticeFinder:
         self.stories = stories
         self.rows = read_rows(generation)
         self.vectors = open_practice_vectors(generation)
-        self.matrix = SparseScorer(matrix_folder(generation), [str(row["id"]) for row in self.rows]) if self.rows else None
+        self.matrix = SparseScorer(matrix_folder(generation), [matrix_id(row) for row in self.rows])
+        self.row_of = {matrix_id(row): row["id"] for row in self.rows}
 
     def _record(self, row: dict) -> dict:
         """The practice of a row as its story records it."""
@@ -108,7 +109,9 @@ class PracticeFinder:
         nearest = self._nearest(vector.reshape(1, -1), FUSION_DEPTH) if vector is not None else {}
         semantic = _ranked(nearest.items())
         scores = self.matrix.scores(text) if words else None
-        keyword = ranked(self.matrix.top(scores, scores > 0, FUSION_DEPTH), "keyword") if scores is not None else []
+        keyword = [] if scores is None else ranked(
+            [(str(self.row_of[row]), score) for row, score in self.matrix.top(scores, scores > 0, FUSION_DEPTH)],
+            "keyword")
         holds = np.zeros(len(self.rows), dtype=bool)
         for term in match_terms([text]):
             holds |= self.matrix.holding_term(term)

@@ -1,0 +1,106 @@
+"""The segmented BM25 term matrix (index/sparse.py) against bm25s, the
+reference implementation: the same scores after a build, after updates that
+drop and add rows, after segments are merged and deleted rows compacted."""
+import json
+import os
+import random
+import shutil
+
+import bm25s
+import numpy as np
+import pytest
+
+from storysearch.index import layout, sparse
+from storysearch.index.build import build_index
+from storysearch.index.embedding import DEFAULT_MODEL
+
+VOCABULARY = [f"t{i}" for i in range(40)]
+
+
+def documents(rng: random.Random, count: int, prefix: str) -> dict[str, list[str]]:
+    return {f"{prefix}{i}": [rng.choice(VOCABULARY[:rng.randint(5, 40)]) for _ in range(rng.randint(1, 30))]
+            for i in range(count)}
+
+
+def reference_scores(docs: dict[str, list[str]], ids: list[str], query: list[str]) -> np.ndarray:
+    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    retriever.index([docs[row_id] for row_id in ids], show_progress=False)
+    known = [token for token in query if token in retriever.vocab_dict]
+    return retriever.get_scores(known) if known else np.zeros(len(ids))
+
+
+def assert_same_as_reference(folder, docs):
+    ids = sorted(docs)  # the matrix answers in any order it is asked for
+    matrix = sparse.open_term_matrix(folder, ids)
+    for query in (["t0"], ["t1", "t7", "t33"], ["t39", "t2", "t2"], VOCABULARY[:10]):
+        np.testing.assert_allclose(matrix.scores(list(dict.fromkeys(query)))[0],
+                                   reference_scores(docs, ids, list(dict.fromkeys(query))), rtol=2e-6, atol=1e-7)
+    counts = matrix.row_counts()
+    for token in VOCABULARY:
+        held = sum(token in docs[row_id] for row_id in ids)
+        assert (counts[matrix.vocabulary[token]] if token in matrix.vocabulary else 0) == held
+    assert sorted(sparse.matrix_ids(folder)) == ids
+
+
+def segments(folder):
+    return json.loads((folder / sparse.MANIFEST).read_text(encoding="utf-8"))
+
+
+def test_a_build_scores_as_bm25s(tmp_path):
+    docs = documents(random.Random(1), 60, "d")
+    sparse.write_term_matrix(tmp_path / "m", list(docs), list(docs.values()))
+    assert_same_as_reference(tmp_path / "m", docs)
+
+
+def test_updates_merges_and_compaction_score_as_a_rebuild(tmp_path):
+    rng = random.Random(2)
+    docs = documents(rng, 50, "a")
+    sparse.write_term_matrix(tmp_path / "g0", list(docs), list(docs.values()))
+    for step in range(1, 12):
+        drop = set(rng.sample(sorted(docs), 3))
+        fresh = documents(rng, 4, f"u{step}-")
+        fresh[sorted(drop)[0]] = ["t1", "t2", "t3"]  # a row read again: dropped from its old segment, back in the new
+        for row_id in drop:
+            docs.pop(row_id)
+        docs.update(fresh)
+        sparse.update_term_matrix(tmp_path / f"g{step}", tmp_path / f"g{step - 1}", drop, list(fresh),
+                                  list(fresh.values()))
+        assert_same_as_reference(tmp_path / f"g{step}", docs)
+        assert len(segments(tmp_path / f"g{step}")["segments"]) <= sparse.MAX_SEGMENTS
+    # the base segment was linked, not copied, into the generations that kept it
+    base = tmp_path / "g1" / "seg-000001" / "counts.npy"
+    assert os.stat(base).st_ino == os.stat(tmp_path / "g0" / "seg-000001" / "counts.npy").st_ino
+    # dropping most rows compacts everything into one segment without deleted rows
+    drop = set(sorted(docs)[:len(docs) // 2])
+    sparse.update_term_matrix(tmp_path / "last", tmp_path / "g11", drop, [], [])
+    for row_id in drop:
+        docs.pop(row_id)
+    assert segments(tmp_path / "last") == {"segments": [segments(tmp_path / "last")["segments"][0]], "deleted": {}}
+    assert_same_as_reference(tmp_path / "last", docs)
+
+
+def test_a_matrix_that_does_not_hold_the_rows_asked_for_is_damaged(tmp_path):
+    sparse.write_term_matrix(tmp_path / "m", ["a", "b"], [["t1"], ["t2"]])
+    with pytest.raises(layout.IndexDamaged):
+        sparse.open_term_matrix(tmp_path / "m", ["a", "b", "c"])
+    with pytest.raises(layout.IndexDamaged):
+        sparse.open_term_matrix(tmp_path / "m", ["a", "x"])
+    (tmp_path / "m" / sparse.MANIFEST).unlink()
+    with pytest.raises(layout.IndexDamaged):
+        sparse.open_term_matrix(tmp_path / "m", ["a", "b"])
+
+
+def test_adding_a_page_tokenizes_only_its_stories(tmp_path, embedder):
+    corpus, folder = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    pages = sorted(layout.DEFAULT_CORPUS.glob("*.txt"))
+    shutil.copy(pages[0], corpus / pages[0].name)
+    build_index(corpus, folder, DEFAULT_MODEL)
+    before = layout.current_generation(folder) / layout.SPARSE
+    shutil.copy(pages[1], corpus / pages[1].name)
+    build_index(corpus, folder, DEFAULT_MODEL)
+    after = layout.current_generation(folder) / layout.SPARSE
+    assert segments(after)["segments"] == ["seg-000001", "seg-000002"]
+    assert os.stat(after / "seg-000001" / "rows.npy").st_ino == os.stat(before / "seg-000001" / "rows.npy").st_ino
+    new = json.loads((after / "seg-000002" / "ids.json").read_text(encoding="utf-8"))
+    assert new and all(story_id.startswith(pages[1].stem) for story_id in new)
