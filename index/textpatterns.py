@@ -172,17 +172,18 @@ def byline_like(text: str) -> bool:
         for position, token in enumerate(tokens))
 
 
-def byline_names(text: str) -> list[str]:
+@per_text
+def byline_names(text: str) -> tuple[str, ...]:
     """The people a byline names: roles and affiliations left out, a name
     printed with a space (``孟 航``) read as one."""
     if ORGANISATION.match(text):
-        return [text]
+        return (text,)
     tokens = text.lstrip("■ ").split()
     if len(tokens) == 1 and tokens[0].endswith(BYLINE_WORDS[2]):
-        return [tokens[0]]
+        return (tokens[0],)
     post = POST_AND_NAME.match(tokens[0]) if len(tokens) == 1 else None
     if post:
-        return [post.group("name")]
+        return (post.group("name"),)
     names: list[str] = []
     for position, token in enumerate(tokens):
         for word in BYLINE_WORDS:
@@ -194,7 +195,7 @@ def byline_names(text: str) -> list[str]:
             names[-1] += token
         else:
             names.append(token)
-    return names
+    return tuple(names)
 
 
 def split_names(names: str) -> list[str]:
