@@ -369,7 +369,7 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None, runs_on: bool)
     if len(text) > MAX_HEADLINE_CHARS:  # every rule below wants a short line
         return ""
     previous = texts[i - 1] if i else None
-    after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
+    after = (texts[i + 1:i + 4] + [None, None, None])[:3]  # the three lines after, None past the page's end
     headline = headline_like(text) and not runs_on
     if STANDING_HEAD.match(text):
         return "story start: a standing head (图片新闻, 简讯, 天气预报; all 74 of the development set)"
