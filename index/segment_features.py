@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -105,13 +106,15 @@ class PageLines(PageText):
         super().__init__(texts)
         n = len(texts)
         # each distinct text's row once; the page's lines pick theirs by number
-        numbers: dict[str, int] = {}
-        which = [numbers.setdefault(t, len(numbers)) for t in texts]
-        distinct = np.array(list(map(_own, numbers)), dtype=float).reshape(len(numbers), len(OWN))
-        own = distinct[which] if len(numbers) < n else distinct
+        distinct_texts = list(dict.fromkeys(texts))
+        numbers = {text: k for k, text in enumerate(distinct_texts)}
+        which = np.fromiter(map(numbers.__getitem__, texts), dtype=np.intp, count=n)
+        distinct = np.fromiter(chain.from_iterable(map(_own, distinct_texts)), dtype=float,
+                               count=len(distinct_texts) * len(OWN)).reshape(len(distinct_texts), len(OWN))
+        own = distinct[which] if len(distinct_texts) < n else distinct
         self.own = {name: own[:, k] for k, name in enumerate(OWN)}
-        for name, values in _marks(list(numbers)).items():
-            self.own[name] = values[which] if len(numbers) < n else values
+        for name, values in _marks(distinct_texts).items():
+            self.own[name] = values[which] if len(distinct_texts) < n else values
         # (runs_into is False for a complete line: only the others are asked)
         pairs: dict[tuple[str, str], bool] = {}
         breaks = np.zeros(n)
