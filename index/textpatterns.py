@@ -4,6 +4,7 @@ segmenter's rules and its story-start features."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from .analysis import jieba_tokenizer
@@ -62,7 +63,20 @@ CONTINUING = tuple("，,。.、；;：:！!？?）)」』”’》")
 FUNCTION_CHARS = set("的了是在和与及对把被将为从向于而但并或等之其就也都又还")
 # The tests of one line's text are asked many times per page (and pages
 # repeat bylines, standing heads and formulaic paragraphs): remembered.
-per_text = lru_cache(maxsize=1 << 16)
+_REMEMBERED: list[Callable] = []  # every test made with per_text
+
+
+def per_text(test: Callable) -> Callable:
+    """``test`` remembering its answers for the last 65,536 texts."""
+    remembered = lru_cache(maxsize=1 << 16)(test)
+    _REMEMBERED.append(remembered)
+    return remembered
+
+
+def forget_texts() -> None:
+    """Forget every remembered answer (to time a page as if never seen)."""
+    for remembered in _REMEMBERED:
+        remembered.cache_clear()
 
 
 @per_text

@@ -13,7 +13,8 @@ rejoined, the confusion table of line roles (gold role by the role the
 segmenter gave) and pages per second. ``--bundled`` scores the bundled
 corpus against tests/fixtures/segmentation.json (stories right);
 ``--big-page`` times one generated page of that many megabytes, segmented
-``--repeat`` times (5 by default): the median and the range.
+``--repeat`` times (5 by default; what the segmenter remembers of texts is
+forgotten before each run): the median and the range.
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ from storysearch.index import layout  # noqa: E402
 from storysearch.index.corpus import read_corpus  # noqa: E402
 from storysearch.index.segment import segment_page  # noqa: E402
 from storysearch.index.segment_score import GOLD_ROLES, Score, score_folder  # noqa: E402
+from storysearch.index.textpatterns import forget_texts  # noqa: E402
+from storysearch.index.textsim import char_grams  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "segmentation.json"
 
@@ -93,6 +96,8 @@ def big_page(megabytes: float, repeat: int) -> None:
     text = "\n".join(parts)
     seconds = []
     for _ in range(repeat):
+        forget_texts()
+        char_grams.cache_clear()
         started = time.perf_counter()
         result = segment_page("big.txt", text)
         seconds.append(time.perf_counter() - started)
