@@ -348,7 +348,7 @@ def _has_open_sentence(draft: "_Draft") -> bool:
 
 def _continues_from(text: str) -> bool:
     """A jump line such as （上接第一版）: what follows continues a story from another page."""
-    if not JUMP.match(text):
+    if text[:1] not in OPENING_PARENTHESES or not JUMP.match(text):  # (the look at one character first)
         return False
     target = jump_target(text.strip("（）() "))
     return target is not None and target[0] == "from"
@@ -854,11 +854,12 @@ def _segment_page(source: str, text: str, explain: bool) -> PageSegmentation:
             for item in dropped:
                 roles[item.no] = Role("debris", item.reason)
             continue
-        for line in draft.items():
-            if line.kind == "duplicate":
-                reason = f"paragraph printed twice in {draft.headline or '(无标题)'}"
-                reported.append(Debris(line.no, page_lines[line.no], reason))
-                roles[line.no] = Role("duplicate", reason)
+        if index in removed:  # (only the stories in removed have lines marked duplicate)
+            for line in draft.items():
+                if line.kind == "duplicate":
+                    reason = f"paragraph printed twice in {draft.headline or '(无标题)'}"
+                    reported.append(Debris(line.no, page_lines[line.no], reason))
+                    roles[line.no] = Role("duplicate", reason)
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)
     reported.sort(key=lambda d: d.no)
