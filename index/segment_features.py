@@ -48,8 +48,8 @@ OWN = ("length", "complete", "credit", "byline", "headline", "dateline", "ends w
        "has a dash", "in parentheses", "numbered", "caption-like",
        "standing head", "two phrases set apart by a space", "ends with a function character",
        "continues a sentence", "opens with a function character", "unbalanced brackets", "names a reporter")
-# What marks a line holds: counted for all distinct texts at once (see _marks).
-MARKS = ("inner punctuation", "terminal in the line")
+# ("inner punctuation" and "terminal in the line" are counted for all distinct
+# texts at once: see _marks.)
 
 
 INNER_POINTS = np.array(sorted(map(ord, SENTENCE_INNER)), dtype=np.uint32)
