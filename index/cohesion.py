@@ -16,7 +16,7 @@ WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ\u3400-\u9fff]")
 PAIR = re.compile("..", re.DOTALL)
 WINDOW = 3  # lines on each side of a line
 BLOCK = 2048  # lines whose band sums are worked out together
-KEY_LINES = 1 << 21  # pages with fewer lines sort (bigram, line) pairs as single numbers
+KEY_LINES = 1 << 21  # pages with fewer lines sort (bigram, line) pairs as single numbers (42 + 21 bits)
 
 
 def bigrams(text: str) -> Counter:
@@ -94,15 +94,18 @@ class PageText:
 def _pairs(grams: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (bigram, line) pairs sorted by bigram, then line, and how
     often the line has the bigram. Bigrams take 42 bits: with fewer than 2**21
-    lines a pair fits one 64-bit number, and sorting numbers is fastest."""
+    lines a pair fits one 64-bit number, the line in its low bits (shifts and
+    masks take the pair apart, far faster than a division), and sorting
+    numbers is fastest."""
     if n < KEY_LINES:
-        keys = grams * n + rows
+        bits = max(n - 1, 1).bit_length()
+        keys = (grams << bits) | rows
         keys.sort()  # (in place: what np.unique does, less a copy of the keys)
         new = np.ones(len(keys), dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=new[1:])
         starts = np.flatnonzero(new)
-        gram, line = np.divmod(keys[starts], n)
-        return gram, line, np.diff(np.append(starts, len(keys)))
+        distinct = keys[starts]
+        return distinct >> bits, distinct & ((1 << bits) - 1), np.diff(np.append(starts, len(keys)))
     order = np.lexsort((rows, grams))
     grams, rows = grams[order], rows[order]
     new = np.ones(len(grams), dtype=bool)
@@ -126,8 +129,11 @@ def _nearby(weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndar
         low, high = max(start - WINDOW, 0), min(stop + WINDOW, n)
         part = weights[low:high]
         own = weights[start:stop]
-        above = _band_sum(part, start - low, stop - start, range(-WINDOW, 0))
-        below = _band_sum(part, start - low, stop - start, range(1, WINDOW + 1))
+        # (the lines below line i are the lines above line i + WINDOW + 1,
+        # added in the same order: one band serves both)
+        band = _band_sum(part, start - low, stop - start + WINDOW + 1, range(-WINDOW, 0))
+        above = _rows(band, 0, stop - start)
+        below = _rows(band, WINDOW + 1, stop - start)
         # (a line's own weights where the band has the bigram: times one, the same numbers)
         above_share[start:stop] = _ratio(own.multiply(_ones(above)), total[start:stop])
         below_share[start:stop] = _ratio(own.multiply(_ones(below)), total[start:stop])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -152,7 +153,7 @@ class PageSegmentation:
     comparisons: int = 0
 
 
-def _add_authors(draft: _Draft, names: list[str]) -> None:
+def _add_authors(draft: _Draft, names: Sequence[str]) -> None:
     draft.authors.extend(name for name in names if name not in draft.authors)
 
 
@@ -234,14 +235,11 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
     current: _Draft | None = None
     group: list[int] = []  # indexes of the current headline group while it is open
     previous_starts = False
-
-    def close_group() -> None:
-        group.clear()
-
+    n = len(texts)
     broken_subhead = False  # the line before is a subhead that this line ends
     for i, (no, text) in enumerate(items):
         previous = texts[i - 1] if i else None
-        following = texts[i + 1] if i + 1 < len(texts) else None
+        following = texts[i + 1] if i + 1 < n else None
         if broken_subhead and current is not None:
             broken_subhead = False
             current.blocks[-1].append(Line(no, text, "crosshead", joins=True))
@@ -253,25 +251,25 @@ def _classify(items: list[tuple[int, str]], page: PageLines, roles: dict[int, Ro
                 current.reporter = bool(REPORTER_BYLINE.match(text))
                 current.lines.append(no)
                 roles[no] = Role("byline", "byline: names, a reporter's role or an organisation after the headline")
-                close_group()
+                group.clear()
                 previous_starts = False
                 continue
             # a subheadline or deck (a byline under it), or the headline under a
             # kicker (a subheadline and a byline under them)
-            second = texts[i + 2] if i + 2 < len(texts) else None
+            second = texts[i + 2] if i + 2 < n else None
             if (following is not None and len(group) < 3 and not caption_like(text)
                     and (headline_like(text) or is_complete(text) or text.endswith(("—", "－")))
                     and not _broken_into_name_shape(text, following)
                     and (_is_byline(following, second) or (len(group) == 1 and headline_like(text) and headline_like(following)
                                                     and second is not None and not _broken_into_name_shape(following, second)
-                                                    and _is_byline(second, texts[i + 3] if i + 3 < len(texts) else None)
-                                                    and _is_lead(texts[i + 3] if i + 3 < len(texts) else None)))):
+                                                    and _is_byline(second, texts[i + 3] if i + 3 < n else None)
+                                                    and _is_lead(texts[i + 3] if i + 3 < n else None)))):
                 group.append(i)
                 current.lines.append(no)
                 _name_group(current, [texts[j] for j in group], [items[j][0] for j in group], roles)
                 previous_starts = False
                 continue
-        close_group()
+        group.clear()
         starts = verdicts[previous_starts][i] and following is not None
         reason = _explain_start(model, line_features(page, i, previous_starts), explain) if explain \
             else "story-start model"
@@ -350,7 +348,7 @@ def _has_open_sentence(draft: "_Draft") -> bool:
 
 def _continues_from(text: str) -> bool:
     """A jump line such as （上接第一版）: what follows continues a story from another page."""
-    if not JUMP.match(text):
+    if text[:1] not in OPENING_PARENTHESES or not JUMP.match(text):  # (the look at one character first)
         return False
     target = jump_target(text.strip("（）() "))
     return target is not None and target[0] == "from"
@@ -371,7 +369,7 @@ def _rule_start(texts: list[str], i: int, current: _Draft | None, runs_on: bool)
     if len(text) > MAX_HEADLINE_CHARS:  # every rule below wants a short line
         return ""
     previous = texts[i - 1] if i else None
-    after = [texts[i + k] if i + k < len(texts) else None for k in (1, 2, 3)]
+    after = (texts[i + 1:i + 4] + [None, None, None])[:3]  # the three lines after, None past the page's end
     headline = headline_like(text) and not runs_on
     if STANDING_HEAD.match(text):
         return "story start: a standing head (图片新闻, 简讯, 天气预报; all 74 of the development set)"
@@ -494,8 +492,8 @@ def _repeats(lines: list[Line], draft: _Draft) -> bool:
     """Does the story already print these lines' text? Then they are a
     formulaic story's own words (two stories saying the same), not a lost
     continuation."""
-    text = "".join(line.text for line in lines)
-    body = [line.text for line in draft.items() if line.kind == "body"]
+    text = "".join([line.text for line in lines])
+    body = [line.text for block in draft.blocks for line in block if line.kind == "body"]
     # (the same text or its start first: no 4-grams needed for those)
     return (any(other == text or other.startswith(text) or text.startswith(other) for other in body)
             or any(near_duplicate(other, text, DUPLICATE_CONTAINMENT) for other in body))
@@ -639,15 +637,17 @@ def _move_fragments(drafts: list[_Draft], sim: Similarity, roles: dict[int, Role
         return vectors[i]
 
     moves: list[tuple[_Draft, list[Line], _Draft]] = []
+    count = len(drafts)
     for index, draft in enumerate(drafts):
-        neighbours = [i for i in range(index - NEIGHBOURS, index + NEIGHBOURS + 1) if 0 <= i < len(drafts) and i != index]
+        neighbours = [i for i in range(max(index - NEIGHBOURS, 0), min(index + NEIGHBOURS + 1, count)) if i != index]
         if not neighbours:
             continue
         for block in draft.blocks:
-            first = max(len(block) - FRAGMENT_MAX_LINES, 1)
-            for position in range(first, len(block)):
+            for position in range(max(len(block) - FRAGMENT_MAX_LINES, 1), len(block)):
+                if block[position].kind != "body":
+                    continue
                 prev = next((line for line in reversed(block[:position]) if line.kind == "body"), None)
-                if prev is None or block[position].kind != "body" or is_complete(prev.text):
+                if prev is None or is_complete(prev.text):
                     continue
                 run = block[position:]
                 fragment = sim.vector("\n".join(line.text for line in run))
@@ -736,9 +736,10 @@ def _starts_mid_sentence(paragraphs: list[str]) -> bool:
     close, open_ = first.find("”"), first.find("“")
     if close != -1 and (open_ == -1 or close < open_):
         return True
-    rest = sorted(len(p) for p in paragraphs[1:])
-    return (len(first) < SHORT_LEAD_CHARS and is_complete(first) and not LEAD_OPENING.match(first)
-            and bool(rest) and len(first) < rest[len(rest) // 2] / 2)
+    if len(first) >= SHORT_LEAD_CHARS or not is_complete(first) or LEAD_OPENING.match(first) or len(paragraphs) < 2:
+        return False
+    rest = sorted(map(len, paragraphs[1:]))
+    return len(first) < rest[len(rest) // 2] / 2
 
 
 def _join_broken_captions(items: list[Line]) -> None:
@@ -853,11 +854,12 @@ def _segment_page(source: str, text: str, explain: bool) -> PageSegmentation:
             for item in dropped:
                 roles[item.no] = Role("debris", item.reason)
             continue
-        for line in draft.items():
-            if line.kind == "duplicate":
-                reason = f"paragraph printed twice in {draft.headline or '(无标题)'}"
-                reported.append(Debris(line.no, page_lines[line.no], reason))
-                roles[line.no] = Role("duplicate", reason)
+        if index in removed:  # (only the stories in removed have lines marked duplicate)
+            for line in draft.items():
+                if line.kind == "duplicate":
+                    reason = f"paragraph printed twice in {draft.headline or '(无标题)'}"
+                    reported.append(Debris(line.no, page_lines[line.no], reason))
+                    roles[line.no] = Role("duplicate", reason)
         stories.append(_assemble(draft, source, len(stories), removed.get(index, [])))
     debris.sort(key=lambda d: d.no)
     reported.sort(key=lambda d: d.no)

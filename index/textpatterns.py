@@ -4,6 +4,7 @@ segmenter's rules and its story-start features."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from .analysis import jieba_tokenizer
@@ -62,7 +63,20 @@ CONTINUING = tuple("，,。.、；;：:！!？?）)」』”’》")
 FUNCTION_CHARS = set("的了是在和与及对把被将为从向于而但并或等之其就也都又还")
 # The tests of one line's text are asked many times per page (and pages
 # repeat bylines, standing heads and formulaic paragraphs): remembered.
-per_text = lru_cache(maxsize=1 << 16)
+_REMEMBERED: list[Callable] = []  # every test made with per_text
+
+
+def per_text(test: Callable) -> Callable:
+    """``test`` remembering its answers for the last 65,536 texts."""
+    remembered = lru_cache(maxsize=1 << 16)(test)
+    _REMEMBERED.append(remembered)
+    return remembered
+
+
+def forget_texts() -> None:
+    """Forget every remembered answer (to time a page as if never seen)."""
+    for remembered in _REMEMBERED:
+        remembered.cache_clear()
 
 
 @per_text
@@ -172,17 +186,18 @@ def byline_like(text: str) -> bool:
         for position, token in enumerate(tokens))
 
 
-def byline_names(text: str) -> list[str]:
+@per_text
+def byline_names(text: str) -> tuple[str, ...]:
     """The people a byline names: roles and affiliations left out, a name
     printed with a space (``孟 航``) read as one."""
     if ORGANISATION.match(text):
-        return [text]
+        return (text,)
     tokens = text.lstrip("■ ").split()
     if len(tokens) == 1 and tokens[0].endswith(BYLINE_WORDS[2]):
-        return [tokens[0]]
+        return (tokens[0],)
     post = POST_AND_NAME.match(tokens[0]) if len(tokens) == 1 else None
     if post:
-        return [post.group("name")]
+        return (post.group("name"),)
     names: list[str] = []
     for position, token in enumerate(tokens):
         for word in BYLINE_WORDS:
@@ -194,7 +209,7 @@ def byline_names(text: str) -> list[str]:
             names[-1] += token
         else:
             names.append(token)
-    return names
+    return tuple(names)
 
 
 def split_names(names: str) -> list[str]:
