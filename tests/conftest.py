@@ -24,6 +24,12 @@ def process_settings():
     settings.use(saved)
 
 
+def stop_server(server) -> None:
+    """Close a waitress server in its own loop: closed from another thread,
+    its socket can vanish under the loop's select (EBADF in that thread)."""
+    server.trigger.pull_trigger(server.close)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     return load_embedder(DEFAULT_MODEL)

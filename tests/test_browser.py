@@ -14,6 +14,7 @@ import pytest
 from storysearch.web.app import create_app
 from storysearch.web.server import create_server
 from storysearch.web.settings import WebSettings
+from conftest import stop_server
 
 CHROMIUM = os.environ.get("STORYSEARCH_CHROMIUM") or shutil.which("chromium")
 if CHROMIUM is None:
@@ -69,7 +70,7 @@ def live(engine, portal):
     serve_in_thread(server)
     app_url["url"] = f"http://127.0.0.1:{server.effective_port}"
     yield app_url["url"], allowed, f"http://localhost:{portal_port}"
-    server.close()
+    stop_server(server)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def archive_site(archive):
     server = create_server(create_app(engine, WebSettings()), "127.0.0.1", 0, threads=4)
     serve_in_thread(server)
     yield f"http://127.0.0.1:{server.effective_port}", dates
-    server.close()
+    stop_server(server)
 
 
 def test_facets_date_range_sort_and_timeline(archive_site, page):

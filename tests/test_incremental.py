@@ -20,6 +20,7 @@ from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.index.locking import IndexBusy, writer_lock
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.live import LiveEngine
+from conftest import stop_server
 
 PAGE_A = "乡贤参与 基层治理\n\n张三\n\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\n"
 PAGE_B = "电动自行车 安全整治\n\n李四\n\n某县开展电动自行车充电安全专项整治,清理飞线充电。\n"
@@ -216,7 +217,7 @@ def test_the_server_follows_new_generations_without_failing_a_request(small):
         for c in clients:
             c.join()
         live.stop()
-        server.close()
+        stop_server(server)
     assert statuses and set(statuses) == {200}
 
 

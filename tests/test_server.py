@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from storysearch.web.server import create_server
+from conftest import stop_server
 
 
 @pytest.fixture()
@@ -14,7 +15,7 @@ def served(app):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server.effective_host, server.effective_port
-    server.close()
+    stop_server(server)
     thread.join(timeout=5)
 
 

@@ -12,6 +12,7 @@ from storysearch.index.build import build_index
 from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.suggest import LITTLE, Vocabulary
+from conftest import stop_server
 
 STORIES = [
     ("新乡贤回村议事", "俞琳", "村里请来乡贤参与议事，乡贤理事会调解邻里纠纷。"),
@@ -234,4 +235,4 @@ def test_in_a_browser_the_link_and_the_keyboard_completions(small, tmp_path):
             page.wait_for_url("**q=**", wait_until="commit")
             browser.close()
     finally:
-        server.close()
+        stop_server(server)
