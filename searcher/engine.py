@@ -362,7 +362,10 @@ class SearchEngine:
             if story_id not in self.stories:
                 raise KeyError(story_id)
             return "story"
-        if text and text.strip():
-            return "text"
-        raise QueryError("give a story id or a text describing the practice",
-                         "请给出一篇报道的编号，或一段描述做法的文字。")
+        if not (text and text.strip()):
+            raise QueryError("give a story id or a text: a question or a description of the problem",
+                             "请输入要查找的问题，或一段描述做法的文字。")
+        if not any(query_terms(text)):
+            raise QueryError("the text has nothing to search for: only punctuation, spaces or symbols",
+                             "输入的内容里没有可以查找的文字：只有标点、空格或符号。")
+        return "text"

@@ -46,6 +46,7 @@ class PracticeAnswer:
     score: float
     rank: int
     found_by: tuple[str, ...]  # "keyword": it holds a word of the question; "semantic": close in meaning
+    similarity: float  # cosine of its vector and the question's (or the story's closest passage's)
     also: tuple["PracticeAnswer", ...] = ()
 
 
@@ -76,16 +77,17 @@ class PracticeFinder:
     def _answers(self, hits: list[Hit], k: int, leave_out=lambda row: False,
                  found_by=lambda row: ("semantic",)) -> list[PracticeAnswer]:
         """``k`` places in the order of their best hit, each with its
-        practices in the order of ``hits`` (each practice once); a practice
-        whose place is unknown is a place of its own."""
+        practices in the order of ``hits`` (each practice once); the
+        practices of a story that names no place are grouped by that story."""
         groups: dict[str, list[tuple[dict, Hit]]] = {}
         for hit in hits:
             row = self.rows[int(hit.docid)]
-            group = groups.get(row["place"] or "@" + row["key"])
+            where = row["place"] or "\tstory " + row["story"]
+            group = groups.get(where)
             if leave_out(row) or (group is None and len(groups) == k):
                 continue
             if group is None:
-                groups[row["place"] or "@" + row["key"]] = [(row, hit)]
+                groups[where] = [(row, hit)]
             elif all(row["key"] != seen["key"] for seen, _ in group):
                 group.append((row, hit))
         answers = []
@@ -97,7 +99,7 @@ class PracticeFinder:
     def _answer(self, row: dict, hit: Hit, rank: int, found_by: tuple[str, ...]) -> PracticeAnswer:
         record = self._record(row)
         return PracticeAnswer(row["key"], row["name"], record["kind"], row["place"], record.get("definition", ""),
-                              row["story"], hit.score, rank, found_by)
+                              row["story"], hit.score, rank, found_by, hit.scores.get("semantic") or 0.0)
 
     def for_text(self, text: str, vector: np.ndarray | None, k: int = 10, words: bool = True) -> list[PracticeAnswer]:
         """The practices that answer a question or description (``vector``:
@@ -114,7 +116,8 @@ class PracticeFinder:
             "keyword")
         holds = np.zeros(len(self.rows), dtype=bool)
         for term in match_terms([text]):
-            holds |= self.matrix.holding_term(term)
+            if len(term) > 1:  # one character (站 of 科考站) says little about a practice's topic
+                holds |= self.matrix.holding_term(term)
         close = {row for row, score in nearest.items()
                  if score >= SIMILARITY_FLOOR or (score >= WORD_FLOOR and holds[row])}
         fused = fuse_runs({"keyword": keyword, "semantic": semantic}, None)

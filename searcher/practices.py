@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storysearch.index.analysis import text_analysis
-from storysearch.index.practices import practice_key
+from storysearch.index.practices import KINDS as PRACTICE_KINDS, practice_key
 from storysearch.index.stories import Story
 
 from .table import PLACE_SUFFIXES
@@ -94,7 +94,8 @@ class PracticeCatalog:
 
     @property
     def kinds(self) -> list[str]:
-        return sorted({p.kind for p in self.practices.values()})
+        present = {p.kind for p in self.practices.values()}
+        return [kind for kind in PRACTICE_KINDS if kind in present]
 
     @property
     def places(self) -> list[str]:

@@ -248,12 +248,12 @@ def _similar(args) -> int:
         return 0
     print("相似做法 (practices):" if response["practices"] else "相似做法: none close enough")
     for practice in response["practices"]:
-        print(f"{practice['rank']:>3}. {practice['name']}  [{practice['kind']}{'，' + practice['place'] if practice['place'] else ''}]"
-              f"  score {practice['score']:.3f}  story {practice['story']['id']}")
+        print(f"{practice['rank']:>3}. {practice['name']}  [{practice['kind']}，{practice['place'] or '地点不详'}]"
+              f"  similarity {practice['similarity']:.3f}  story {practice['story']['id']}")
         if practice["definition"]:
             print(f"     {practice['definition']}")
         if practice["also"]:
-            print(f"     {practice['place'] or '该地'}还有: {'、'.join(other['name'] for other in practice['also'])}")
+            print(f"     {practice['place'] or '同一报道'}还有: {'；'.join(other['name'] for other in practice['also'])}")
     print("\n相似报道 (stories):" if response["hits"] else "\n相似报道: none")
     for hit in response["hits"]:
         print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "

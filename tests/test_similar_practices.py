@@ -45,7 +45,7 @@ def test_a_question_is_answered_with_practices_grouped_by_place(engine):
     assert wanted.get(answers[0].key) == 2 and answers[0].place == "崇贤街道"
     assert "亭廊议事会议" in [other.name for other in answers[0].also]  # the place's other answer
     assert [a.rank for a in answers] == list(range(1, len(answers) + 1))
-    assert len({a.place or a.key for a in answers}) == len(answers)
+    assert len({a.place or a.story for a in answers}) == len(answers)
     for place in answers:
         assert all(other.place == place.place and other.score <= place.score for other in place.also)
         assert len({place.key, *(other.key for other in place.also)}) == 1 + len(place.also)
@@ -99,7 +99,9 @@ def test_api_similar_answers_practices_first(client):
     assert set(body) == {"about", "practices", "hits"}
     assert 1 <= len(body["practices"]) <= 3 and len(body["hits"]) == 3
     first = body["practices"][0]
-    assert set(first) == {"name", "key", "kind", "place", "definition", "score", "rank", "found_by", "story", "also"}
+    assert set(first) == {"name", "key", "kind", "place", "definition", "score", "similarity", "rank", "found_by",
+                          "story", "also"}
+    assert first["similarity"] >= 0.85
     assert first["also"] and all(other["place"] == first["place"] for other in first["also"])
     assert first["place"] == "崇贤街道" and first["definition"] and first["story"]["headline"]
     story_id = first["story"]["id"]
@@ -158,3 +160,30 @@ def test_check_names_a_damaged_practice_index(small_index):
         assert not report.ok and any("practice" in problem for problem in report.problems)
     finally:
         rows.write_bytes(kept)
+
+
+def test_a_story_that_names_no_place_is_one_answer_not_one_per_practice(engine):
+    placeless = {s.id for s in engine.stories.values() if s.practices and not s.places}
+    assert placeless  # the bundled corpus has one: the industrial park's community (高新区(滨江))
+    answers = engine.similar_practices(text="产业园区企业多，社区怎么服务企业和员工", k=10)
+    stories = [a.story for a in answers if not a.place]
+    assert stories and len(stories) == len(set(stories))
+    grouped = next(a for a in answers if not a.place)
+    assert grouped.also and all(other.story == grouped.story for other in grouped.also)
+
+
+def test_bad_similar_and_practice_requests_are_told_why_in_chinese(client):
+    for query in ({"text": "。，！"}, {"text": "   "}):
+        body = client.get("/api/similar", query_string=query)
+        assert body.status_code == 400 and body.get_json()["message"]
+    kind = client.get("/api/practices", query_string={"kind": "foo"})
+    assert kind.status_code == 400 and "工作法" in kind.get_json()["message"]
+    long = client.get("/api/practices", query_string={"q": "做法" * 100})
+    assert long.status_code == 400 and "太长" in long.get_json()["message"]
+    page = client.get("/practices", query_string={"kind": "foo"})
+    assert page.status_code == 400 and "没有“foo”这个类别" in page.get_data(as_text=True)
+
+
+def test_a_single_character_is_not_a_word_of_the_question(engine):
+    """站 of 科考站 is in 网约配送站: no practice answers a question about the Antarctic."""
+    assert engine.similar_practices(text="南极科考站", k=10) == []

@@ -23,7 +23,7 @@ from storysearch.index.layout import IndexDamaged
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
 from storysearch.searcher.filters import Filters
-from storysearch.searcher.practices import DEFAULT_PRACTICES, MAX_PRACTICES
+from storysearch.searcher.practices import DEFAULT_PRACTICES, MAX_PRACTICES, PRACTICE_KINDS
 from storysearch.searcher.query import parse_query
 from storysearch.searcher.snippets import highlight_paragraphs, snippet
 
@@ -43,6 +43,7 @@ EXAMPLES = [("乡贤", "一个词"), ("老旧小区停车难怎么解决", "一�
 DEFAULT_K = 10
 MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
+MAX_PRACTICE_QUERY_CHARS = 100  # a practice's name or a few words of its definition
 SIMILAR_ON_LIST_PAGE = 50
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
@@ -386,8 +387,14 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     def practice_args() -> dict:
         """The practice list's parameters, validated; QueryError otherwise."""
-        return {"q": _text_arg("q").strip(), "place": request.args.get("place", "").strip(),
-                "kind": request.args.get("kind", "").strip(),
+        q, kind = _text_arg("q").strip(), request.args.get("kind", "").strip()
+        if len(q) > MAX_PRACTICE_QUERY_CHARS:
+            raise QueryError(f"q is longer than {MAX_PRACTICE_QUERY_CHARS} characters",
+                             f"查找做法的文字太长：最多 {MAX_PRACTICE_QUERY_CHARS} 个字。")
+        if kind and kind not in PRACTICE_KINDS:
+            raise QueryError(f"unknown kind {kind!r}; use one of: {', '.join(PRACTICE_KINDS)}",
+                             f"没有“{kind}”这个类别：可用{'、'.join(PRACTICE_KINDS)}。")
+        return {"q": q, "place": request.args.get("place", "").strip(), "kind": kind,
                 "k": _int_arg("k", DEFAULT_PRACTICES, 1, MAX_PRACTICES, "条数（k）")}
 
     def find_practice(name: str):

@@ -79,7 +79,8 @@ def similar_record(hit: SimilarHit, story: Story) -> dict:
 def _answering_practice(answer: PracticeAnswer, stories: dict[str, Story]) -> dict:
     story = stories[answer.story]
     return {"name": answer.name, "key": answer.key, "kind": answer.kind, "place": answer.place,
-            "definition": answer.definition, "score": round(answer.score, 6), "found_by": list(answer.found_by),
+            "definition": answer.definition, "score": round(answer.score, 6),
+            "similarity": round(answer.similarity, 6), "found_by": list(answer.found_by),
             "story": {"id": story.id, "headline": story.headline, "paper": story.paper, "date": story.date,
                       "page": story.page, "page_name": story.page_name, "source": story.source}}
 
