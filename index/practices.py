@@ -71,7 +71,10 @@ from dataclasses import dataclass, field
 from .stories import Story
 
 # Bump when the rules change: every story is read again at the next index run.
-PRACTICES_VERSION = "1"
+PRACTICES_VERSION = "2"
+# "That is": 即 after a comma, not the first character of 即时, 即将, 即可 …
+# (a slogan “千里责任即时签” after a name defines nothing).
+_THAT_IS = re.compile(r"[,，]\s*即(?![时将可便使刻日])")
 
 KINDS = ("工作法", "机制", "模式", "平台", "队伍", "工程", "行动", "其他")
 
@@ -408,9 +411,9 @@ def _definition(text: str, folded: str, start: int) -> str:
     clause that names it when the sentence is long; 150 characters at most,
     cut at a clause."""
     left, right = _sentence_bounds(folded, start)
-    at = folded.find("即", start, right)
-    if at >= 0:
-        left = at + 1
+    that_is = _THAT_IS.search(folded, start, right)
+    if that_is:
+        left = that_is.end()
     elif right - left > 80:
         left = max(left, max(folded.rfind(c, left, start) for c in ",,;;") + 1)
     sentence = text[left:right].lstrip("”」’ …\t").strip()
@@ -428,7 +431,7 @@ def _best_definition(text: str, folded: str, evidence: list[Verdict], body_from:
         before = folded[_sentence_bounds(folded, v.start)[0]:v.start]
         return len(before) > 12 and before[-2:].startswith("的")
 
-    ranked = sorted(evidence, key=lambda v: (folded.find("即", v.start, _sentence_bounds(folded, v.start)[1]) < 0,
+    ranked = sorted(evidence, key=lambda v: (not _THAT_IS.search(folded, v.start, _sentence_bounds(folded, v.start)[1]),
                                              not described(v), v.start < body_from, v.start))
     return _definition(text, folded, ranked[0].start)
 
