@@ -187,3 +187,17 @@ def test_bad_similar_and_practice_requests_are_told_why_in_chinese(client):
 def test_a_single_character_is_not_a_word_of_the_question(engine):
     """站 of 科考站 is in 网约配送站: no practice answers a question about the Antarctic."""
     assert engine.similar_practices(text="南极科考站", k=10) == []
+
+
+def test_a_question_on_the_search_page_gets_practices_above_its_stories(client):
+    page = client.get("/", query_string={"q": PARKING}).get_data(as_text=True)
+    block = page[page.index('id="answering-title"'):]
+    assert "崇贤街道" in block[:block.index("</section>")]
+    assert block.index("practice-answers") < block.index('class="results"')
+    more = client.get("/similar", query_string={"text": PARKING})
+    listing = more.get_data(as_text=True)
+    assert more.status_code == 200 and "各地的做法" in listing and "practice-answers" in listing
+    for asked in ({"q": PARKING, "mode": "keyword"}, {"q": PARKING, "place": "临平区"}, {"q": PARKING, "page": 2}):
+        assert 'id="answering-title"' not in client.get("/", query_string=asked).get_data(as_text=True)
+    bad = client.get("/similar", query_string={"text": "。"})
+    assert bad.status_code == 400 and "没有可以查找的文字" in bad.get_data(as_text=True)

@@ -45,6 +45,7 @@ MAX_PAGE = 1000
 SIMILAR_ON_STORY_PAGE = 5
 MAX_PRACTICE_QUERY_CHARS = 100  # a practice's name or a few words of its definition
 SIMILAR_ON_LIST_PAGE = 50
+PRACTICES_ON_SEARCH_PAGE = 3  # places whose practices answer the query, above its stories
 MAX_QUERY_CHARS = 10_000
 MAX_AUTHOR_CHOICES = 300
 FILTER_PARAMETERS = ("source", "author", "paper", "place", "date_from", "date_to")
@@ -285,15 +286,30 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             context["error"] = exc
         return context
 
-    def render_search(template: str, endpoint: str):
+    def render_search(template: str, endpoint: str, practices=lambda context: None):
         context = search_context(endpoint)
         context["json_url"] = url_for("api_search", **request.args)
         status = 400 if context["error"] else 200
-        return render_template(template, examples=EXAMPLES, embed_target=settings.embed_target, **context), status
+        return render_template(template, examples=EXAMPLES, embed_target=settings.embed_target,
+                               answering=practices(context), **context), status
 
     @app.get("/")
     def search_page():
-        return render_search("search.html", "search_page")
+        """The search page; a query searched by meaning (hybrid, semantic) with
+        no filter also gets the practices that answer it, above its stories."""
+        return render_search("search.html", "search_page", practices_answering)
+
+    def practices_answering(context: dict) -> dict | None:
+        parsed = parse_query(context["query"])
+        text = " ".join(parsed.positive_texts)
+        if (context["error"] or not text.strip() or context["mode"] == "keyword" or context["filters"]
+                or context["page"] != 1 or parsed.fields):
+            return None
+        try:
+            answers = records.similar_response(engine(), text=text, k=PRACTICES_ON_SEARCH_PAGE)["practices"]
+        except QueryError:
+            return None
+        return {"practices": answers, "more_url": url_for("similar_text_page", text=text)} if answers else None
 
     @app.get("/embed")
     def embed_page():
@@ -358,6 +374,17 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         return render_template("story.html", story=story, query=query, paragraphs=paragraphs, similar=similar,
                                similar_error=similar_error, more_similar_url=more,
                                json_url=url_for("api_story", story_id=story_id))
+
+    @app.get("/similar")
+    def similar_text_page():
+        """Practices and stories that answer a question typed in: the page of /api/similar?text=."""
+        try:
+            text = _text_arg("text")
+            similar = records.similar_response(engine(), text=text, k=SIMILAR_ON_LIST_PAGE)
+        except QueryError as exc:
+            return render_template("error.html", status=400, message=exc.chinese), 400
+        return render_template("similar.html", story=None, text=text, similar=similar,
+                               json_url=url_for("api_similar_text", text=text, k=SIMILAR_ON_LIST_PAGE))
 
     @app.get("/story/<story_id>/similar")
     def similar_page(story_id: str):
