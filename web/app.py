@@ -412,8 +412,9 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         except QueryError as exc:
             return _error(str(exc), 400, exc.chinese)
 
-    def practice_args() -> dict:
-        """The practice list's parameters, validated; QueryError otherwise."""
+    def practice_args(with_k: bool = True) -> dict:
+        """The practice list's parameters, validated (``k`` only for the API:
+        the page lists every match); QueryError otherwise."""
         q, kind = _text_arg("q").strip(), request.args.get("kind", "").strip()
         if len(q) > MAX_PRACTICE_QUERY_CHARS:
             raise QueryError(f"q is longer than {MAX_PRACTICE_QUERY_CHARS} characters",
@@ -422,7 +423,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             raise QueryError(f"unknown kind {kind!r}; use one of: {', '.join(PRACTICE_KINDS)}",
                              f"没有“{kind}”这个类别：可用{'、'.join(PRACTICE_KINDS)}。")
         return {"q": q, "place": request.args.get("place", "").strip(), "kind": kind,
-                "k": _int_arg("k", DEFAULT_PRACTICES, 1, MAX_PRACTICES, "条数（k）")}
+                "k": _int_arg("k", DEFAULT_PRACTICES, 1, MAX_PRACTICES, "条数（k）") if with_k else MAX_PRACTICES}
 
     def find_practice(name: str):
         practice = engine().practices.get(name)
@@ -434,8 +435,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
     def practices_page():
         error, response = None, None
         try:
-            args = practice_args()
-            response = records.practices_response(engine(), **{**args, "k": MAX_PRACTICES})
+            args = practice_args(with_k=False)
+            response = records.practices_response(engine(), **args)
         except QueryError as exc:
             args, error = {"q": "", "place": "", "kind": "", "k": DEFAULT_PRACTICES}, exc
         catalog = engine().practices
