@@ -28,7 +28,7 @@ class CatalogPractice:
     name: str
     kind: str
     definition: str
-    places: list[dict] = field(default_factory=list)  # {"name", "path", "stories"}, most stories first
+    places: list[dict] = field(default_factory=list)  # {"name", "path", "stories", "definition"}, most stories first
     names: list[str] = field(default_factory=list)  # every printing, most frequent first
     story_ids: list[str] = field(default_factory=list)
 
@@ -65,11 +65,12 @@ class PracticeCatalog:
                 if not key:
                     continue
                 group = groups.setdefault(key, {"names": Counter(), "kinds": Counter(), "places": Counter(),
-                                                "paths": {}, "definitions": [], "stories": []})
+                                                "paths": {}, "definitions": [], "by_place": {}, "stories": []})
                 group["names"][practice["name"]] += 1
                 group["kinds"][practice["kind"]] += 1
                 if practice.get("definition"):
                     group["definitions"].append(practice["definition"])
+                    group["by_place"].setdefault(practice.get("place", ""), []).append(practice["definition"])
                 if story.id not in group["stories"]:
                     group["stories"].append(story.id)
                     if practice.get("place"):
@@ -82,7 +83,8 @@ class PracticeCatalog:
             self.practices[key] = CatalogPractice(
                 key, group["names"].most_common(1)[0][0], group["kinds"].most_common(1)[0][0],
                 _good_definition(definitions),
-                [{"name": name, "path": group["paths"][name], "stories": count}
+                [{"name": name, "path": group["paths"][name], "stories": count,
+                  "definition": _good_definition(list(reversed(group["by_place"].get(name, []))))}
                  for name, count in sorted(group["places"].items(), key=lambda item: (-item[1], item[0]))],
                 [name for name, _ in group["names"].most_common()], group["stories"])
         self._by_name = {name: p for p in self.practices.values() for name in p.names}

@@ -125,3 +125,12 @@ def test_keys_are_the_index_keys():
 def test_openapi_documents_the_practice_api(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/practices", "/api/practice/{name}"} <= set(paths)
+
+
+def test_a_practice_of_two_places_says_what_each_place_does(client, engine):
+    practice = engine.practices.get("1+3+N")
+    assert len(practice.places) == 2 and len({place["definition"] for place in practice.places}) == 2
+    page = client.get("/practice/1+3+N").get_data(as_text=True)
+    where = page[page.index('class="where"'):page.index("</ul>", page.index('class="where"'))]
+    other = next(place for place in practice.places if place["definition"] != practice.definition)
+    assert other["definition"] in where

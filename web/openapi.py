@@ -192,7 +192,8 @@ def openapi_spec(server_url: str) -> dict:
                 "kind": PRACTICE["properties"]["kind"], "definition": {"type": "string"},
                 "names": {**STRINGS, "description": "every printing, most frequent first"},
                 "places": {"type": "array", "items": {"type": "object", "properties": {
-                    "name": {"type": "string"}, "path": STRINGS, "stories": {"type": "integer"}}}},
+                    "name": {"type": "string"}, "path": STRINGS, "stories": {"type": "integer"},
+                    "definition": {"type": "string", "description": "what the stories of this place say it is"}}}},
                 "stories": {"type": "integer", "description": "how many stories mention it"},
                 "story_ids": {**STRINGS, "description": "newest first when the stories have dates"},
                 "story_refs": {"type": "array", "items": story_ref,
