@@ -26,7 +26,13 @@ def process_settings():
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder(DEFAULT_MODEL)
+    return load_embedder(DEFAULT_MODEL, "float32")
+
+
+@pytest.fixture(scope="session")
+def int8_embedder():
+    """The default model quantized to int8 weights, loaded once per session."""
+    return load_embedder(DEFAULT_MODEL, "int8")
 
 
 @pytest.fixture(scope="session")
