@@ -8,6 +8,7 @@ computes in float32 or, quantized when loaded, with int8 weights
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -96,20 +97,26 @@ def resolve_model_path(name: str) -> str:
 
 def quantize_to_int8(transformer) -> None:
     """Give a loaded transformer 8-bit weights, in place, with torch's dynamic
-    quantization: its linear layers (attention and feed-forward) per output
-    channel, their inputs quantized on the fly at each call, and its word
-    embeddings per row (a quarter of the memory; the position and token-type
-    tables are too small to matter)."""
+    quantization: its linear layers per output channel, their inputs quantized
+    on the fly at each call, and its word embeddings per row (a quarter of the
+    memory). The layers that narrow (the feed-forward outputs) stay float32:
+    their inputs, the feed-forward's activations, have outliers that one 8-bit
+    scale per input serves badly, and they caused most of the difference to
+    float32 vectors (scripts/bench_model.py). A change to what is quantized
+    needs a new precision name: caches and indexes know vectors by it."""
     import torch
     from torch.ao.quantization import float_qparams_weight_only_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 
     plan: dict = {torch.nn.Linear: per_channel_dynamic_qconfig}
+    plan.update({name: None for name, module in transformer.named_modules()
+                 if isinstance(module, torch.nn.Linear) and module.in_features > module.out_features})
     if isinstance(getattr(getattr(transformer, "embeddings", None), "word_embeddings", None), torch.nn.Embedding):
         plan["embeddings.word_embeddings"] = float_qparams_weight_only_qconfig
     with warnings.catch_warnings():  # torch.ao.quantization announces its deprecation at each call
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
         quantize_dynamic(transformer, plan, dtype=torch.qint8, inplace=True)
+    gc.collect()  # the float weights replaced are in reference cycles: give their memory back now
 
 
 class Embedder:

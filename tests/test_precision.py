@@ -15,9 +15,9 @@ from storysearch.index.segment import segment_page
 from storysearch.index.vectors import story_passage_rows
 from storysearch.searcher import SearchEngine
 
-# int8 against float32 on the bundled corpus measured a lowest cosine of 0.979
-# (passages) and 0.984 (queries); the bound leaves room for other CPUs' kernels.
-MIN_COSINE = 0.95
+# int8 against float32 on the bundled corpus measured a lowest cosine of 0.996
+# (passages) and 0.994 (queries); the bound leaves room for other CPUs' kernels.
+MIN_COSINE = 0.98
 CLEAR_LEAD = 0.02  # a float32 top passage this far ahead of the next must stay first
 PAGE = "电动自行车 安全整治\n\n李四\n\n某县开展电动自行车充电安全专项整治,清理飞线充电。\n"
 
