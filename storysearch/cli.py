@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or path (default: %(default)s)")
     build.add_argument("--precision", choices=PRECISIONS, default=None,
-                       help="what the model computes in (env STORYSEARCH_MODEL_PRECISION; default: float32)")
+                       help="what the model computes in (env STORYSEARCH_MODEL_PRECISION; default: int8)")
     build.add_argument("--if-missing", action="store_true",
                        help="do nothing when an index this version can read exists (one of an older format is rebuilt)")
     build.add_argument("--rebuild", action="store_true", help="build everything again, not only what changed")

@@ -40,10 +40,10 @@ def queries():
     return texts[::2][:20]  # keyword and similar-practice questions both
 
 
-def test_int8_vectors_agree_with_float32(embedder, int8_embedder, passages, queries):
-    assert int8_embedder.precision == "int8" and embedder.precision == "float32"
-    documents = [embedder.encode_documents(passages), int8_embedder.encode_documents(passages)]
-    asked = [embedder.encode_queries(queries), int8_embedder.encode_queries(queries)]
+def test_int8_vectors_agree_with_float32(float32_embedder, int8_embedder, passages, queries):
+    assert int8_embedder.precision == "int8" and float32_embedder.precision == "float32"
+    documents = [float32_embedder.encode_documents(passages), int8_embedder.encode_documents(passages)]
+    asked = [float32_embedder.encode_queries(queries), int8_embedder.encode_queries(queries)]
     assert (documents[0] * documents[1]).sum(axis=1).min() >= MIN_COSINE
     assert (asked[0] * asked[1]).sum(axis=1).min() >= MIN_COSINE
     exact, quantized = asked[0] @ documents[0].T, asked[1] @ documents[1].T
@@ -51,6 +51,12 @@ def test_int8_vectors_agree_with_float32(embedder, int8_embedder, passages, quer
     clear = np.flatnonzero(leads > CLEAR_LEAD)
     assert len(clear) >= 5
     assert (exact[clear].argmax(axis=1) == quantized[clear].argmax(axis=1)).all()
+
+
+def test_int8_is_the_default():
+    assert settings.load({}).model_precision == "int8"
+    with pytest.raises(settings.SettingsError, match="STORYSEARCH_MODEL_PRECISION"):
+        settings.load({"STORYSEARCH_MODEL_PRECISION": "int4"})
 
 
 def test_each_precision_has_its_own_cache(tmp_path):
@@ -67,7 +73,8 @@ def small(tmp_path):
     return corpus, tmp_path / "index", tmp_path / "cache"
 
 
-def test_the_index_records_the_precision_and_search_follows_it(small, embedder, int8_embedder, monkeypatch):
+def test_the_index_records_the_precision_and_search_follows_it(small, float32_embedder, int8_embedder,
+                                                               monkeypatch):
     corpus, folder, cache = small
     monkeypatch.setenv("STORYSEARCH_MODEL_PRECISION", "int8")
     settings.use(settings.load())
@@ -78,7 +85,7 @@ def test_the_index_records_the_precision_and_search_follows_it(small, embedder, 
     assert report.embedded == report.passages
     assert engine.search("电瓶车充电", "semantic", 5)
 
-    handed = SearchEngine(folder, embedder)  # a float32 model handed to an int8 index: it serves, and says so
+    handed = SearchEngine(folder, float32_embedder)  # handed a float32 model, an int8 index serves and says so
     assert len(handed.warnings) == 1 and "int8" in handed.warnings[0]
     assert handed.search("电瓶车充电", "semantic", 5)
 
