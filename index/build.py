@@ -4,8 +4,9 @@
 with those of the live generation; unchanged files cost nothing, changed
 files are segmented again and their stories replaced, new files added,
 removed files' stories deleted. The Whoosh index is updated in a copy and
-the faiss index by removing and adding passage ids. A model change rebuilds
-the vectors, an analyzer change the keyword index, ``rebuild=True`` both.
+the faiss index by removing and adding passage ids. A change of model or of
+its precision rebuilds the vectors, an analyzer change the keyword index,
+``rebuild=True`` both.
 
 Crash safety: one writer at a time (an OS file lock, released by the kernel
 when a writer dies); the next generation is written into
@@ -26,7 +27,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from . import layout
+from . import layout, settings
 from .analysis import analyzer_settings
 from .corpus import SkippedFile, read_corpus
 from .embedding import DEFAULT_MODEL, load_embedder
@@ -163,9 +164,11 @@ class GenerationWriter:
 
 def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
                 ann_threshold: int | None = None, rebuild: bool = False, wait: float = 0,
-                progress: bool | None = None) -> BuildReport:
-    """Bring the index in ``folder`` up to date with the corpus; see the module docstring."""
+                progress: bool | None = None, precision: str | None = None) -> BuildReport:
+    """Bring the index in ``folder`` up to date with the corpus; see the module
+    docstring. ``precision``: the model's (the setting ``model_precision`` unless given)."""
     started = time.perf_counter()
+    precision = precision or settings.current().model_precision
     corpus, folder = Path(corpus), Path(folder)
     progress = sys.stderr.isatty() if progress is None else progress
     try:
@@ -176,7 +179,7 @@ def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cac
         failpoint("locked")
         for name in layout.remove_stale(folder):
             log.info("removed %s (left by an earlier run)", name)
-        report = _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progress)
+        report = _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -211,7 +214,7 @@ def _segment(page, metadata, report: BuildReport) -> list[Story]:
     return result.stories
 
 
-def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
+def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
     pages, skipped = read_corpus(corpus)
     for item in skipped:
         log.warning("skipped %s: %s", item.source, item.reason)
@@ -227,12 +230,12 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
                   "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
-    vectors_incremental = previous is not None and previous.meta.get("model", {}).get("name") == model_name
+    vectors_incremental = previous is not None and layout.recorded_model(previous.meta) == (model_name, precision)
     resegment = previous is not None and previous.meta.get("enrichment") != enrichment
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")
     if previous is not None and not vectors_incremental:
-        log.info("the model changed: the vectors are rebuilt")
+        log.info("the model or its precision changed: the vectors are rebuilt")
     if resegment:
         log.info("the segmenter or the metadata reader changed: every page is read again")
 
@@ -300,10 +303,11 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
             for filename in (layout.VECTORS, layout.PASSAGES):
                 shutil.copy2(previous.path / filename, staging / filename)
             shutil.copytree(previous.path / layout.PRACTICE_INDEX, staging / layout.PRACTICE_INDEX)
-            model_info = {**previous.meta["model"], "embedded": 0}
+            model_info = {**previous.meta["model"], "precision": precision, "embedded": 0}
         else:
             model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
-                                        dropped_stories, model_name, cache_dir, ann_threshold, progress)
+                                        dropped_stories, model_name, precision, cache_dir, ann_threshold,
+                                        progress)
         failpoint("vectors-written")
         report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
         counts = {source: len(found) for source, found in stories_by_source.items()}
@@ -326,12 +330,12 @@ def _build(corpus, folder, model_name, cache_dir, ann_threshold, rebuild, progre
     return report
 
 
-def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, cache_dir, ann_threshold,
-                   progress) -> dict:
+def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, precision, cache_dir,
+                   ann_threshold, progress) -> dict:
     """The passage vectors, then the practices' (index/practice_index.py), with one model and cache."""
-    embedder = load_embedder(model_name)
+    embedder = load_embedder(model_name, precision)
     cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
-                           embedder.dimension)
+                           embedder.dimension, embedder.precision)
     try:
         if previous is not None:
             info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,

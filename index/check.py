@@ -126,7 +126,8 @@ def repair_index(folder: Path, corpus: Path | None = None, cache_dir: Path | Non
     if source is None or not source.is_dir():
         raise FileNotFoundError(f"the corpus this index was built from ({source or 'not recorded'}) is not "
                                 f"there, and the index is repaired from its corpus; pass --corpus DIR")
-    build_index(source, folder, meta.get("model", {}).get("name", DEFAULT_MODEL), cache_dir, rebuild=True, wait=wait)
+    model_name, precision = layout.recorded_model(meta)
+    build_index(source, folder, model_name or DEFAULT_MODEL, cache_dir, rebuild=True, wait=wait, precision=precision)
     after = check_index(folder)
     after.repaired_from = str(source)
     return after

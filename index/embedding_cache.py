@@ -1,8 +1,9 @@
 """Passage embeddings cached by content hash, one SQLite file per model.
 
 Re-indexing text that was embedded before costs a lookup, not a forward pass.
-The cache file is named after the model's identity (name, prompt, dimension),
-so vectors of two models can never be mixed.
+The cache file is named after the model's identity (name, prompt, dimension
+and precision), so vectors of two models, or of one model at two precisions,
+can never be mixed.
 """
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    def __init__(self, folder: Path, model_name: str, document_prompt: str | None, dimension: int):
+    def __init__(self, folder: Path, model_name: str, document_prompt: str | None, dimension: int,
+                 precision: str = "float32"):
         identity = f"{model_name}\n{document_prompt or ''}\n{dimension}"
+        if precision != "float32":  # float32 keeps the identity it had before precisions, and its cache
+            identity += f"\n{precision}"
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

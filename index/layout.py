@@ -212,6 +212,13 @@ def read_meta(generation: Path) -> dict:
     return meta
 
 
+def recorded_model(meta: dict) -> tuple[str | None, str]:
+    """The model an index's vectors were computed with, and its precision
+    (float32 for an index built before precisions were recorded)."""
+    model = meta.get("model", {})
+    return model.get("name"), model.get("precision", "float32")
+
+
 def sha256_of(path: Path) -> str:
     """The sha256 of a file, read a megabyte at a time."""
     digest = hashlib.sha256()

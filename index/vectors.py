@@ -71,7 +71,8 @@ def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: Em
         old_index = open_vectors(previous)
         vectors = np.vstack([np.stack([old_index.reconstruct(row["id"]) for row in kept]), vectors])
     kind = save_vectors(folder, kept + rows, vectors, embedder.dimension, ann_threshold)
-    return {"name": embedder.name, "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
+    return {"name": embedder.name, "precision": embedder.precision, "dimension": embedder.dimension,
+            "query_prompt": embedder.query_prompt,
             "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(kept) + len(rows),
             "embedded": computed}
 

@@ -121,11 +121,11 @@ def cmrc_half(embedder, cache_dir: Path, tmp: Path) -> tuple[list[Found], Found,
     folder.mkdir()
     write_keyword_index(folder / layout.WHOOSH, indexed)
     write_sparse_index(folder / layout.SPARSE, indexed)
-    cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension)
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, embedder.precision)
     write_semantic_index(folder, indexed, embedder, cache, ann_threshold=10**9)
     cache.close()
     semantic, keyword = searchers(folder, indexed, embedder)
-    qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension)
+    qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension, embedder.precision)
     vectors, _ = embed_with_cache([q for _, q in questions], embedder.encode_queries, qcache)
     qcache.close()
     inside = [i for i, (qid, _) in enumerate(questions) if next(iter(qrels[qid])) in kept_ids]

@@ -1,7 +1,7 @@
 """Retrieval quality of keyword, semantic and hybrid search on CMRC 2018 dev,
 and the recall of the approximate (HNSW) vector index against exact search.
 
-    python scripts/bench_quality.py [--data …/cmrc2018_dev.json] [--cache DIR]
+    python scripts/bench_quality.py [--data …/cmrc2018_dev.json] [--cache DIR] [--precision int8]
 
 Indexes the 848 paragraphs as stories (passages of about 300 characters),
 asks the 3,219 questions in each mode (k=10) and prints recall@1/5/10,
@@ -33,7 +33,7 @@ from storysearch.index import layout  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
 from storysearch.index.vectors import vector_index, write_semantic_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
-from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
 from storysearch.searcher.hits import ranked  # noqa: E402
@@ -94,36 +94,37 @@ def quoted(question: str) -> str:
     return f"{question[:start]}“{question[start:end]}”{question[end:]}"
 
 
-def report(keyword, semantic, questions, vectors, qrels) -> None:
+def report(keyword, semantic, questions, vectors, qrels) -> dict[str, dict]:
+    """Print and return each mode's scores."""
     runs = {name: {} for name in ("keyword", "semantic", "hybrid rrf", "hybrid weighted")}
     for (qid, question), vector in zip(questions, vectors):
         for name, hits in engine_ranking(keyword, semantic, question, vector).items():
             runs[name][qid] = [h.docid for h in hits[:K]]
-    for name, run in runs.items():
+    scores = {name: evaluate(run, qrels) for name, run in runs.items()}
+    for name, found in scores.items():
         label = {"hybrid rrf": "hybrid rrf (k=60)", "hybrid weighted": "hybrid weighted (default)"}.get(name, name)
-        print(line(label, evaluate(run, qrels)))
+        print(line(label, found))
+    return scores
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=cmrc.DEFAULT)
-    parser.add_argument("--cache", type=Path, default=default_cache_dir())
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    args = parser.parse_args()
-    print(describe())
-    stories, questions, qrels = cmrc.load(args.data)
+def measure(data: Path, cache_dir: Path, model: str = DEFAULT_MODEL, precision: str = "float32",
+            full: bool = True) -> dict[str, dict]:
+    """Print the report for one model at one precision and return each
+    mode's scores on the questions as asked; ``full`` adds the pasted
+    questions and the HNSW recall."""
+    stories, questions, qrels = cmrc.load(data)
     by_id = {story.id: story for story in stories}
-    embedder = load_embedder(args.model)
+    embedder = load_embedder(model, precision)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_keyword_index(folder / "whoosh", stories)
         write_sparse_index(folder / layout.SPARSE, stories)
-        cache = EmbeddingCache(args.cache, embedder.name, embedder.document_prompt, embedder.dimension)
+        cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, precision)
         started = time.perf_counter()
         info = write_semantic_index(folder, stories, embedder, cache)
         print(f"passages: {info['passages']} ({info['embedded']} embedded in {time.perf_counter() - started:.0f} s, "
-              f"{info['passages'] - info['embedded']} from the cache)")
-        qcache = EmbeddingCache(args.cache, embedder.name, embedder.query_prompt, embedder.dimension)
+              f"{info['passages'] - info['embedded']} from the cache; {precision})")
+        qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension, precision)
         started = time.perf_counter()
         vectors, computed = embed_with_cache([q for _, q in questions], embedder.encode_queries, qcache)
         print(f"questions: {len(questions)} ({computed} embedded in {time.perf_counter() - started:.0f} s)")
@@ -131,15 +132,29 @@ def main() -> None:
         keyword = KeywordSearcher(folder, table)
         semantic = SemanticSearcher(folder, embedder, by_id, table)
         print(f"CMRC 2018 dev: {len(stories)} paragraphs, {len(questions)} questions, k={K}")
-        report(keyword, semantic, questions, vectors, qrels)
-        pasted = [(qid, quoted(question)) for qid, question in questions]
-        pasted_vectors, _ = embed_with_cache([embedding_text(q) for _, q in pasted], embedder.encode_queries, qcache)
-        print("the same questions pasted with their longest word in Chinese quotes (“…”):")
-        report(keyword, semantic, pasted, pasted_vectors, qrels)
-        print(f"HNSW (M=32, efSearch=128) recall@{K} of passages against exact search: "
-              f"{ann_recall(folder, vectors):.4f}")
+        scores = report(keyword, semantic, questions, vectors, qrels)
+        if full:
+            pasted = [(qid, quoted(question)) for qid, question in questions]
+            pasted_vectors, _ = embed_with_cache([embedding_text(q) for _, q in pasted], embedder.encode_queries,
+                                                 qcache)
+            print("the same questions pasted with their longest word in Chinese quotes (“…”):")
+            report(keyword, semantic, pasted, pasted_vectors, qrels)
+            print(f"HNSW (M=32, efSearch=128) recall@{K} of passages against exact search: "
+                  f"{ann_recall(folder, vectors):.4f}")
         cache.close()
         qcache.close()
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=cmrc.DEFAULT)
+    parser.add_argument("--cache", type=Path, default=default_cache_dir())
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help="what the model computes in")
+    args = parser.parse_args()
+    print(describe())
+    measure(args.data, args.cache, args.model, args.precision)
 
 
 if __name__ == "__main__":

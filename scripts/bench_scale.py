@@ -83,9 +83,9 @@ def real_material(embedder, bundled: list[Story]):
     headlines = [s.headline for s in bundled if s.headline] + [p[:14] for p in paragraphs[::7]]
     cache_dir = default_cache_dir()
     rows = story_passage_rows(bundled + cmrc_stories)
-    cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension)
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, embedder.precision)
     vectors, _ = embed_with_cache([r["text"] for r in rows], embedder.encode_documents, cache)
-    qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension)
+    qcache = EmbeddingCache(cache_dir, embedder.name, embedder.query_prompt, embedder.dimension, embedder.precision)
     asked = [q for _, q in questions]
     question_vectors, _ = embed_with_cache(asked, embedder.encode_queries, qcache)
     return paragraphs, headlines, vectors, asked, question_vectors
@@ -136,7 +136,8 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
             counts[story.source] = counts.get(story.source, 0) + 1
         writer.commit({"files": {source: {"sha256": "", "stories": n} for source, n in counts.items()},
                        "counts": {"stories": len(stories), "passages": len(rows)}, "analyzer": analyzer_settings(),
-                       "model": {"name": embedder.name, "dimension": embedder.dimension, "vector_index": kind}})
+                       "model": {"name": embedder.name, "precision": embedder.precision,
+                                 "dimension": embedder.dimension, "vector_index": kind}})
     return {"passages": len(rows), "vector_index": kind.split(" ")[0], **timings}
 
 

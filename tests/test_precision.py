@@ -1,0 +1,106 @@
+"""The model at int8 precision: close to float32, recorded by the index,
+kept apart in the embedding cache, followed when searching."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from storysearch.index import layout, settings
+from storysearch.index.build import build_index
+from storysearch.index.corpus import read_corpus
+from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.embedding_cache import EmbeddingCache
+from storysearch.index.segment import segment_page
+from storysearch.index.vectors import story_passage_rows
+from storysearch.searcher import SearchEngine
+
+# int8 against float32 on the bundled corpus measured a lowest cosine of 0.996
+# (passages) and 0.994 (queries); the bound leaves room for other CPUs' kernels.
+MIN_COSINE = 0.98
+CLEAR_LEAD = 0.02  # a float32 top passage this far ahead of the next must stay first
+PAGE = "电动自行车 安全整治\n\n李四\n\n某县开展电动自行车充电安全专项整治,清理飞线充电。\n"
+
+
+@pytest.fixture(scope="module")
+def passages():
+    """One passage from each of 20 bundled stories."""
+    pages, _ = read_corpus(layout.DEFAULT_CORPUS)
+    stories = [story for page in pages for story in segment_page(page.source, page.text).stories]
+    first = {}
+    for row in story_passage_rows(stories):
+        first.setdefault(row["story"], row["text"])
+    return list(first.values())[:20]
+
+
+@pytest.fixture(scope="module")
+def queries():
+    lines = (Path(__file__).parent / "fixtures" / "judged" / "queries.tsv").read_text("utf-8")
+    texts = [line.split("\t", 1)[1] for line in lines.splitlines() if line and not line.startswith("#")]
+    return texts[::2][:20]  # keyword and similar-practice questions both
+
+
+def test_int8_vectors_agree_with_float32(float32_embedder, int8_embedder, passages, queries):
+    assert int8_embedder.precision == "int8" and float32_embedder.precision == "float32"
+    documents = [float32_embedder.encode_documents(passages), int8_embedder.encode_documents(passages)]
+    asked = [float32_embedder.encode_queries(queries), int8_embedder.encode_queries(queries)]
+    assert (documents[0] * documents[1]).sum(axis=1).min() >= MIN_COSINE
+    assert (asked[0] * asked[1]).sum(axis=1).min() >= MIN_COSINE
+    exact, quantized = asked[0] @ documents[0].T, asked[1] @ documents[1].T
+    leads = np.sort(exact, axis=1)[:, -1] - np.sort(exact, axis=1)[:, -2]
+    clear = np.flatnonzero(leads > CLEAR_LEAD)
+    assert len(clear) >= 5
+    assert (exact[clear].argmax(axis=1) == quantized[clear].argmax(axis=1)).all()
+
+
+def test_int8_is_the_default():
+    assert settings.load({}).model_precision == "int8"
+    with pytest.raises(settings.SettingsError, match="STORYSEARCH_MODEL_PRECISION"):
+        settings.load({"STORYSEARCH_MODEL_PRECISION": "int4"})
+
+
+def test_each_precision_has_its_own_cache(tmp_path):
+    float32 = EmbeddingCache(tmp_path, "model", "passage: ", 2)
+    assert EmbeddingCache(tmp_path, "model", "passage: ", 2, "float32").path == float32.path  # as before precisions
+    assert EmbeddingCache(tmp_path, "model", "passage: ", 2, "int8").path != float32.path
+
+
+@pytest.fixture()
+def small(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(PAGE, encoding="utf-8")
+    return corpus, tmp_path / "index", tmp_path / "cache"
+
+
+def test_the_index_records_the_precision_and_search_follows_it(small, float32_embedder, int8_embedder,
+                                                               monkeypatch):
+    corpus, folder, cache = small
+    monkeypatch.setenv("STORYSEARCH_MODEL_PRECISION", "int8")
+    settings.use(settings.load())
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    engine = SearchEngine(folder)
+    assert engine.meta["model"]["precision"] == engine.precision == "int8"
+    assert engine.warnings == [] and engine.semantic.embedder is int8_embedder
+    assert report.embedded == report.passages
+    assert engine.search("电瓶车充电", "semantic", 5)
+
+    handed = SearchEngine(folder, float32_embedder)  # handed a float32 model, an int8 index serves and says so
+    assert len(handed.warnings) == 1 and "int8" in handed.warnings[0]
+    assert handed.search("电瓶车充电", "semantic", 5)
+
+    again = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, precision="float32")
+    assert again.embedded == again.passages  # other vectors, not the int8 ones from the cache
+    assert SearchEngine(folder).precision == "float32"
+
+
+def test_an_index_that_records_no_precision_is_float32(small):
+    corpus, folder, cache = small
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, precision="float32")
+    meta_path = layout.current_generation(folder) / layout.META
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["model"]["precision"]  # as an index built before precisions were recorded
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    assert SearchEngine(folder).precision == "float32"
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, precision="float32")
+    assert report.up_to_date  # its float32 vectors are kept
