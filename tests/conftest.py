@@ -6,8 +6,8 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the tests prove nothing is downloaded
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# The suite's expectations were set at float32; tests/test_precision.py checks int8 against it.
-os.environ.setdefault("STORYSEARCH_MODEL_PRECISION", "float32")
+# The suite runs at the default precision, float32; tests/test_precision.py checks int8 against it.
+os.environ.pop("STORYSEARCH_MODEL_PRECISION", None)
 
 import pytest  # noqa: E402
 

@@ -53,8 +53,9 @@ def test_int8_vectors_agree_with_float32(float32_embedder, int8_embedder, passag
     assert (exact[clear].argmax(axis=1) == quantized[clear].argmax(axis=1)).all()
 
 
-def test_int8_is_the_default():
-    assert settings.load({}).model_precision == "int8"
+def test_float32_is_the_default():
+    """int8 is an option: the similarity floors are float32's (README, "int8 precision")."""
+    assert settings.load({}).model_precision == "float32"
     with pytest.raises(settings.SettingsError, match="STORYSEARCH_MODEL_PRECISION"):
         settings.load({"STORYSEARCH_MODEL_PRECISION": "int4"})
 
