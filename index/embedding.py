@@ -149,6 +149,11 @@ class Embedder:
             ) from exc
         if precision == "int8":
             quantize_to_int8(self.model[0].auto_model)
+        threads = settings.current().model_threads
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)  # for the process: the model is its only heavy torch user
         prompts = dict(self.model.prompts or {})
         if "e5" in name.lower() and not prompts.get("query"):
             prompts.update(E5_PROMPTS)

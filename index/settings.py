@@ -46,6 +46,9 @@ SETTINGS = (
             "float32, but the similarity floors are float32's); the index records it and searching follows the "
             "index (re-index after a change)",
             choices=("float32", "int8")),
+    Setting("model_threads", "STORYSEARCH_MODEL_THREADS", 0,
+            "torch threads the embedding model computes with; 0: torch's choice (one per core). On a "
+            "machine other work also uses, 1 keeps one query from waiting on a busy core", "number"),
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
             "(re-index after a change)", "paths"),
@@ -81,9 +84,12 @@ def _read(setting: Setting, text: str):
         return tuple(Path(p) for p in text.split(os.pathsep) if p.strip())
     if setting.kind == "number":
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise SettingsError(f"{setting.env} must be a whole number, not {text!r}") from None
+        if value < 0:
+            raise SettingsError(f"{setting.env} must be 0 or more, not {value}")
+        return value
     if setting.kind == "flag":
         return text.strip().lower() in ("1", "true", "yes", "on")
     if setting.kind == "words":

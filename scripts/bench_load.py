@@ -2,11 +2,15 @@
 for a bounded time, mixing keyword, semantic, hybrid and similar requests.
 
     python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30] [--kinds keyword,semantic]
+                                 [--threads N] [--repeats]
 
 Starts the server on a free loopback port (the index must exist: `storysearch
 index`), waits until it answers, runs the clients, stops the server, and
 prints throughput, latency p50/p95/p99 per kind of request and the errors.
-Only 127.0.0.1 is ever contacted.
+Every query text is sent once (a place and one or two topics: no ranking or
+embedding cache answers it) unless --repeats draws them from a small set, as
+repeated searches would. --threads sets the server's model threads
+(STORYSEARCH_MODEL_THREADS). Only 127.0.0.1 is ever contacted.
 """
 from __future__ import annotations
 
@@ -32,15 +36,34 @@ from benchinfo import describe, percentile  # noqa: E402
 
 from storysearch.web.server import THREADS  # noqa: E402
 
-# One or two of these terms make a query: about 400 distinct queries, so the
-# server's ranking and embedding caches help only as much as real repeats would.
+# A place and one or two of these terms make a query: 8,400 distinct ones.
 TERMS = ["乡贤", "老旧小区", "停车难", "电动自行车", "充电安全", "基层治理", "小马拉大车", "餐饮油烟", "扰民",
          "年轻干部", "廉洁教育", "志愿者", "上门送餐", "共同富裕", "乡村振兴", '"全域土地综合整治"', "营商环境",
          "疫情防控", "网格员", "业委会"]
 
 
-def query(rng: random.Random) -> str:
-    return " ".join(rng.sample(TERMS, rng.choice([1, 2])))
+PLACES = ["西湖区", "上城区", "拱墅区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区", "富阳区", "临安区",
+          "海宁市", "海盐县", "桐乡市", "平湖市", "嘉善县", "南湖区", "秀洲区", "吴兴区", "南浔区", "德清县",
+          "长兴县", "安吉县", "越城区", "柯桥区", "上虞区", "诸暨市", "嵊州市", "新昌县", "婺城区", "金东区",
+          "义乌市", "东阳市", "永康市", "兰溪市", "庆元县", "龙泉市", "青田县", "缙云县", "遂昌县", "松阳县"]
+
+
+class Queries:
+    """Query texts: each one new (``repeats`` False), or one of about 400 topic pairs."""
+
+    def __init__(self, repeats: bool):
+        self.repeats, self.sent, self.lock = repeats, set(), threading.Lock()
+
+    def __call__(self, rng: random.Random) -> str:
+        while True:
+            text = " ".join(rng.sample(TERMS, rng.choice([1, 2])))
+            if self.repeats:
+                return text
+            text = f"{rng.choice(PLACES)} {text}"
+            with self.lock:
+                if text not in self.sent or len(self.sent) > 8000:
+                    self.sent.add(text)
+                    return text
 MIX = [("keyword", 3), ("semantic", 2), ("hybrid", 3), ("similar", 2)]
 
 
@@ -50,12 +73,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def request_path(kind: str, rng: random.Random, story_ids: list[str]) -> str:
+def request_path(kind: str, rng: random.Random, story_ids: list[str], query: Queries) -> str:
     if kind == "similar":
         if rng.random() < 0.5:
             return f"/api/similar/{rng.choice(story_ids)}?k=10"
         return "/api/similar?" + urlencode({"text": query(rng), "k": 10})
-    return "/api/search?" + urlencode({"q": query(rng), "mode": kind, "k": 10, "page": rng.choice([1, 1, 2])})
+    return "/api/search?" + urlencode({"q": query(rng), "mode": kind, "k": 10, "page": 1})
 
 
 def main() -> None:
@@ -66,7 +89,10 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=100_000)
     parser.add_argument("--kinds", default=",".join(kind for kind, _ in MIX),
                         help="the kinds of request to send, in their usual proportions (default: all)")
+    parser.add_argument("--threads", type=int, help="the server's model threads (default: the setting's)")
+    parser.add_argument("--repeats", action="store_true", help="draw queries from about 400, repeating")
     args = parser.parse_args()
+    query = Queries(args.repeats)
     chosen = set(args.kinds.split(","))
     if not chosen or not chosen <= {kind for kind, _ in MIX}:
         parser.error(f"--kinds: a comma-separated choice of {', '.join(kind for kind, _ in MIX)}")
@@ -78,7 +104,8 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "storysearch", "serve", "--index", str(args.index),
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=server_log, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                              env={**os.environ, "HF_HUB_OFFLINE": "1",
+                                   **({"STORYSEARCH_MODEL_THREADS": str(args.threads)} if args.threads else {})})
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -112,7 +139,7 @@ def main() -> None:
                         return
                     count[0] += 1
                 kind = rng.choice(kinds)
-                path = request_path(kind, rng, story_ids)
+                path = request_path(kind, rng, story_ids, query)
                 started = time.perf_counter()
                 try:
                     connection.request("GET", path)
@@ -144,8 +171,9 @@ def main() -> None:
     queued = sum("Task queue depth" in line for line in server_log)
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
-    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads), "
-          f"index {args.index}")
+    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads, "
+          f"model threads {args.threads or 'torch default'}), index {args.index}, "
+          f"{'repeating' if args.repeats else 'every'} query {'texts' if args.repeats else 'text new'}")
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
           f"waits for a free server thread {queued} (waitress's queue warnings)")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "

@@ -234,6 +234,9 @@ def test_every_setting_is_in_one_table_and_shown(capsys, monkeypatch):
     assert all(row["help"] and row["environment"].startswith("STORYSEARCH_") for row in rows.values())
     monkeypatch.setenv("STORYSEARCH_ANN_THRESHOLD", "many")
     assert main(["settings"]) == 2 and "must be a whole number" in capsys.readouterr().err
+    monkeypatch.setenv("STORYSEARCH_ANN_THRESHOLD", "5000")
+    monkeypatch.setenv("STORYSEARCH_MODEL_THREADS", "-1")
+    assert main(["settings"]) == 2 and "STORYSEARCH_MODEL_THREADS must be 0 or more" in capsys.readouterr().err
 
 
 def test_only_the_settings_module_reads_the_environment():
