@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 
 from .layout import IndexDamaged
@@ -114,17 +116,75 @@ def write_stories(path: Path, stories: Iterable[Story]) -> None:
 def read_stories(path: Path) -> list[Story]:
     """The records of ``stories.jsonl``; IndexDamaged naming the file and line
     when one cannot be read back (a file cut mid-line, bytes changed)."""
-    stories = []
     try:
         with open(path, "rb") as handle:
-            for number, line in enumerate(handle, 1):
-                try:
-                    stories.append(Story.from_dict(json.loads(line.decode("utf-8"))))
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise IndexDamaged(path, f"line {number} is not a story record: {exc}") from None
+            return [_record(line, Path(path), f"line {number}") for number, line in enumerate(handle, 1)]
     except FileNotFoundError:
         raise IndexDamaged(path, "missing") from None
-    return stories
+
+
+def _record(line: bytes, path: Path, where: str) -> Story:
+    try:
+        return Story.from_dict(json.loads(line.decode("utf-8")))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IndexDamaged(path, f"{where} is not a story record: {exc}") from None
+
+
+class StoryStore(Mapping):
+    """The stories of a ``stories.jsonl`` by id, read from disk when asked
+    for: the store keeps where each record lies and the last STORIES_CACHED
+    it read, so an archive's stories need not all sit in memory. The file
+    stays open, so a generation removed while a request reads it still reads.
+    ``take_outline()``: every story without its text (headline, byline,
+    where and when, places, parts), in file order, read by the same pass."""
+
+    STORIES_CACHED = 4096
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self._file = open(self.path, "rb")
+        except FileNotFoundError:
+            raise IndexDamaged(self.path, "missing") from None
+        self._spans: dict[str, tuple[int, int]] = {}
+        self._outline: list[Story] | None = []
+        offset = 0
+        for number, line in enumerate(self._file, 1):
+            story = _record(line, self.path, f"line {number}")
+            self._spans[story.id] = (offset, len(line))
+            self._outline.append(replace(story, paragraphs=[], captions=[], duplicates=[], lines=[],
+                                        paragraph_roles=[], practices=[]))
+            offset += len(line)
+        self._read = lru_cache(maxsize=self.STORIES_CACHED)(self._read_now)
+
+    def take_outline(self) -> list[Story]:
+        """The outline, once (the store keeps no reference to it)."""
+        outline, self._outline = self._outline, None
+        return outline
+
+    def _read_now(self, story_id: str) -> Story:
+        offset, length = self._spans[story_id]
+        return _record(os.pread(self._file.fileno(), length, offset), self.path, f"the record of {story_id}")
+
+    def __getitem__(self, story_id: str) -> Story:
+        if story_id not in self._spans:
+            raise KeyError(story_id)
+        return self._read(story_id)
+
+    def __contains__(self, story_id: object) -> bool:
+        return story_id in self._spans
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def values(self) -> Iterator[Story]:
+        """Every story, read in file order (a pass over the file, not the cache)."""
+        with open(self.path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                yield _record(line, self.path, f"line {number}")
 
 
 def _escape_path(path: str) -> str:

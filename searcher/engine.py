@@ -8,7 +8,7 @@ from pathlib import Path
 from storysearch.index import layout
 from storysearch.index.analysis import analyzer_settings
 from storysearch.index.embedding import Embedder, load_embedder
-from storysearch.index.stories import Story, read_stories
+from storysearch.index.stories import Story, StoryStore
 
 from dataclasses import dataclass, field
 
@@ -121,11 +121,12 @@ class SearchEngine:
         self.folder = Path(folder)
         self.generation = Path(generation) if generation else layout.current_generation(self.folder)
         self.meta = layout.verify_generation(self.generation, deep=True)
-        stories = read_stories(self.generation / layout.STORIES)
-        self.stories = {story.id: story for story in stories}
+        self.stories = StoryStore(self.generation / layout.STORIES)  # read from disk when asked for
+        outline = self.stories.take_outline()
         # the ids continued stories had on their later pages, before they were joined
-        self.joined_into = {part["id"]: story.id for story in stories for part in story.parts[1:]}
-        self.table = StoryTable(stories)
+        self.joined_into = {part["id"]: story.id for story in outline for part in story.parts[1:]}
+        self.table = StoryTable(outline)
+        self._byline_names = Counter(name for story in outline for name in dict.fromkeys(story.authors))
         self.keyword = KeywordSearcher(self.generation, self.table)
         self._embedder = embedder
         self.warnings = self._analyzer_warnings() + self._precision_warnings()
@@ -202,7 +203,7 @@ class SearchEngine:
             if self._vocabulary is None:
                 from storysearch.index.sparse import GRAM_MARK
 
-                names = Counter(name for story in self.stories.values() for name in dict.fromkeys(story.authors))
+                names = self._byline_names
                 sparse = self.keyword.sparse
                 self._vocabulary = Vocabulary.from_matrix(sparse.vocab, sparse.story_counts(), GRAM_MARK, names,
                                                           self.keyword.in_headlines, len(self.stories))
