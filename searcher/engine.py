@@ -214,7 +214,8 @@ class SearchEngine:
         """The practices as answers (searcher/practice_answers.py), opened on first use."""
         with self._lazy_lock:
             if self._practice_finder is None:
-                self._practice_finder = PracticeFinder(self.generation, self.stories)
+                self._practice_finder = PracticeFinder(self.generation, self.stories,
+                                                       lambda story_id: self.semantic.story_vectors(story_id))
             return self._practice_finder
 
     @property
@@ -368,7 +369,7 @@ class SearchEngine:
         question, one per practice and place (searcher/practice_answers.py)."""
         check_k(k)
         if self._similar_to(story_id, text) == "story":
-            return self.practice_finder.for_story(story_id, self.semantic.story_vectors(story_id), k)
+            return self.practice_finder.for_story(story_id, k)
         return self.practice_finder.for_text(text, self.semantic.embed_text(" ".join(text.split())), k)
 
     def practices_elsewhere(self, practice: CatalogPractice, k: int = 10) -> list[PracticeAnswer]:

@@ -7,7 +7,8 @@ answers a search in hybrid mode: the practices nearest in meaning and the
 practices that hold its words, fused (the engine's default fusion), less
 those neither close in meaning nor holding a word of the question (the
 floors of searcher/semantic.py). A story is answered by meaning alone: the
-practices nearest any of its passages, less its own. Answers are grouped by
+practices nearest any of its passages, less its own, above
+STORY_PRACTICE_FLOOR. Answers are grouped by
 place: each place comes once, with its best practice first and its other
 answering practices after it, so ten answers are ten places; a practice
 reported by three stories of one town is named once; the same name in two
@@ -30,6 +31,12 @@ from .lexical import SparseScorer, match_terms
 from .semantic import SIMILARITY_FLOOR, WORD_FLOOR
 from .similar import DEPTH_PER_PASSAGE
 
+# A story's practices answer is kept at this similarity (a story passage to a
+# practice vector): it keeps 95 % of the judged relevant story-to-practice
+# pairs and drops 41 % of the judged irrelevant ones (scripts/
+# bench_similar_practices.py); the two overlap too much for more.
+STORY_PRACTICE_FLOOR = 0.90
+
 
 @dataclass(frozen=True)
 class PracticeAnswer:
@@ -51,8 +58,10 @@ class PracticeAnswer:
 
 
 class PracticeFinder:
-    def __init__(self, generation: Path, stories: Mapping[str, Story]):
+    def __init__(self, generation: Path, stories: Mapping[str, Story], story_vectors):
+        """``story_vectors(story_id)``: the vectors of a story's passages."""
         self.stories = stories
+        self.story_vectors = story_vectors
         self.rows = read_rows(generation)
         self.vectors = open_practice_vectors(generation)
         self.matrix = SparseScorer(matrix_folder(generation), [matrix_id(row) for row in self.rows])
@@ -124,10 +133,15 @@ class PracticeFinder:
         return self._answers([hit for hit in fused if int(hit.docid) in close], k, found_by=lambda row: (
             ("keyword",) * bool(holds[row]) + ("semantic",) * (nearest[row] >= SIMILARITY_FLOOR)))
 
-    def for_story(self, story_id: str, passage_vectors: np.ndarray, k: int = 10) -> list[PracticeAnswer]:
-        """The practices closest to a story (``passage_vectors``: its passages'), its own left out."""
+    def nearest_to_story(self, story_id: str, depth: int = DEPTH_PER_PASSAGE) -> dict[int, float]:
+        """Rows by their best similarity to any of the story's passages (the ``depth`` nearest of each)."""
+        return self._nearest(self.story_vectors(story_id), depth)
+
+    def for_story(self, story_id: str, k: int = 10) -> list[PracticeAnswer]:
+        """The practices closest to a story, its own left out, at least STORY_PRACTICE_FLOOR similar."""
         own = {p["key"] for p in self.stories[story_id].practices}
-        nearest = self._nearest(passage_vectors, DEPTH_PER_PASSAGE)
+        nearest = {row: score for row, score in self.nearest_to_story(story_id).items()
+                   if score >= STORY_PRACTICE_FLOOR}
         return self._answers(_ranked(nearest.items()), k,
                              lambda row: row["story"] == story_id or row["key"] in own)
 

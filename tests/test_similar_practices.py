@@ -201,3 +201,16 @@ def test_a_question_on_the_search_page_gets_practices_above_its_stories(client):
         assert 'id="answering-title"' not in client.get("/", query_string=asked).get_data(as_text=True)
     bad = client.get("/similar", query_string={"text": "。"})
     assert bad.status_code == 400 and "没有可以查找的文字" in bad.get_data(as_text=True)
+
+
+def test_a_story_no_other_story_shares_gets_no_practice(engine):
+    """The e-bike fire-safety story: the nearest practices are below the floor, none is shown."""
+    from storysearch.searcher.practice_answers import STORY_PRACTICE_FLOOR
+
+    fire = next(s for s in engine.stories.values() if s.headline == "电车消防 时刻紧抓")
+    assert engine.similar_practices(story_id=fire.id, k=5) == []
+    near = engine.practice_finder.nearest_to_story(fire.id)
+    assert near and max(near.values()) < STORY_PRACTICE_FLOOR
+    for story in engine.stories.values():
+        for answer in engine.similar_practices(story_id=story.id, k=3):
+            assert answer.similarity >= STORY_PRACTICE_FLOOR
