@@ -38,7 +38,7 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.practices import practice_key  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
 from storysearch.searcher.evaluation import ndcg_at  # noqa: E402
-from storysearch.searcher.practice_answers import STORY_PRACTICE_FLOOR  # noqa: E402
+from storysearch.searcher.practice_answers import ELSEWHERE_FLOOR, STORY_PRACTICE_FLOOR  # noqa: E402
 
 OUT_OF_DOMAIN = ROOT / "tests" / "fixtures" / "out_of_domain" / "queries.txt"
 CUTOFF = 10
@@ -70,31 +70,39 @@ def add(total: dict, ndcg: float, keys: list[str], grades: dict[str, int], chars
     total["chars"] += chars
 
 
-def story_floor(engine: SearchEngine, questions: list[dict]) -> None:
-    """How a floor on story-to-practice similarity (STORY_PRACTICE_FLOOR) would
-    split judged pairs: a story reporting a practice judged 2 for a question
-    against the other stories' practices judged 2 for it (relevant) and their
-    practices judged for other questions only (irrelevant)."""
+def floor_splits(engine: SearchEngine, questions: list[dict]) -> None:
+    """How the floors of story-to-practice (STORY_PRACTICE_FLOOR) and
+    practice-to-practice similarity (ELSEWHERE_FLOOR) split judged pairs. For
+    each question, from a story reporting a practice judged 2 for it (or from
+    that practice): the other practices judged 2 for it are relevant, the
+    practices judged only for other questions irrelevant."""
     finder = engine.practice_finder
     judged = {practice_key(name) for item in questions for name in item["relevant"]}
-    relevant, irrelevant = [], []
+    pairs = {"story-to-practice": ([], []), "practice-to-practice": ([], [])}
     for item in questions:
         solving = {practice_key(name) for name, grade in item["relevant"].items() if grade == 2}
         bearing = {practice_key(name) for name in item["relevant"]}
-        for story in [s for s in engine.stories.values() if any(p["key"] in solving for p in s.practices)]:
-            for row, similarity in finder.nearest_to_story(story.id, len(finder.rows)).items():
+        sources = [("story-to-practice", lambda row, story=story: row["story"] == story.id,
+                    finder.nearest_to_story(story.id, len(finder.rows)))
+                   for story in engine.stories.values() if any(p["key"] in solving for p in story.practices)]
+        sources += [("practice-to-practice", lambda row, key=key: row["key"] == key,
+                     finder.nearest_to_practice(key, len(finder.rows))) for key in solving]
+        for kind, own, nearest in sources:
+            relevant, irrelevant = pairs[kind]
+            for row, similarity in nearest.items():
                 key = finder.rows[row]["key"]
-                if finder.rows[row]["story"] == story.id:
+                if own(finder.rows[row]):
                     continue
                 if key in solving:
                     relevant.append(similarity)
                 elif key in judged and key not in bearing:
                     irrelevant.append(similarity)
-    print(f"\nstory-to-practice similarity: {len(relevant)} judged relevant pairs, {len(irrelevant)} irrelevant")
-    for floor in (0.88, 0.89, STORY_PRACTICE_FLOOR, 0.91, 0.92):
-        print(f"  floor {floor:.2f}: relevant kept {ratio(sum(s >= floor for s in relevant) / len(relevant))}, "
-              f"irrelevant kept {ratio(sum(s >= floor for s in irrelevant) / len(irrelevant))}"
-              + ("  (in use)" if floor == STORY_PRACTICE_FLOOR else ""))
+    for (kind, (relevant, irrelevant)), in_use in zip(pairs.items(), (STORY_PRACTICE_FLOOR, ELSEWHERE_FLOOR)):
+        print(f"\n{kind} similarity: {len(relevant)} judged relevant pairs, {len(irrelevant)} irrelevant")
+        for floor in (0.88, 0.89, 0.90, 0.91, 0.92, 0.93):
+            print(f"  floor {floor:.2f}: relevant kept {ratio(sum(s >= floor for s in relevant) / len(relevant))}, "
+                  f"irrelevant kept {ratio(sum(s >= floor for s in irrelevant) / len(irrelevant))}"
+                  + ("  (in use)" if floor == in_use else ""))
 
 
 def main() -> None:
@@ -144,7 +152,7 @@ def main() -> None:
             print(f"{name:<14} {ratio(total['ndcg'] / len(questions))}   {total['reached']} "
                   f"({ratio(total['reached'] / judged_keys)})   {total['relevant']} of {total['shown']} "
                   f"({ratio(total['relevant'] / max(total['shown'], 1))})   {total['chars'] / len(questions):,.0f}")
-        story_floor(engine, questions)
+        floor_splits(engine, questions)
         outside = [line.strip() for line in OUT_OF_DOMAIN.read_text(encoding="utf-8").splitlines()
                    if line.strip() and not line.startswith("#")]
         answered = [q for q in outside if engine.similar_practices(text=q, k=CUTOFF)]

@@ -31,11 +31,13 @@ from .lexical import SparseScorer, match_terms
 from .semantic import SIMILARITY_FLOOR, WORD_FLOOR
 from .similar import DEPTH_PER_PASSAGE
 
-# A story's practices answer is kept at this similarity (a story passage to a
-# practice vector): it keeps 95 % of the judged relevant story-to-practice
-# pairs and drops 41 % of the judged irrelevant ones (scripts/
-# bench_similar_practices.py); the two overlap too much for more.
+# The answers to a story and to a practice are kept from these similarities
+# (a story passage, or a practice's vector, to a practice vector): the highest
+# floors that keep 95 % of the judged relevant pairs. They drop 41 % and 72 %
+# of the judged irrelevant ones (scripts/bench_similar_practices.py); the two
+# overlap too much for more.
 STORY_PRACTICE_FLOOR = 0.90
+ELSEWHERE_FLOOR = 0.92
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,16 @@ class PracticeFinder:
         return self._answers(_ranked(nearest.items()), k,
                              lambda row: row["story"] == story_id or row["key"] in own)
 
-    def elsewhere(self, key: str, places: set[str], k: int = 10) -> list[PracticeAnswer]:
-        """The practices closest to the practice ``key``, of other places than ``places``."""
+    def nearest_to_practice(self, key: str, depth: int = DEPTH_PER_PASSAGE) -> dict[int, float]:
+        """Rows by their best similarity to any row of the practice ``key`` (the ``depth`` nearest of each)."""
         rows = [row["id"] for row in self.rows if row["key"] == key]
         vectors = np.stack([self.vectors.reconstruct(row) for row in rows]) if rows else np.zeros((0, 1))
-        nearest = self._nearest(vectors, DEPTH_PER_PASSAGE)
+        return self._nearest(vectors, depth)
+
+    def elsewhere(self, key: str, places: set[str], k: int = 10) -> list[PracticeAnswer]:
+        """The practices closest to the practice ``key``, of other places than
+        ``places``, at least ELSEWHERE_FLOOR similar."""
+        nearest = {row: score for row, score in self.nearest_to_practice(key).items() if score >= ELSEWHERE_FLOOR}
         return self._answers(_ranked(nearest.items()), k,
                              lambda row: row["key"] == key or not row["place"] or row["place"] in places)
 

@@ -91,7 +91,11 @@ def test_the_practices_elsewhere_are_of_other_places(engine):
     practice = engine.practices.get("六事工作法")
     places = {place["name"] for place in practice.places}
     answers = engine.practices_elsewhere(practice, 5)
-    assert len(answers) == 5 and all(a.place and a.place not in places and a.key != practice.key for a in answers)
+    assert answers and all(a.place and a.place not in places and a.key != practice.key for a in answers)
+    from storysearch.searcher.practice_answers import ELSEWHERE_FLOOR
+
+    assert all(a.similarity >= ELSEWHERE_FLOOR for a in answers)
+    assert len(engine.practices_elsewhere(engine.practices.get("乡贤回归工程"), 5)) == 5
 
 
 def test_api_similar_answers_practices_first(client):
