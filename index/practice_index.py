@@ -33,22 +33,29 @@ def practice_text(practice: dict) -> str:
     return f"{practice['name']}：{practice['definition']}" if practice.get("definition") else practice["name"]
 
 
-def naming_passage(story: Story, name: str) -> str:
-    """The passage of ``story`` that names the practice (the first passage when none does)."""
-    passages = story_passages(story.title, [*story.paragraphs, *story.captions])
-    return next((passage for passage in passages if name in passage), passages[0])
-
-
-def _rows(stories: list[Story]) -> tuple[list[dict], list[str], list[str]]:
-    """The rows of ``stories`` (ids from 0), and each row's text and naming passage."""
-    rows, texts, passages = [], [], []
+def _rows(stories: list[Story]) -> list[tuple[dict, Story, dict]]:
+    """The rows of ``stories`` (ids from 0), each with its story and practice record."""
+    rows: list[tuple[dict, Story, dict]] = []
     for story in stories:
         for practice in story.practices:
-            rows.append({"id": len(rows), "story": story.id, "key": practice["key"],
-                         "name": practice["name"], "place": practice.get("place", "")})
-            texts.append(practice_text(practice))
-            passages.append(naming_passage(story, practice["name"]))
-    return rows, texts, passages
+            rows.append(({"id": len(rows), "story": story.id, "key": practice["key"], "name": practice["name"],
+                          "place": practice.get("place", "")}, story, practice))
+    return rows
+
+
+def _described(rows: list[tuple[dict, Story, dict]]) -> tuple[list[str], list[str]]:
+    """Each row's text and the passage of its story that names the practice
+    (the story's first passage when none does); each story is cut into
+    passages once."""
+    texts, named = [], []
+    passages: dict[str, list[str]] = {}
+    for _, story, practice in rows:
+        if story.id not in passages:
+            passages[story.id] = story_passages(story.title, [*story.paragraphs, *story.captions])
+        texts.append(practice_text(practice))
+        named.append(next((passage for passage in passages[story.id] if practice["name"] in passage),
+                          passages[story.id][0]))
+    return texts, named
 
 
 def _embed(texts: list[str], passages: list[str], embedder, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
@@ -67,19 +74,26 @@ def _embed(texts: list[str], passages: list[str], embedder, cache: EmbeddingCach
 def write_practice_index(generation: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
                          previous: Path | None = None, drop_stories: set[str] = frozenset()) -> dict:
     """Write ``practices/`` for every practice of ``stories``. With
-    ``previous`` (a generation written by the same model) the vectors of its
-    rows are kept for stories not in ``drop_stories``; the rest are embedded.
+    ``previous`` (a generation written by the same model) the vectors and
+    term-matrix rows of its rows are kept for stories not in
+    ``drop_stories``; only the rest are described, embedded and tokenized.
     Returns what meta.json records about it."""
     folder = Path(generation) / layout.PRACTICE_INDEX
     folder.mkdir()
-    rows, texts, passages = _rows(stories)
+    entries = _rows(stories)
+    rows = [row for row, _, _ in entries]
     known: dict[tuple[str, str], np.ndarray] = {}
+    dropped: set[str] = set()
     if previous is not None:
         old_vectors = open_practice_vectors(previous)
-        known = {(row["story"], row["key"]): old_vectors.reconstruct(row["id"])
-                 for row in read_rows(previous) if row["story"] not in drop_stories}
+        for row in read_rows(previous):
+            if row["story"] in drop_stories:
+                dropped.add(matrix_id(row))
+            else:
+                known[row["story"], row["key"]] = old_vectors.reconstruct(row["id"])
     todo = [row["id"] for row in rows if (row["story"], row["key"]) not in known]
-    fresh, computed = _embed([texts[i] for i in todo], [passages[i] for i in todo], embedder, cache)
+    texts, passages = _described([entries[i] for i in todo])
+    fresh, computed = _embed(texts, passages, embedder, cache)
     vectors = np.zeros((len(rows), embedder.dimension), np.float32)
     for row in rows:
         if (row["story"], row["key"]) in known:
@@ -89,11 +103,9 @@ def write_practice_index(generation: Path, stories: list[Story], embedder, cache
     save_faiss(folder / VECTORS, rows, vectors, embedder.dimension)
     write_jsonl(folder / ROWS, rows)
     matrix_rows = [matrix_id(rows[i]) for i in todo]
-    matrix_tokens = [sparse.text_tokens(texts[i]) for i in todo]
+    matrix_tokens = [sparse.text_tokens(text) for text in texts]
     if previous is not None:  # only the rows of the stories read again are tokenized
-        sparse.update_term_matrix(folder / MATRIX, matrix_folder(previous),
-                                  {matrix_id(row) for row in read_rows(previous) if row["story"] in drop_stories},
-                                  matrix_rows, matrix_tokens)
+        sparse.update_term_matrix(folder / MATRIX, matrix_folder(previous), dropped, matrix_rows, matrix_tokens)
     else:
         sparse.write_term_matrix(folder / MATRIX, matrix_rows, matrix_tokens)
     return {"rows": len(rows), "embedded": len(todo), "computed": computed}
