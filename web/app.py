@@ -305,8 +305,9 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         if (context["error"] or not text.strip() or context["mode"] == "keyword" or context["filters"]
                 or context["page"] != 1 or parsed.fields):
             return None
-        try:
-            answers = records.similar_response(engine(), text=text, k=PRACTICES_ON_SEARCH_PAGE)["practices"]
+        try:  # the practices only: the similar stories would be the search's own results again
+            answers = [records.practice_answer_record(answer, engine().stories)
+                       for answer in engine().similar_practices(text=text, k=PRACTICES_ON_SEARCH_PAGE)]
         except QueryError:
             return None
         return {"practices": answers, "more_url": url_for("similar_text_page", text=text)} if answers else None

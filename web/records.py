@@ -92,11 +92,9 @@ def practice_answer_record(answer: PracticeAnswer, stories: dict[str, Story]) ->
             "also": [_answering_practice(other, stories) for other in answer.also]}
 
 
-def similar_response(engine: SearchEngine, story_id: str | None = None, text: str | None = None, k: int = 10,
-                     practices_k: int | None = None) -> dict:
-    """The practices (``practices_k`` of them, ``k`` unless given) and the
-    stories (``k``) nearest a story or a text, as the API answers it."""
-    answers = engine.similar_practices(story_id, text, practices_k or k)
+def similar_response(engine: SearchEngine, story_id: str | None = None, text: str | None = None, k: int = 10) -> dict:
+    """The practices of ``k`` places and the ``k`` stories nearest a story or a text, as the API answers it."""
+    answers = engine.similar_practices(story_id, text, k)
     hits = engine.similar_hits(story_id, text, k)
     about = {"id": story_id, "headline": engine.stories[story_id].headline} if story_id is not None else {"text": text}
     return {"about": about,
