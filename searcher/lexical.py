@@ -171,6 +171,8 @@ class SparseScorer:
         Latin or digit run), as the term matrix records them."""
         held = np.ones(len(self.ids), dtype=bool)
         for gram, *_ in text_analysis().grams(term, unigrams=False):
+            if sparse.gram_token(gram) not in self.vocab:  # a pair no story holds: none holds the term
+                return np.zeros(len(self.ids), dtype=bool)
             column = np.zeros(len(self.ids), dtype=bool)
             column[self.matrix.postings(sparse.gram_token(gram))[0]] = True
             held &= column

@@ -59,9 +59,13 @@ class SemanticSearcher(Searcher):
             raise ValueError(f"the index holds {self.index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
 
-    def story_vectors(self, story_id: str, limit: int = MAX_STORY_PASSAGES) -> np.ndarray:
-        """The vectors of a story's first ``limit`` passages (rows in passage order)."""
-        pids = self.passages.of_story.get(story_id, [])[:limit]
+    def story_passage_ids(self, story_id: str) -> list[int]:
+        """The ids of a story's first MAX_STORY_PASSAGES passages, in order."""
+        return self.passages.of_story.get(story_id, [])[:MAX_STORY_PASSAGES]
+
+    def story_vectors(self, story_id: str) -> np.ndarray:
+        """The vectors of ``story_passage_ids`` (rows in that order)."""
+        pids = self.story_passage_ids(story_id)
         if not pids:
             return np.zeros((0, self.index.d), dtype=np.float32)
         return np.stack([self.index.reconstruct(pid) for pid in pids])

@@ -15,7 +15,7 @@ import numpy as np
 from storysearch.index.stories import Story
 from storysearch.index.textsim import near_duplicate
 
-from .semantic import MAX_STORY_PASSAGES, SemanticSearcher
+from .semantic import SemanticSearcher
 
 DEPTH_PER_PASSAGE = 50
 # Reprints are compared by their first characters: a huge story costs what a long one does.
@@ -91,7 +91,7 @@ class SimilarSearcher:
 
     def similar_to_story(self, story_id: str, k: int = 10) -> list[SimilarHit]:
         story = self.stories[story_id]
-        pids = self.semantic.passages.of_story.get(story_id, [])[:MAX_STORY_PASSAGES]
+        pids = self.semantic.story_passage_ids(story_id)
         if not pids:
             return []
         ranked = self._closest(self.semantic.story_vectors(story_id), pids, exclude={story_id})
