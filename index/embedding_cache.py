@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import settings
+from .onnx_model import quantization_identity
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class EmbeddingCache:
                  precision: str = "float32"):
         identity = f"{model_name}\n{document_prompt or ''}\n{dimension}"
         if precision != "float32":  # float32 keeps the identity it had before precisions, and its cache
-            identity += f"\n{precision}"
+            identity += f"\n{quantization_identity(precision)}"
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name)[-60:]
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

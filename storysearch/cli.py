@@ -298,9 +298,9 @@ def _serve(args) -> int:
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    from storysearch.web.server import create_server, limit_torch_threads
+    from storysearch.web.server import create_server, limit_model_threads
 
-    limit_torch_threads()
+    limit_model_threads()
     server = create_server(app, args.host, args.port)
     print(f"serving http://{args.host}:{args.port}/ (index {live.folder}, {live.current.generation.name}; "
           f"new generations are picked up as they appear)", flush=True)

@@ -50,6 +50,12 @@ def int8_embedder():
 
 
 @pytest.fixture(scope="session")
+def torch_embedder():
+    """The default model run by torch, the reference of the ONNX export."""
+    return load_embedder(DEFAULT_MODEL, "float32", "torch")
+
+
+@pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, embedder):
     """The index of the bundled corpus, built the way `storysearch index` builds it."""
     folder = tmp_path_factory.mktemp("index") / "bundled"

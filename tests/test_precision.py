@@ -1,5 +1,6 @@
-"""The model at int8 precision: close to float32, recorded by the index,
-kept apart in the embedding cache, followed when searching."""
+"""The model run by onnxruntime, in float32 equal to torch's; at int8 close
+to float32, recorded by the index, kept apart in the embedding cache,
+followed when searching."""
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from storysearch.index import layout, settings
 from storysearch.index.build import build_index
 from storysearch.index.corpus import read_corpus
-from storysearch.index.embedding import DEFAULT_MODEL
+from storysearch.index.embedding import DEFAULT_MODEL, Embedder
+from storysearch.index.onnx_model import GRAPH_FILES, MARKER, ensure_exported
 from storysearch.index.embedding_cache import EmbeddingCache
 from storysearch.index.segment import segment_page
 from storysearch.index.vectors import story_passage_rows
@@ -38,6 +40,30 @@ def queries():
     lines = (Path(__file__).parent / "fixtures" / "judged" / "queries.tsv").read_text("utf-8")
     texts = [line.split("\t", 1)[1] for line in lines.splitlines() if line and not line.startswith("#")]
     return texts[::2][:20]  # keyword and similar-practice questions both
+
+
+def test_onnx_float32_equals_torch(float32_embedder, torch_embedder, passages, queries):
+    assert (float32_embedder.runtime, torch_embedder.runtime) == ("onnx", "torch")
+    assert np.abs(float32_embedder.encode_documents(passages) - torch_embedder.encode_documents(passages)).max() < 1e-5
+    assert np.abs(float32_embedder.encode_queries(queries) - torch_embedder.encode_queries(queries)).max() < 1e-5
+    long = ["网格员上门走访群众。" * 120]  # beyond 512 tokens: truncated alike
+    assert np.abs(float32_embedder.encode_documents(long) - torch_embedder.encode_documents(long)).max() < 1e-5
+
+
+def test_the_export_is_made_once_and_reused(float32_embedder):
+    from storysearch.index.embedding import resolve_model_path
+
+    folder = ensure_exported(resolve_model_path(DEFAULT_MODEL))
+    written = {name: (folder / name).stat().st_mtime_ns for name in [*GRAPH_FILES.values(), MARKER]}
+    assert ensure_exported(resolve_model_path(DEFAULT_MODEL)) == folder
+    assert {name: (folder / name).stat().st_mtime_ns for name in written} == written
+
+
+def test_int8_needs_onnxruntime():
+    with pytest.raises(ValueError, match="onnx"):
+        Embedder(DEFAULT_MODEL, "int8", "torch")
+    with pytest.raises(ValueError, match="runtime"):
+        Embedder(DEFAULT_MODEL, "float32", "tensorflow")
 
 
 def test_int8_vectors_agree_with_float32(float32_embedder, int8_embedder, passages, queries):

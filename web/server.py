@@ -28,15 +28,22 @@ def _split_uri_accepting_utf8(uri: bytes):
 waitress.parser.split_uri = _split_uri_accepting_utf8
 
 
-def limit_torch_threads() -> int:
-    """Give torch half the cores (at least one) for query embeddings, so the
-    request threads keep the rest: on 2 cores torch's two OpenMP threads
-    otherwise spin against them (a query took 130 ms instead of 37 ms on a
-    busy machine). Process-wide; only ``storysearch serve`` calls it."""
+def limit_model_threads() -> int:
+    """Give the embedding model half the cores (at least one) for query
+    embeddings unless the setting ``model_threads`` says otherwise, so the
+    request threads keep the rest: on 2 cores two model threads otherwise
+    spin against them (a query took 130 ms instead of 37 ms on a busy
+    machine). Process-wide; only ``storysearch serve`` calls it, before the
+    model is loaded."""
     import torch
 
-    threads = max(1, (os.cpu_count() or 2) // 2)
-    torch.set_num_threads(threads)
+    from storysearch.index import settings
+
+    current = settings.current()
+    threads = current.model_threads or max(1, (os.cpu_count() or 2) // 2)
+    settings.use(settings.Settings({**current.values, "model_threads": threads},
+                                   {**current.given, "model_threads": current.given.get("model_threads", "serve")}))
+    torch.set_num_threads(threads)  # pooling, and the whole model under the torch runtime
     return threads
 
 
