@@ -1,10 +1,11 @@
 """Calibrating the similarity floors: a story found only by meaning is shown
-(and counted) when it is close in meaning, its best passage at least
-SIMILARITY_FLOOR similar to the query, or at least WORD_FLOOR when it also
-holds one of the query's terms (searcher/semantic.py); so a query about
-something the archive never reported can be answered with "nothing found".
+(and counted) when it is close in meaning, its best passage at least the
+floor ``similarity`` similar to the query, or at least ``word`` when it also
+holds one of the query's terms (searcher/floors.py, one pair per precision);
+so a query about something the archive never reported can be answered with
+"nothing found".
 
-    python scripts/bench_floor.py [--cache DIR]
+    python scripts/bench_floor.py [--cache DIR] [--precision float32|int8]
 
 Two kinds of queries that should find nothing, and two that should find
 something, each scored by the best passage similarity (cosine,
@@ -42,7 +43,7 @@ from benchinfo import describe  # noqa: E402
 
 from storysearch.index import layout  # noqa: E402
 from storysearch.index.build import build_index  # noqa: E402
-from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.index.stories import read_stories  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
@@ -51,14 +52,15 @@ from storysearch.index.vectors import write_semantic_index  # noqa: E402
 from storysearch.searcher.evaluation import read_qrels, read_queries  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
-from storysearch.searcher.semantic import SIMILARITY_FLOOR, WORD_FLOOR, SemanticSearcher  # noqa: E402
+from storysearch.searcher.floors import FLOORS as FLOORS_IN_USE, floors_for  # noqa: E402
+from storysearch.searcher.semantic import SemanticSearcher  # noqa: E402
 from storysearch.searcher.table import StoryTable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_OF_DOMAIN = ROOT / "tests" / "fixtures" / "out_of_domain" / "queries.txt"
 JUDGED = ROOT / "tests" / "fixtures" / "judged"
-FLOORS = [round(0.83 + 0.005 * i, 3) for i in range(9)]
-WORD_FLOORS = [round(0.825 + 0.005 * i, 3) for i in range(6)]
+FLOORS = [round(0.82 + 0.005 * i, 3) for i in range(17)]
+WORD_FLOORS = [round(0.82 + 0.005 * i, 3) for i in range(11)]
 RECALL_TARGET = 0.95
 K = 10
 
@@ -74,7 +76,7 @@ Found = list[tuple[float, bool]]  # (similarity, holds one of the query's terms)
 def found_stories(semantic: SemanticSearcher, keyword: KeywordSearcher, vector, query: str) -> list[tuple[str, float, bool]]:
     holds = keyword.holding_any(parse_query(query))
     return [(hit.docid, hit.score, bool(holds[keyword.table.row[hit.docid]]))
-            for hit in semantic.search_vector(vector, K, floor=None)]
+            for hit in semantic.search_vector(vector, K, floored=False)]
 
 
 def best(semantic, keyword, vectors, queries) -> list[Found]:
@@ -151,9 +153,12 @@ def recall(found: Found, floor: float, word_floor: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=default_cache_dir())
+    parser.add_argument("--precision", choices=PRECISIONS, help="the model's (default: the setting in force)")
     args = parser.parse_args()
     print(describe())
-    embedder = load_embedder(DEFAULT_MODEL)
+    embedder = load_embedder(DEFAULT_MODEL, args.precision)
+    in_use = floors_for(embedder.precision) if embedder.precision in FLOORS_IN_USE else None
+    print(f"model precision {embedder.precision}, runtime {embedder.runtime}")
     with tempfile.TemporaryDirectory() as tmp:
         outside, judged = bundled(embedder, args.cache, Path(tmp))
         held_out, found, asked = cmrc_half(embedder, args.cache, Path(tmp))
@@ -173,7 +178,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     pairs = [(f, w) for f in FLOORS for w in sorted(set(WORD_FLOORS) | {f}) if w <= f]
     for floor, word_floor in pairs:
-        mark = " (in use)" if (floor, word_floor) == (SIMILARITY_FLOOR, WORD_FLOOR) else ""
+        mark = " (in use)" if in_use and (floor, word_floor) == (in_use.similarity, in_use.word) else ""
         print(f"| {floor:.3f}{mark} | {word_floor:.3f} | {false_hits(outside, floor, word_floor):.3f} | "
               f"{false_hits(held_out, floor, word_floor):.3f} | {recall(judged, floor, word_floor):.3f} | "
               f"{recall(found, floor, word_floor):.3f} |")

@@ -40,7 +40,7 @@ from storysearch.searcher.hits import ranked  # noqa: E402
 from storysearch.searcher.hybrid import FUSION_DEPTH, FUSIONS, hybrid_hits  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher, is_question  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
-from storysearch.searcher.semantic import SemanticSearcher, close_in_meaning, embedding_text  # noqa: E402
+from storysearch.searcher.semantic import SemanticSearcher, embedding_text  # noqa: E402
 from storysearch.searcher.table import StoryTable  # noqa: E402
 
 K = 10
@@ -74,9 +74,9 @@ def engine_ranking(keyword: KeywordSearcher, semantic: SemanticSearcher, questio
     parsed = parse_query(question)
     matched = keyword.match(parsed)
     lists = {"keyword": ranked(keyword.top(matched.scores, matched.pool, FUSION_DEPTH), "keyword"),
-             "semantic": semantic.search_vector(vector, FUSION_DEPTH, question, floor=None)}
+             "semantic": semantic.search_vector(vector, FUSION_DEPTH, question, floored=False)}
     holds = keyword.holding_any(parsed)
-    close = close_in_meaning(lists["semantic"], lambda story_id: holds[keyword.table.row[story_id]])
+    close = semantic.floors.close_in_meaning(lists["semantic"], lambda story_id: holds[keyword.table.row[story_id]])
     literal = lambda story_id: bool(matched.matches[keyword.table.row[story_id]])  # noqa: E731
     found = {"keyword": ranked(keyword.top(matched.scores, matched.matches, FUSION_DEPTH), "keyword"),
              "semantic": [hit for hit in lists["semantic"] if hit.docid in close]}

@@ -38,10 +38,12 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.practices import practice_key  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
 from storysearch.searcher.evaluation import ndcg_at  # noqa: E402
-from storysearch.searcher.practice_answers import ELSEWHERE_FLOOR, STORY_PRACTICE_FLOOR  # noqa: E402
+from storysearch.index.embedding import PRECISIONS  # noqa: E402
 
 OUT_OF_DOMAIN = ROOT / "tests" / "fixtures" / "out_of_domain" / "queries.txt"
 CUTOFF = 10
+CANDIDATE_FLOORS = [round(0.86 + 0.01 * i, 2) for i in range(10)]
+RECALL_TARGET = 0.95
 
 
 def answer_id(key: str, place: str) -> str:
@@ -71,8 +73,9 @@ def add(total: dict, ndcg: float, keys: list[str], grades: dict[str, int], chars
 
 
 def floor_splits(engine: SearchEngine, questions: list[dict]) -> None:
-    """How the floors of story-to-practice (STORY_PRACTICE_FLOOR) and
-    practice-to-practice similarity (ELSEWHERE_FLOOR) split judged pairs. For
+    """How the floors of story-to-practice (``story_practice``) and
+    practice-to-practice similarity (``elsewhere``) split judged pairs, and
+    the highest floor keeping RECALL_TARGET of the relevant ones. For
     each question, from a story reporting a practice judged 2 for it (or from
     that practice): the other practices judged 2 for it are relevant, the
     practices judged only for other questions irrelevant."""
@@ -97,12 +100,16 @@ def floor_splits(engine: SearchEngine, questions: list[dict]) -> None:
                     relevant.append(similarity)
                 elif key in judged and key not in bearing:
                     irrelevant.append(similarity)
-    for (kind, (relevant, irrelevant)), in_use in zip(pairs.items(), (STORY_PRACTICE_FLOOR, ELSEWHERE_FLOOR)):
+    in_use = (finder.floors.story_practice, finder.floors.elsewhere)
+    for (kind, (relevant, irrelevant)), used in zip(pairs.items(), in_use):
         print(f"\n{kind} similarity: {len(relevant)} judged relevant pairs, {len(irrelevant)} irrelevant")
-        for floor in (0.88, 0.89, 0.90, 0.91, 0.92, 0.93):
-            print(f"  floor {floor:.2f}: relevant kept {ratio(sum(s >= floor for s in relevant) / len(relevant))}, "
+        kept = {floor: sum(s >= floor for s in relevant) / len(relevant) for floor in CANDIDATE_FLOORS}
+        for floor in CANDIDATE_FLOORS:
+            print(f"  floor {floor:.2f}: relevant kept {ratio(kept[floor])}, "
                   f"irrelevant kept {ratio(sum(s >= floor for s in irrelevant) / len(irrelevant))}"
-                  + ("  (in use)" if floor == in_use else ""))
+                  + ("  (in use)" if floor == used else ""))
+        print(f"  highest floor keeping {RECALL_TARGET:.0%} of the relevant pairs: "
+              f"{max((f for f in CANDIDATE_FLOORS if kept[f] >= RECALL_TARGET), default=None)}")
 
 
 def main() -> None:
@@ -110,14 +117,17 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="an index of the bundled corpus (default: build one)")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "fixtures" / "similar_practices.json")
     parser.add_argument("--show", action="store_true", help="print each question's first answers")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="the model's, for the index built (default: the setting in force)")
     args = parser.parse_args()
     print(describe())
     questions = json.loads(args.questions.read_text(encoding="utf-8"))["questions"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.index or Path(tmp) / "index"
         if args.index is None:
-            build_index(layout.DEFAULT_CORPUS, folder)
+            build_index(layout.DEFAULT_CORPUS, folder, precision=args.precision)
         engine = SearchEngine(folder)
+        print(f"model precision {engine.precision}")
         finder = engine.practice_finder
         print(f"{len(engine.stories)} stories, {len(finder.rows)} practice rows, {len(questions)} judged questions")
         totals = {name: {"ndcg": 0.0, "reached": 0, "shown": 0, "relevant": 0, "chars": 0}

@@ -20,7 +20,7 @@ from .hits import Hit, ranked
 from .hybrid import DEFAULT_FUSION, FUSION_DEPTH, FUSIONS, hybrid_hits
 from .lexical import KeywordSearcher, is_question, query_terms
 from .query import ParsedQuery, QueryError, check_conditions, parse_query
-from .semantic import WORD_FLOOR, SemanticSearcher, close_in_meaning
+from .semantic import SemanticSearcher
 from .practice_answers import PracticeAnswer, PracticeFinder
 from .practices import CatalogPractice, PracticeCatalog
 from .similar import SimilarHit, SimilarSearcher
@@ -215,7 +215,8 @@ class SearchEngine:
         with self._lazy_lock:
             if self._practice_finder is None:
                 self._practice_finder = PracticeFinder(self.generation, self.stories,
-                                                       lambda story_id: self.semantic.story_vectors(story_id))
+                                                       lambda story_id: self.semantic.story_vectors(story_id),
+                                                       self.semantic.floors)
             return self._practice_finder
 
     @property
@@ -291,10 +292,10 @@ class SearchEngine:
             runs["keyword"] = ranked(self.keyword.top(found.scores, within, FUSION_DEPTH), "keyword")
         if mode in ("semantic", "hybrid"):
             # hybrid fuses the whole semantic list (a keyword match's similarity counts however low)
-            runs["semantic"] = self.semantic.search(query, FUSION_DEPTH, filters,
-                                                    floor=None if mode == "hybrid" else WORD_FLOOR)
+            runs["semantic"] = self.semantic.search(query, FUSION_DEPTH, filters, floored=mode != "hybrid")
             holds = self.keyword.holding_any(parsed)
-            close = close_in_meaning(runs["semantic"], lambda story_id: holds[self.table.row[story_id]])
+            close = self.semantic.floors.close_in_meaning(runs["semantic"],
+                                                          lambda story_id: holds[self.table.row[story_id]])
             for story_id in close:
                 related[self.table.row[story_id]] = not matches[self.table.row[story_id]]
         if mode == "hybrid":

@@ -6,9 +6,9 @@ definition (index/practice_index.py). A question is answered as the engine
 answers a search in hybrid mode: the practices nearest in meaning and the
 practices that hold its words, fused (the engine's default fusion), less
 those neither close in meaning nor holding a word of the question (the
-floors of searcher/semantic.py). A story is answered by meaning alone: the
-practices nearest any of its passages, less its own, above
-STORY_PRACTICE_FLOOR. Answers are grouped by
+floors of searcher/floors.py). A story is answered by meaning alone: the
+practices nearest any of its passages, less its own, above the floor
+``story_practice``. Answers are grouped by
 place: each place comes once, with its best practice first and its other
 answering practices after it, so ten answers are ten places; a practice
 reported by three stories of one town is named once; the same name in two
@@ -28,17 +28,8 @@ from storysearch.index.stories import Story
 from .hits import Hit, ranked
 from .hybrid import FUSION_DEPTH, fuse_runs
 from .lexical import SparseScorer, match_terms
-from .semantic import SIMILARITY_FLOOR, WORD_FLOOR
+from .floors import Floors
 from .similar import DEPTH_PER_PASSAGE
-
-# The answers to a story and to a practice are kept from these similarities
-# (a story passage, or a practice's vector, to a practice vector): the highest
-# floors that keep 95 % of the judged relevant pairs. They drop 41 % and 72 %
-# of the judged irrelevant ones (scripts/bench_similar_practices.py); the two
-# overlap too much for more.
-STORY_PRACTICE_FLOOR = 0.90
-ELSEWHERE_FLOOR = 0.92
-
 
 @dataclass(frozen=True)
 class PracticeAnswer:
@@ -60,9 +51,10 @@ class PracticeAnswer:
 
 
 class PracticeFinder:
-    def __init__(self, generation: Path, stories: Mapping[str, Story], story_vectors):
-        """``story_vectors(story_id)``: the vectors of a story's passages."""
-        self.stories = stories
+    def __init__(self, generation: Path, stories: Mapping[str, Story], story_vectors, floors: Floors):
+        """``story_vectors(story_id)``: the vectors of a story's passages;
+        ``floors``: those of the precision the vectors were computed in."""
+        self.stories, self.floors = stories, floors
         self.story_vectors = story_vectors
         self.rows = read_rows(generation)
         self.vectors = open_practice_vectors(generation)
@@ -129,21 +121,20 @@ class PracticeFinder:
         for term in match_terms([text]):
             if len(term) > 1:  # one character (站 of 科考站) says little about a practice's topic
                 holds |= self.matrix.holding_term(term)
-        close = {row for row, score in nearest.items()
-                 if score >= SIMILARITY_FLOOR or (score >= WORD_FLOOR and holds[row])}
+        close = {row for row, score in nearest.items() if self.floors.close(score, holds[row])}
         fused = fuse_runs({"keyword": keyword, "semantic": semantic}, None)
         return self._answers([hit for hit in fused if int(hit.docid) in close], k, found_by=lambda row: (
-            ("keyword",) * bool(holds[row]) + ("semantic",) * (nearest[row] >= SIMILARITY_FLOOR)))
+            ("keyword",) * bool(holds[row]) + ("semantic",) * (nearest[row] >= self.floors.similarity)))
 
     def nearest_to_story(self, story_id: str, depth: int = DEPTH_PER_PASSAGE) -> dict[int, float]:
         """Rows by their best similarity to any of the story's passages (the ``depth`` nearest of each)."""
         return self._nearest(self.story_vectors(story_id), depth)
 
     def for_story(self, story_id: str, k: int = 10) -> list[PracticeAnswer]:
-        """The practices closest to a story, its own left out, at least STORY_PRACTICE_FLOOR similar."""
+        """The practices closest to a story, its own left out, at least the floor ``story_practice`` similar."""
         own = {p["key"] for p in self.stories[story_id].practices}
         nearest = {row: score for row, score in self.nearest_to_story(story_id).items()
-                   if score >= STORY_PRACTICE_FLOOR}
+                   if score >= self.floors.story_practice}
         return self._answers(_ranked(nearest.items()), k,
                              lambda row: row["story"] == story_id or row["key"] in own)
 
@@ -155,8 +146,9 @@ class PracticeFinder:
 
     def elsewhere(self, key: str, places: set[str], k: int = 10) -> list[PracticeAnswer]:
         """The practices closest to the practice ``key``, of other places than
-        ``places``, at least ELSEWHERE_FLOOR similar."""
-        nearest = {row: score for row, score in self.nearest_to_practice(key).items() if score >= ELSEWHERE_FLOOR}
+        ``places``, at least the floor ``elsewhere`` similar."""
+        nearest = {row: score for row, score in self.nearest_to_practice(key).items()
+                   if score >= self.floors.elsewhere}
         return self._answers(_ranked(nearest.items()), k,
                              lambda row: row["key"] == key or not row["place"] or row["place"] in places)
 

@@ -1,7 +1,7 @@
 """Semantic search: story score = best passage score under the query vector."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from storysearch.index.vectors import PassageStore, open_vectors
 
 from .base import Searcher
 from .filters import FilterArg
+from .floors import floors_for
 from .conditions import has_text_conditions, story_matches
 from .hits import Hit, ranked
 from .query import parse_query
@@ -22,23 +23,6 @@ PASSAGES_PER_STORY_GUESS = 4
 # A story is compared with others by its first passages (about 19,000
 # characters): a huge story costs what a long one does.
 MAX_STORY_PASSAGES = 64
-# A story found only by meaning is shown (and counted) when it is close in
-# meaning: its best passage at least SIMILARITY_FLOOR similar to the query
-# (cosine, multilingual-e5-small), or at least WORD_FLOOR when it also holds
-# one of the query's terms. Calibrated by scripts/bench_floor.py (README,
-# "Honest counts"): the pair that keeps 95 % of the relevant stories meaning
-# finds (judged set 0.95, CMRC 1.00) with the fewest false hits: no
-# out-of-domain query finds anything. Another model needs its own floors.
-SIMILARITY_FLOOR = 0.87
-WORD_FLOOR = 0.85
-
-
-def close_in_meaning(hits: list[Hit], holds_a_term: Callable[[str], bool]) -> set[str]:
-    """The stories among semantic ``hits`` that are close in meaning (above)."""
-    return {hit.docid for hit in hits
-            if hit.score >= SIMILARITY_FLOOR or (hit.score >= WORD_FLOOR and holds_a_term(hit.docid))}
-
-
 def embedding_text(query: str) -> str:
     """What to embed of a query: its words and phrases, without the syntax."""
     parsed = parse_query(query)
@@ -55,6 +39,7 @@ class SemanticSearcher(Searcher):
         self.embedder = embedder
         self.stories = stories
         self.table = table
+        self.floors = floors_for(embedder.precision)  # the engine loads the model at the index's precision
         if self.index.d != embedder.dimension:
             raise ValueError(f"the index holds {self.index.d}-dimensional vectors but the model "
                              f"{embedder.name!r} makes {embedder.dimension}; rebuild with `storysearch index`")
@@ -76,9 +61,8 @@ class SemanticSearcher(Searcher):
     def embed_text(self, text: str) -> np.ndarray | None:
         return self.embedder.query_vector(text) if text.strip() else None
 
-    def search(self, query: str, k: int = 10, filters: FilterArg = None,
-               floor: float | None = WORD_FLOOR) -> list[Hit]:
-        return self.search_vector(self.embed(query), k, query, filters, floor)
+    def search(self, query: str, k: int = 10, filters: FilterArg = None, floored: bool = True) -> list[Hit]:
+        return self.search_vector(self.embed(query), k, query, filters, floored)
 
     def batch_search(self, queries: Sequence[str], qids: Sequence[str], k: int = 10,
                      filters: FilterArg = None) -> dict[str, list[Hit]]:
@@ -88,12 +72,13 @@ class SemanticSearcher(Searcher):
                 for qid, query, text, vector in zip(qids, queries, texts, vectors)}
 
     def search_vector(self, vector: np.ndarray | None, k: int = 10, query: str = "",
-                      filters: FilterArg = None, floor: float | None = WORD_FLOOR) -> list[Hit]:
+                      filters: FilterArg = None, floored: bool = True) -> list[Hit]:
         """Stories ranked by their best passage, keeping those that meet the
-        query's conditions and reach ``floor`` (None: any); asks faiss for more
+        query's conditions and (``floored``) reach the word floor; asks faiss for more
         passages until ``k`` stories are found, the passages fall below the
         floor or the index is exhausted."""
         total = self.index.ntotal
+        floor = self.floors.word if floored else None
         if vector is None or k <= 0 or total == 0:
             return []
         parsed = parse_query(query)

@@ -62,7 +62,7 @@ def test_new_changed_and_removed_files(small, monkeypatch):
     assert [engine.stories[h.docid].source for h in engine.search("成效显著", "keyword", 5)] == ["a.txt"]
     assert engine.search("飞线充电", "keyword", 5) == []  # the removed file's story is gone from Whoosh
     # the vectors hold exactly the stories of a.txt and c.txt (whatever the similarity floor shows)
-    assert {engine.stories[h.docid].source for h in engine.semantic.search("电动自行车充电", 5, floor=None)} == {
+    assert {engine.stories[h.docid].source for h in engine.semantic.search("电动自行车充电", 5, floored=False)} == {
         "a.txt", "c.txt"}
     assert check_index(folder).ok
 

@@ -92,9 +92,7 @@ def test_the_practices_elsewhere_are_of_other_places(engine):
     places = {place["name"] for place in practice.places}
     answers = engine.practices_elsewhere(practice, 5)
     assert answers and all(a.place and a.place not in places and a.key != practice.key for a in answers)
-    from storysearch.searcher.practice_answers import ELSEWHERE_FLOOR
-
-    assert all(a.similarity >= ELSEWHERE_FLOOR for a in answers)
+    assert all(a.similarity >= engine.practice_finder.floors.elsewhere for a in answers)
     assert len(engine.practices_elsewhere(engine.practices.get("乡贤回归工程"), 5)) == 5
 
 
@@ -209,12 +207,11 @@ def test_a_question_on_the_search_page_gets_practices_above_its_stories(client):
 
 def test_a_story_no_other_story_shares_gets_no_practice(engine):
     """The e-bike fire-safety story: the nearest practices are below the floor, none is shown."""
-    from storysearch.searcher.practice_answers import STORY_PRACTICE_FLOOR
-
+    floor = engine.practice_finder.floors.story_practice
     fire = next(s for s in engine.stories.values() if s.headline == "电车消防 时刻紧抓")
     assert engine.similar_practices(story_id=fire.id, k=5) == []
     near = engine.practice_finder.nearest_to_story(fire.id)
-    assert near and max(near.values()) < STORY_PRACTICE_FLOOR
+    assert near and max(near.values()) < floor
     for story in engine.stories.values():
         for answer in engine.similar_practices(story_id=story.id, k=3):
-            assert answer.similarity >= STORY_PRACTICE_FLOOR
+            assert answer.similarity >= floor
