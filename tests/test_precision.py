@@ -79,9 +79,13 @@ def test_int8_vectors_agree_with_float32(float32_embedder, int8_embedder, passag
     assert (exact[clear].argmax(axis=1) == quantized[clear].argmax(axis=1)).all()
 
 
-def test_float32_is_the_default():
-    """int8 is an option: the similarity floors are float32's (README, "int8 precision")."""
-    assert settings.load({}).model_precision == "float32"
+def test_int8_in_onnxruntime_is_the_default():
+    """Each precision has floors calibrated on its own vectors (searcher/floors.py)."""
+    from storysearch.searcher.floors import FLOORS
+
+    defaults = settings.load({})
+    assert (defaults.model_precision, defaults.model_runtime) == ("int8", "onnx")
+    assert set(FLOORS) == {"float32", "int8"}
     with pytest.raises(settings.SettingsError, match="STORYSEARCH_MODEL_PRECISION"):
         settings.load({"STORYSEARCH_MODEL_PRECISION": "int4"})
 
