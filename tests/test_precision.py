@@ -59,6 +59,13 @@ def test_the_export_is_made_once_and_reused(float32_embedder):
     assert {name: (folder / name).stat().st_mtime_ns for name in written} == written
 
 
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(int8_embedder, passages):
+    """int8 quantizes activations with one scale per input: each text is run alone."""
+    together = int8_embedder.encode_documents(passages[:8])
+    for text, vector in zip(passages[:8], together):
+        assert np.allclose(int8_embedder.encode_documents([text])[0], vector, atol=1e-6)
+
+
 def test_int8_needs_onnxruntime():
     with pytest.raises(ValueError, match="onnx"):
         Embedder(DEFAULT_MODEL, "int8", "torch")
