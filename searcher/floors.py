@@ -42,7 +42,7 @@ class Floors:
 
 FLOORS = {
     "float32": Floors(similarity=0.87, word=0.85, story_practice=0.90, elsewhere=0.92),
-    "int8": Floors(similarity=0.885, word=0.85, story_practice=0.90, elsewhere=0.92),
+    "int8": Floors(similarity=0.87, word=0.85, story_practice=0.90, elsewhere=0.92),
 }
 
 
