@@ -67,6 +67,13 @@ class Queries:
 MIX = [("keyword", 3), ("semantic", 2), ("hybrid", 3), ("similar", 2)]
 
 
+def server_memory(pid: int) -> dict[str, float]:
+    """The server's resident memory now (VmRSS) and at its highest (VmHWM), MB."""
+    with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+        fields = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
+    return {name: int(value.split()[0]) / 1024 for name, value in fields.items()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -164,6 +171,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        memory = server_memory(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -172,10 +180,11 @@ def main() -> None:
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
     print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads, "
-          f"model threads {args.threads or 'torch default'}), index {args.index}, "
+          f"model threads {args.threads or 'half the cores'}), index {args.index}, "
           f"{'repeating' if args.repeats else 'every'} query {'texts' if args.repeats else 'text new'}")
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
           f"waits for a free server thread {queued} (waitress's queue warnings)")
+    print(f"server memory after the run: RSS {memory['VmRSS']:,.0f} MB, peak {memory['VmHWM']:,.0f} MB")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
           f"p99 {percentile(everything, 99):7.1f} ms")
     for kind, values in sorted(latencies.items()):
