@@ -16,6 +16,7 @@ import time
 import zlib
 from array import array
 from collections import defaultdict, deque
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +153,7 @@ class _FieldPostings:
         # up to some 4,000 million postings, 10 million stories)
         self.term_numbers, self.docs, self.freqs, self.value_sizes = (array("I") for _ in range(4))
         self.values = bytearray()
-        self.single: dict[int, bytes] = {}  # the encoding of one position
+        self.single: list[bytes] = []  # the encoding of one position, by position
         # A document's field length as the writer reads it back for block
         # statistics: through the length byte, None where the byte is 0.
         self.doc_lengths = array("I")
@@ -163,19 +164,18 @@ class _FieldPostings:
         held: defaultdict[str, list[int]] = defaultdict(list)  # each gram's positions, in order
         deque(map(list.append, map(held.__getitem__, grams), positions), maxlen=0)
         single, encode = self.single, self.encode
-        values = []
-        for at in held.values():
-            if len(at) == 1:
-                value = single.get(at[0])
-                if value is None:
-                    value = single[at[0]] = encode(at)
-            else:
-                value = encode(at)
-            values.append(value)
+        if grams and positions[-1] >= len(single):  # (positions grow along a text)
+            single.extend(encode([position]) for position in range(len(single), positions[-1] + 1))
+        every = list(held.values())
+        freqs = list(map(len, every))
+        values = list(map(single.__getitem__, map(itemgetter(0), every)))  # as if each gram occurred once
+        if len(held) != freqs.count(1):
+            for i in np.flatnonzero(np.array(freqs) > 1).tolist():
+                values[i] = encode(every[i])
         # a number for each gram: the first it was given (numbers grow as grams are first seen)
         self.term_numbers.extend(map(self.terms.setdefault, held, self.numbers))
         self.docs.extend([docnum] * len(held))
-        self.freqs.extend(map(len, held.values()))
+        self.freqs.extend(freqs)
         self.value_sizes.extend(map(len, values))
         self.values += b"".join(values)
         self.doc_lengths.append(self._length(len(grams)))
@@ -254,8 +254,9 @@ class _TermWriter:
         total = len(docs)
         for first in range(0, total, self.limit):
             end = min(first + self.limit, total)
-            ids, block_weights = docs[first:end], weights[first:end]
-            known = [length for length in lengths[first:end] if length]
+            ids, block_weights, known = docs[first:end], weights[first:end], lengths[first:end]
+            if 0 in known:  # (a document's length 0 counts for nothing; a posting's document has a length)
+                known = [length for length in known if length]
             minlength = min(known) if known else None
             maxlength = max(known) if known else 0
             maxweight = max(block_weights)
@@ -271,9 +272,9 @@ class _TermWriter:
             info._maxid = ids[-1]
             # W3PostingsWriter._write_block
             deltas = tuple(map(int.__sub__, ids, [0, *ids[:-1]]))
-            if all(weight == 1.0 for weight in block_weights):
+            if block_weights.count(1.0) == len(block_weights):
                 mini_weights = None
-            elif all(weight == block_weights[0] for weight in block_weights):
+            elif block_weights.count(block_weights[0]) == len(block_weights):
                 mini_weights = block_weights[0]
             else:
                 mini_weights = tuple(block_weights)
