@@ -215,8 +215,8 @@ class _FieldPostings:
             batch_docs = docs[picked].tolist()
             batch_weights = freqs[picked].astype(np.float64).tolist()
             batch_lengths = lengths[docs[picked]].tolist()
-            at, size = starts[picked].tolist(), sizes[picked].tolist()
-            batch_values = [values[a:a + n] for a, n in zip(at, size)]
+            begin = starts[picked]
+            batch_values = list(map(values.__getitem__, map(slice, begin.tolist(), (begin + sizes[picked]).tolist())))
             i = 0
             for t, n in zip(range(term, last_term), per_term[term:last_term].tolist()):
                 write_term(ordered[t].encode("utf-8"), batch_docs[i:i + n], batch_weights[i:i + n],
