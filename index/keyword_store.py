@@ -91,11 +91,15 @@ class _BulkIndex:
 
     def __init__(self, folder: Path):
         from whoosh import index as whoosh_index
+        from whoosh.codec.whoosh3 import W3FieldWriter
         from whoosh.writing import SegmentWriter
 
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), whoosh_schema())
         self.writer = SegmentWriter(ix, limitmb=WRITER_MEMORY_MB)
+        if type(self.writer.fieldwriter) is not W3FieldWriter:  # _TermWriter writes that codec's blocks
+            self.writer.cancel()
+            raise TypeError(f"the keyword build writes Whoosh's W3 codec, not {type(self.writer.codec).__name__}")
         self.writer._flush_segment = self._flush_segment  # (the pool then holds the ID fields' postings only)
         self.fields = {name: _FieldPostings(self.writer.schema[name]) for name in TEXT_FIELDS}
 
@@ -160,7 +164,8 @@ class _FieldPostings:
         self._length = lambda n: byte_to_length(b) if (b := length_to_byte(n)) else 0
 
     def add(self, docnum: int, grams: list[str], positions: list[int]) -> int:
-        """Add a document's grams; its field length."""
+        """Add a document's grams and their positions (ascending, as
+        gram_lists gives them); its field length."""
         held: defaultdict[str, list[int]] = defaultdict(list)  # each gram's positions, in order
         deque(map(list.append, map(held.__getitem__, grams), positions), maxlen=0)
         single, encode = self.single, self.encode
