@@ -244,7 +244,9 @@ class _TermWriter:
         from whoosh.util.numeric import length_to_byte
 
         postwriter = fieldwriter._postwriter
-        self.postfile, self.terms = postwriter._postfile, fieldwriter._tindex
+        self.postfile = postwriter._postfile.file  # (the StructFile's own file: the same bytes, fewer calls)
+        self.offset = self.postfile.tell()
+        self.terms = fieldwriter._tindex
         self.limit, self.compression = postwriter._blocklimit, postwriter._compression
         self.key = pack_ushort(fieldwriter._fieldid)
         self.magic, self.min_size, self.info_class = WHOOSH3_HEADER_MAGIC, COMPRESSION_MIN_SIZE, W3TermInfo
@@ -252,9 +254,8 @@ class _TermWriter:
 
     def __call__(self, btext: bytes, docs: list[int], weights: list[float], values: list[bytes],
                  lengths: list[int]) -> None:
-        postfile, length_to_byte = self.postfile, self.length_to_byte
-        start = postfile.tell()
-        postfile.write(self.magic)
+        length_to_byte, pack_int = self.length_to_byte, self.pack_int
+        written = [self.magic]
         info = self.info_class()
         total = len(docs)
         for first in range(0, total, self.limit):
@@ -290,10 +291,11 @@ class _TermWriter:
             infobytes = pickle.dumps((len(ids), ids[-1], maxweight, compression, length_to_byte(minlength),
                                       length_to_byte(maxlength)), 2)
             size = len(infobytes) + len(data)
-            postfile.write(self.pack_int(-size if end == total else size))
-            postfile.write(infobytes)
-            postfile.write(data)
-        info.set_extent(start, postfile.tell() - start)
+            written += (pack_int(-size if end == total else size), infobytes, data)
+        written = b"".join(written)
+        self.postfile.write(written)
+        info.set_extent(self.offset, len(written))
+        self.offset += len(written)
         self.terms.add(self.key + btext, info.to_bytes())
 
 

@@ -115,8 +115,10 @@ class Segment:
         return builder.segment()
 
     @classmethod
-    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids) -> "Segment":
-        order = np.lexsort((rows, columns))
+    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids, by_row: bool = False) -> "Segment":
+        """The segment of these entries; ``by_row``: they come row by row
+        (then sorting by column alone, keeping their order, sorts by row too)."""
+        order = np.argsort(columns, kind="stable") if by_row else np.lexsort((rows, columns))
         indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
         return cls(tokens, indptr, rows[order], counts[order], lengths, ids)
@@ -176,7 +178,7 @@ class SegmentBuilder:
         self.columns = []
         rows = np.repeat(np.arange(len(self.ids), dtype=np.int32), [len(c) for c in self.counts])
         return Segment._from_entries(list(self.vocabulary), columns, rows, _concat(self.counts, np.float32),
-                                     np.array(self.lengths, dtype=np.float32), list(self.ids))
+                                     np.array(self.lengths, dtype=np.float32), list(self.ids), by_row=True)
 
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
