@@ -11,6 +11,7 @@ docnum-to-story lookups.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import pickle
 import time
 import zlib
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout, sparse
-from .analysis import bigram_analyzer
+from . import layout, settings, sparse
+from .analysis import bigram_analyzer, text_analysis
 from .stories import Story
 
 WRITER_MEMORY_MB = 256
@@ -46,17 +47,40 @@ def _add_documents(writer, stories: list[Story]) -> None:
                             body_bigrams=story.condition_body)
 
 
-def write_keyword_index(folder: Path, stories: list[Story]) -> None:
-    """A new Whoosh index of ``stories`` in ``folder`` (which must not exist)."""
+def write_keyword_index(folder: Path, stories: list[Story]) -> dict[str, float]:
+    """A new Whoosh index of ``stories`` in ``folder`` (which must not
+    exist); seconds spent tokenizing and writing."""
+    spent = {"tokenize_s": 0.0, "whoosh_s": 0.0}
+    clock = time.perf_counter
+    started = clock()
     with _BulkIndex(folder) as index:
         for story in stories:
-            analysed = sparse.analyse_story(story)
-            index.add(story, analysed.headline_grams, analysed.body_grams)
+            tokenizing = clock()
+            grams = story_grams(story)
+            spent["tokenize_s"] += clock() - tokenizing
+            index.add(story, *grams)
+    spent["whoosh_s"] = clock() - started - spent["tokenize_s"]
+    return spent
 
 
-def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: list[Story]) -> dict[str, float]:
-    """The Whoosh index and the term matrix of a full build, each story
-    tokenized once for both; seconds spent on each (tokenizing in neither)."""
+def story_grams(story: Story) -> tuple[tuple[list[str], list[int]], tuple[list[str], list[int]]]:
+    """The grams and positions of the headline_bigrams and body_bigrams fields
+    (sparse.analyse_story's, without the term matrix's words)."""
+    analysis = text_analysis()
+    return (analysis.gram_lists(analysis.fold(story.title)),
+            analysis.gram_lists(analysis.fold(story.condition_body)))
+
+
+def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: list[Story],
+                       processes: int | None = None) -> dict[str, float]:
+    """The Whoosh index and the term matrix of a full build; seconds spent on
+    each. ``processes`` (the setting build_processes unless given): 1, one
+    pass, each story tokenized once for both; 2, the term matrix written by a
+    second process while this one writes the Whoosh index (where the
+    platform can fork)."""
+    processes = settings.current().build_processes if processes is None else processes
+    if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        return _write_in_two_processes(whoosh_folder, sparse_folder, stories)
     spent = {"tokenize_s": 0.0, "whoosh_s": 0.0, "term_matrix_s": 0.0}
     clock = time.perf_counter
     matrix = sparse.SegmentBuilder()
@@ -77,6 +101,47 @@ def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: list[S
     sparse.write_segment(sparse_folder, matrix.segment())
     spent["term_matrix_s"] += clock() - started
     return spent
+
+
+def _write_in_two_processes(whoosh_folder: Path, sparse_folder: Path, stories: list[Story]) -> dict[str, float]:
+    """The term matrix written by a forked process (it inherits the stories:
+    nothing is sent to it), the Whoosh index here; an error in either is raised here."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_matrix_process, args=(sparse_folder, stories, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        spent = write_keyword_index(whoosh_folder, stories)
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            child.join()
+            raise RuntimeError(f"the process writing the term matrix ended with exit code {child.exitcode}") from None
+    except BaseException:
+        child.terminate()
+        raise
+    finally:
+        child.join()
+        receive.close()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return {**spent, "term_matrix_s": outcome}
+
+
+def _matrix_process(folder: Path, stories: list[Story], send) -> None:
+    """(In the forked process.) Write the term matrix; send the seconds it took, or the error."""
+    try:
+        started = time.perf_counter()
+        sparse.write_sparse_index(folder, stories)
+        send.send(time.perf_counter() - started)
+    except BaseException as exc:  # noqa: BLE001 - every error goes back to the build
+        try:
+            send.send(exc)
+        except Exception:  # noqa: BLE001 - one that cannot be pickled
+            send.send(RuntimeError(f"writing the term matrix: {type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
 
 
 class _BulkIndex:

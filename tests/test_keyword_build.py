@@ -157,18 +157,26 @@ def test_the_bulk_writer_writes_the_files_whoosh_writes(archive, tmp_path, monke
         assert searcher.doc_frequency("body_bigrams", "的") > 2 * 128
 
 
-def test_one_pass_writes_what_the_two_writers_write(archive, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_keyword_side_is_what_the_two_writers_write(archive, tmp_path, processes):
     write_keyword_index(tmp_path / "whoosh", archive)
     sparse.write_sparse_index(tmp_path / "terms", archive)
-    spent = write_keyword_side(tmp_path / "whoosh2", tmp_path / "terms2", archive)
+    spent = write_keyword_side(tmp_path / "whoosh2", tmp_path / "terms2", archive, processes)
     assert set(spent) == {"tokenize_s", "whoosh_s", "term_matrix_s"}
     assert whoosh_files(tmp_path / "whoosh") == whoosh_files(tmp_path / "whoosh2")
     assert matrix_files(tmp_path / "terms") == matrix_files(tmp_path / "terms2")
 
 
-def test_an_empty_archive(tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_empty_archive(tmp_path, processes):
     whoosh_writer_index(tmp_path / "whoosh", [])
-    write_keyword_side(tmp_path / "bulk", tmp_path / "terms", [])
+    write_keyword_side(tmp_path / "bulk", tmp_path / "terms", [], processes)
     assert sorted(p.name for p in (tmp_path / "bulk").iterdir()) == sorted(
         p.name for p in (tmp_path / "whoosh").iterdir())
     assert sparse.matrix_ids(tmp_path / "terms") == []
+
+
+def test_an_error_writing_the_term_matrix_in_the_second_process_is_raised(archive, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OSError):
+        write_keyword_side(tmp_path / "whoosh", tmp_path / "file" / "terms", archive[:5], 2)
