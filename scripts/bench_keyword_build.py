@@ -2,14 +2,18 @@
 matrix of a synthetic archive (bench_scale.py's: real paragraphs under real
 headlines), each timed, in stories/s, with the time projected to 100,000.
 
-    python scripts/bench_keyword_build.py [--sizes 10000] [--profile FILE]
+    python scripts/bench_keyword_build.py [--sizes 10000] [--processes 1|2] [--profile FILE]
 
-No model is loaded. It calls only ``write_keyword_index`` and
-``write_sparse_index`` (``write_keyword_side`` where the code has it: one
-pass that tokenizes each story once for both), so the same script run by
-another checkout's interpreter times that checkout's code on the same
-stories (the archive depends only on the seed). ``--profile`` writes a
-cProfile of the largest size's build.
+No model is loaded. It calls ``write_keyword_side`` as a build does (with
+``--processes``, that setting), or in code from before it
+``write_keyword_index`` then ``write_sparse_index``: so the same script run
+by another checkout's interpreter (``/work/main/.venv/bin/python
+scripts/bench_keyword_build.py``) times that checkout's code on the same
+stories (the archive depends only on the seed). The columns: tokenizing
+(the Whoosh side's, in a build of two processes the term matrix's own is
+in its column), Whoosh, term matrix (in two processes: the second
+process's time, spent alongside), the whole keyword side's wall time.
+``--profile`` writes a cProfile of the largest size's build (of this process only).
 """
 from __future__ import annotations
 
@@ -48,12 +52,13 @@ def real_text():
     return paragraphs, headlines, [place_records(story) for story in bundled]
 
 
-def build(folder: Path, stories) -> dict:
+def build(folder: Path, stories, processes: int | None) -> dict:
     """Seconds for the Whoosh index and the term matrix (and for both, where one pass writes them)."""
     timings = {}
     if hasattr(keyword_store, "write_keyword_side"):
         started = time.perf_counter()
-        timings.update(keyword_store.write_keyword_side(folder / layout.WHOOSH, folder / layout.SPARSE, stories))
+        timings.update(keyword_store.write_keyword_side(folder / layout.WHOOSH, folder / layout.SPARSE, stories,
+                                                        processes))
         timings["total_s"] = time.perf_counter() - started
         return timings
     started = time.perf_counter()
@@ -70,10 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--profile", type=Path, help="write a cProfile of the largest size's build here")
+    parser.add_argument("--processes", type=int, help="the setting build_processes (code that has it)")
     parser.add_argument("--keep", type=Path, help="build into this folder (must not exist) instead of a temporary one")
     args = parser.parse_args()
     print(describe(), flush=True)
-    print(f"code: {Path(keyword_store.__file__).resolve().parent.parent}", flush=True)
+    print(f"code: {Path(keyword_store.__file__).resolve().parent.parent}"
+          + (f", processes: {args.processes}" if args.processes else ""), flush=True)
     paragraphs, headlines, places = real_text()
     print("| stories | tokenizing (shared) | Whoosh | term matrix | keyword side | stories/s | "
           "projected for 100,000 | peak RSS |", flush=True)
@@ -85,7 +92,7 @@ def main() -> None:
             profile = cProfile.Profile() if args.profile and size == max(args.sizes) else None
             if profile:
                 profile.enable()
-            timings = build(folder, stories)
+            timings = build(folder, stories, args.processes)
             if profile:
                 profile.disable()
                 profile.dump_stats(str(args.profile))
