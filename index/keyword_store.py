@@ -213,10 +213,13 @@ class _FieldPostings:
     frequency and encoded positions (as the field's format encodes them)."""
 
     def __init__(self, field):
+        from whoosh.formats import Positions
+        from whoosh.system import pack_uint
         from whoosh.util.numeric import byte_to_length, length_to_byte
 
         self.field = field
         self.encode = field.format.encode
+        self.positions_format, self.pack_uint = type(field.format) is Positions, pack_uint
         self.terms: dict[str, int] = {}
         self.numbers = itertools.count()  # (one is used up per gram a document holds: they fit in 32 bits
         # up to some 4,000 million postings, 10 million stories)
@@ -240,8 +243,13 @@ class _FieldPostings:
         freqs = list(map(len, every))
         values = list(map(single.__getitem__, map(itemgetter(0), every)))  # as if each gram occurred once
         if len(held) != freqs.count(1):
-            for i in np.flatnonzero(np.array(freqs) > 1).tolist():
-                values[i] = encode(every[i])
+            if self.positions_format:  # Positions.encode: the count, then the pickled gaps
+                for i in np.flatnonzero(np.array(freqs) > 1).tolist():
+                    at = every[i]
+                    values[i] = self.pack_uint(len(at)) + pickle.dumps([at[0], *map(int.__sub__, at[1:], at[:-1])], 2)
+            else:
+                for i in np.flatnonzero(np.array(freqs) > 1).tolist():
+                    values[i] = encode(every[i])
         # a number for each gram: the first it was given (numbers grow as grams are first seen)
         self.term_numbers.extend(map(self.terms.setdefault, held, self.numbers))
         self.docs.extend([docnum] * len(held))
