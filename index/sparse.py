@@ -153,7 +153,8 @@ class Segment:
 class SegmentBuilder:
     """A segment made a row at a time (a build need not hold every row's
     tokens): tokens are numbered in the order they first occur, each row
-    keeps its distinct tokens' numbers, ascending, and how often it holds each."""
+    keeps its distinct tokens' numbers and how often it holds each (the
+    entries are sorted by column once, at the end)."""
 
     def __init__(self):
         self.vocabulary: dict[str, int] = {}  # token -> the number it was first given
@@ -165,10 +166,9 @@ class SegmentBuilder:
 
     def add(self, row_id: str, tokens: Sequence[str]) -> None:
         held = Counter(tokens)  # distinct tokens in the order they first occur, with their counts
-        columns = np.fromiter(map(self.vocabulary.setdefault, held, self.numbers), dtype=np.int64, count=len(held))
-        order = np.argsort(columns)
-        self.columns.append(columns[order])
-        self.counts.append(np.fromiter(held.values(), dtype=np.float32, count=len(held))[order])
+        self.columns.append(np.fromiter(map(self.vocabulary.setdefault, held, self.numbers), dtype=np.int64,
+                                        count=len(held)))
+        self.counts.append(np.fromiter(held.values(), dtype=np.float32, count=len(held)))
         self.lengths.append(len(tokens))
         self.ids.append(row_id)
 
