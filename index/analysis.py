@@ -23,6 +23,7 @@ into the original text, which is what is stored and shown.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import threading
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ CJK_RUN = re.compile(f"[{CJK}]+")
 # 孟 航 is 孟航): a run of CJK characters goes on across them, never across a line break.
 CJK_SPACED_RUN = f"[{CJK}]+(?:[ \t\u00a0]+[{CJK}]+)*"
 HORIZONTAL_SPACE = " \t\u00a0"
+_HORIZONTAL_SPACE_RE = re.compile(f"[{HORIZONTAL_SPACE}]")
 # Letters and digits of any script but CJK, joined by the marks that keep
 # codes and brand names whole: 1+X+N, 2.6, COVID-19, AT&T.
 ALNUM = rf"[^\W_{CJK}]"
@@ -116,6 +118,7 @@ class _Text:
                 mixed.append(word.lower())
         self.t2s = opencc.OpenCC("t2s")
         self.stopwords = frozenset(_read_list(STOPWORDS))
+        self._known_subwords: dict[str, list[str]] = {}  # word -> its sub-words, for word_list
         # Mixed-script dictionary terms first, then Latin/digit runs, then CJK runs.
         alternatives = [re.escape(w) for w in sorted(mixed, key=len, reverse=True)]
         self.pieces = re.compile("|".join([*alternatives, f"(?P<alnum>{ALNUM_RUN})", f"(?P<cjk>{CJK_SPACED_RUN})"]))
@@ -132,9 +135,9 @@ class _Text:
             lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in simplified)
         return lowered
 
-    def words(self, text: str):
-        """(word, start, end, position) for the word field."""
-        folded = self.fold(text)
+    def words(self, text: str, folded: str | None = None):
+        """(word, start, end, position) for the word field; ``folded``: ``fold(text)``, where known."""
+        folded = self.fold(text) if folded is None else folded
         pos = 0
         for match in self.pieces.finditer(folded):
             if match.lastgroup != "cjk":
@@ -149,6 +152,31 @@ class _Text:
                 for sub, s, e in self._subwords(word):
                     yield sub, at[start + s], at[start + e - 1] + 1, pos
                 pos += 1
+
+    def word_list(self, folded: str) -> list[str]:
+        """``words(text)``'s words alone, from ``folded`` = ``fold(text)`` (the
+        term matrix's; the sub-words of each word are found once and kept)."""
+        found: list[str] = []
+        stopwords, known, tokenize = self.stopwords, self._known_subwords, self.jieba.tokenize
+        if len(known) > 1_000_000:
+            known.clear()
+        for match in self.pieces.finditer(folded):
+            run = match.group()
+            if match.lastgroup != "cjk":
+                found.append(run)
+                continue
+            if _HORIZONTAL_SPACE_RE.search(run):
+                run = _HORIZONTAL_SPACE_RE.sub("", run)
+            for word, _start, _end in tokenize(run, "default", True):
+                if word in stopwords:
+                    continue
+                found.append(word)
+                if len(word) > 2:
+                    parts = known.get(word)
+                    if parts is None:
+                        parts = known[word] = [part for part, _s, _e in self._subwords(word)]
+                    found += parts
+        return found
 
     def _subwords(self, word: str):
         for n in (2, 3):
@@ -177,12 +205,46 @@ class _Text:
                     yield run[i:i + 2], at[i], at[i + 1] + 1, pos
                 pos += 1
 
+    def gram_lists(self, folded: str) -> tuple[list[str], list[int]]:
+        """``grams(text)``'s grams and positions (with unigrams) as two lists,
+        from ``folded`` = ``fold(text)``: the same tokens in the same order,
+        made a run at a time (the build's path; tests/test_keyword_build.py
+        compares the two)."""
+        grams: list[str] = []
+        positions: list[int] = []
+        pos = 0
+        for match in self.pieces.finditer(folded):
+            if match.lastgroup != "cjk":
+                grams.append(match.group())
+                positions.append(pos)
+                pos += 1
+                continue
+            run = match.group()
+            if _HORIZONTAL_SPACE_RE.search(run):  # (as _without_spaces)
+                run = _HORIZONTAL_SPACE_RE.sub("", run)
+            n = len(run)
+            if n == 1:
+                grams.append(run)
+                positions.append(pos)
+                pos += 1
+                continue
+            run_grams: list = [None] * (2 * n - 1)  # each character, then the pair it starts
+            run_grams[0::2] = run
+            run_grams[1::2] = list(map(operator.add, run[:-1], run[1:]))
+            run_positions: list = [0] * (2 * n - 1)
+            run_positions[0::2] = range(pos, pos + n)
+            run_positions[1::2] = range(pos, pos + n - 1)
+            grams += run_grams
+            positions += run_positions
+            pos += n
+        return grams, positions
+
 
 def _without_spaces(match: re.Match) -> tuple[str, list[int]]:
     """A CJK run without the spaces inside it, and where each of its
     characters is in the analysed text."""
     run, base = match.group(), match.start()
-    if not any(char in HORIZONTAL_SPACE for char in run):
+    if not _HORIZONTAL_SPACE_RE.search(run):
         return run, range(base, base + len(run))
     kept = [i for i, char in enumerate(run) if char not in HORIZONTAL_SPACE]
     return "".join(run[i] for i in kept), [base + i for i in kept]

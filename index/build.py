@@ -34,14 +34,14 @@ from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
 from .failpoints import failpoint
 from .jumps import JOINS_VERSION, edition, join_continuations
-from .keyword_store import update_keyword_index, write_keyword_index
+from .keyword_store import update_keyword_index, write_keyword_side
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
 from .practice_index import write_practice_index
 from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
-from .sparse import update_sparse_index, write_sparse_index
+from .sparse import update_sparse_index
 from .stories import Story, check_unique_ids, read_stories, write_stories
 from .vectors import write_semantic_index
 
@@ -292,12 +292,10 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         if keyword_incremental:
             shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
-        else:
-            write_keyword_index(staging / layout.WHOOSH, stories)
+        else:  # the Whoosh index and the term matrix, each story tokenized once for both
+            write_keyword_side(staging / layout.WHOOSH, staging / layout.SPARSE, stories)
         if keyword_incremental:
             update_sparse_index(staging / layout.SPARSE, previous.path / layout.SPARSE, dropped_stories, fresh)
-        else:
-            write_sparse_index(staging / layout.SPARSE, stories)
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
             for filename in (layout.VECTORS, layout.PASSAGES):

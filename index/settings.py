@@ -56,6 +56,11 @@ SETTINGS = (
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
             "(re-index after a change)", "paths"),
+    Setting("build_processes", "STORYSEARCH_BUILD_PROCESSES", 1,
+            "processes a full build writes the keyword side with: 1 writes the Whoosh index and the term matrix "
+            "in one pass, each story tokenized once; 2 writes the term matrix in a second process meanwhile "
+            "(the text then tokenized in both: more work in all, so only worth it where a second core is "
+            "free; on a busy 2-core machine it was slower)", "number"),
     Setting("ann_threshold", "STORYSEARCH_ANN_THRESHOLD", 200_000,
             "above this many passages the vectors get an HNSW index instead of exact search", "number"),
     Setting("config", "STORYSEARCH_CONFIG", None, "the server's TOML settings file", "path", server=True),

@@ -21,9 +21,11 @@ variant, to the float (tests/test_term_matrix.py compares with bm25s).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +58,41 @@ def story_tokens(story: Story) -> list[str]:
     """The headline's words (repeated), the byline's names (repeated as
     much, so a name typed in the box finds that author's stories first), the
     body's words, and the grams of all three."""
+    return analyse_story(story).tokens
+
+
+@dataclass
+class AnalysedStory:
+    """A story tokenized once for the whole keyword side: its term matrix
+    row, and the grams and positions of Whoosh's two fields."""
+
+    tokens: list[str]  # the term matrix row (story_tokens)
+    headline_grams: tuple[list[str], list[int]]  # headline_bigrams: grams of the title, and their positions
+    body_grams: tuple[list[str], list[int]]  # body_bigrams: of the condition body
+
+
+def analyse_story(story: Story) -> AnalysedStory:
+    """Each text folded once and cut into grams once: the story's text is its
+    title and body joined by a line break, which no token crosses, so its
+    grams are the title's then the body's (when folding the whole gives the
+    parts folded, as it does unless OpenCC converts differently across them;
+    else the text is analysed whole, as before)."""
     analysis = text_analysis()
-    title = [w for w, *_ in analysis.words(story.title)]
-    byline = "\n".join(story.authors)
-    names = [w for w, *_ in analysis.words(byline)]
-    body = [w for w, *_ in analysis.words(story.body)]
-    grams = [gram_token(g) for text in (story.text, byline) for g, *_ in analysis.grams(text)]
-    return (title + names) * HEADLINE_REPEAT + body + grams
+    title, body, byline = story.title, story.body, "\n".join(story.authors)
+    folded_title, folded_body, folded_byline = analysis.fold(title), analysis.fold(body), analysis.fold(byline)
+    title_grams, body_grams = analysis.gram_lists(folded_title), analysis.gram_lists(folded_body)
+    if title and body and analysis.fold(story.text) != folded_title + "\n" + folded_body:
+        text_grams = analysis.gram_lists(analysis.fold(story.text))[0]
+    else:  # (story.text is the title and the body joined, or whichever is not empty)
+        text_grams = title_grams[0] + body_grams[0]
+    words = [analysis.word_list(folded) for folded in (folded_title, folded_byline, folded_body)]
+    marked = list(map(GRAM_MARK.__add__, text_grams)) + list(map(GRAM_MARK.__add__,
+                                                                 analysis.gram_lists(folded_byline)[0]))
+    tokens = (words[0] + words[1]) * HEADLINE_REPEAT + words[2] + marked
+    condition_body = story.condition_body
+    if len(condition_body) != len(body):
+        body_grams = analysis.gram_lists(analysis.fold(condition_body))
+    return AnalysedStory(tokens, title_grams, body_grams)
 
 
 @dataclass
@@ -79,21 +109,16 @@ class Segment:
 
     @classmethod
     def from_tokens(cls, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> "Segment":
-        vocabulary: dict[str, int] = {}
-        columns, rows, counts = [], [], []
-        for row, row_tokens in enumerate(tokens):
-            unique, times = np.unique(np.array([vocabulary.setdefault(t, len(vocabulary)) for t in row_tokens],
-                                               dtype=np.int64), return_counts=True)
-            columns.append(unique)
-            rows.append(np.full(len(unique), row, dtype=np.int32))
-            counts.append(times.astype(np.float32))
-        return cls._from_entries(list(vocabulary), _concat(columns, np.int64), _concat(rows, np.int32),
-                                 _concat(counts, np.float32),
-                                 np.array([len(t) for t in tokens], dtype=np.float32), list(ids))
+        builder = SegmentBuilder()
+        for row_id, row_tokens in zip(ids, tokens, strict=True):
+            builder.add(row_id, row_tokens)
+        return builder.segment()
 
     @classmethod
-    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids) -> "Segment":
-        order = np.lexsort((rows, columns))
+    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids, by_row: bool = False) -> "Segment":
+        """The segment of these entries; ``by_row``: they come row by row
+        (then sorting by column alone, keeping their order, sorts by row too)."""
+        order = np.argsort(columns, kind="stable") if by_row else np.lexsort((rows, columns))
         indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
         np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
         return cls(tokens, indptr, rows[order], counts[order], lengths, ids)
@@ -123,6 +148,37 @@ class Segment:
                 or len(segment.rows) != len(segment.counts) or int(segment.indptr[-1]) != len(segment.rows)):
             raise layout.IndexDamaged(folder, "a term matrix segment whose parts do not agree")
         return segment
+
+
+class SegmentBuilder:
+    """A segment made a row at a time (a build need not hold every row's
+    tokens): tokens are numbered in the order they first occur, each row
+    keeps its distinct tokens' numbers and how often it holds each (the
+    entries are sorted by column once, at the end)."""
+
+    def __init__(self):
+        self.vocabulary: dict[str, int] = {}  # token -> the number it was first given
+        self.numbers = itertools.count()  # (one used up per distinct token of a row: ascending, not consecutive)
+        self.columns: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.lengths: list[int] = []
+        self.ids: list[str] = []
+
+    def add(self, row_id: str, tokens: Sequence[str]) -> None:
+        held = Counter(tokens)  # distinct tokens in the order they first occur, with their counts
+        self.columns.append(np.fromiter(map(self.vocabulary.setdefault, held, self.numbers), dtype=np.int64,
+                                        count=len(held)))
+        self.counts.append(np.fromiter(held.values(), dtype=np.float32, count=len(held)))
+        self.lengths.append(len(tokens))
+        self.ids.append(row_id)
+
+    def segment(self) -> "Segment":
+        first_numbers = np.fromiter(self.vocabulary.values(), dtype=np.int64, count=len(self.vocabulary))
+        columns = np.searchsorted(first_numbers, _concat(self.columns, np.int64))  # numbered 0, 1, 2, … as first seen
+        self.columns = []
+        rows = np.repeat(np.arange(len(self.ids), dtype=np.int32), [len(c) for c in self.counts])
+        return Segment._from_entries(list(self.vocabulary), columns, rows, _concat(self.counts, np.float32),
+                                     np.array(self.lengths, dtype=np.float32), list(self.ids), by_row=True)
 
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
@@ -181,10 +237,7 @@ def _write_manifest(folder: Path, names: list[str], deleted: dict[str, set[str]]
 
 def write_term_matrix(folder: Path, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> None:
     """A matrix of one segment whose row i holds ``tokens[i]`` and is called ``ids[i]``."""
-    folder = Path(folder)
-    folder.mkdir(exist_ok=True)
-    Segment.from_tokens(ids, tokens).write(folder / "seg-000001")
-    _write_manifest(folder, ["seg-000001"], {})
+    write_segment(folder, Segment.from_tokens(ids, tokens))
 
 
 def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequence[str],
@@ -237,7 +290,18 @@ def _link_tree(source: Path, target: Path) -> None:
 
 
 def write_sparse_index(folder: Path, stories: list[Story]) -> None:
-    write_term_matrix(folder, [story.id for story in stories], [story_tokens(story) for story in stories])
+    builder = SegmentBuilder()
+    for story in stories:
+        builder.add(story.id, story_tokens(story))
+    write_segment(folder, builder.segment())
+
+
+def write_segment(folder: Path, segment: Segment) -> None:
+    """A matrix of the one segment ``segment``."""
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    segment.write(folder / "seg-000001")
+    _write_manifest(folder, ["seg-000001"], {})
 
 
 def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:

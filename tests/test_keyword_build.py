@@ -1,0 +1,182 @@
+"""The full build's keyword side (issue 15): each story tokenized once for
+Whoosh and the term matrix, Whoosh's postings written a term at a time.
+Every new path is compared with the one it replaced: the same grams, the
+same term matrix row, the same matrix files, the same Whoosh files."""
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from storysearch.index import layout, sparse, stories as stories_module
+from storysearch.index.analysis import text_analysis
+from storysearch.index.corpus import read_corpus
+from storysearch.index.keyword_store import _add_documents, whoosh_schema, write_keyword_index, write_keyword_side
+from storysearch.index.segment import split_stories
+from storysearch.index.stories import Story
+
+TEXTS = [
+    "", "乡", "乡贤", "推進鄉賢參與基層治理，ＡＢＣ２０２４年", "网格连心 组团服务\t孟 航\u00a0同志", "1+3+N 模式，COVID-19 和 AT&T",
+    "e锦红聚的 2.6 万元", "第一行\n第二行 三\n\n", "  前后空格  ", "「引号」里的《书名》——破折号…", "ㄅㄆ한국어 日本語テキスト", "哈" * 300,
+    "乡贤参与基层治理乡贤参与基层治理", "A", "a b c", "𠀀𠀁汉字扩展B", "ﾊﾝｶｸ半角片假名", "İstanbul ǅ ß 的大小写",
+]
+
+
+def old_story_tokens(story: Story) -> list[str]:
+    """sparse.story_tokens as it was: every text analysed on its own."""
+    analysis = text_analysis()
+    title = [w for w, *_ in analysis.words(story.title)]
+    byline = "\n".join(story.authors)
+    names = [w for w, *_ in analysis.words(byline)]
+    body = [w for w, *_ in analysis.words(story.body)]
+    grams = [sparse.gram_token(g) for text in (story.text, byline) for g, *_ in analysis.grams(text)]
+    return (title + names) * sparse.HEADLINE_REPEAT + body + grams
+
+
+def old_from_tokens(ids, tokens) -> sparse.Segment:
+    """Segment.from_tokens as it was."""
+    vocabulary: dict[str, int] = {}
+    columns, rows, counts = [], [], []
+    for row, row_tokens in enumerate(tokens):
+        unique, times = np.unique(np.array([vocabulary.setdefault(t, len(vocabulary)) for t in row_tokens],
+                                           dtype=np.int64), return_counts=True)
+        columns.append(unique)
+        rows.append(np.full(len(unique), row, dtype=np.int32))
+        counts.append(times.astype(np.float32))
+    return sparse.Segment._from_entries(list(vocabulary), sparse._concat(columns, np.int64),
+                                        sparse._concat(rows, np.int32), sparse._concat(counts, np.float32),
+                                        np.array([len(t) for t in tokens], dtype=np.float32), list(ids))
+
+
+@pytest.fixture(scope="module")
+def archive() -> list[Story]:
+    """The bundled corpus's stories, stories recombining their paragraphs (so
+    that common grams have postings in several of Whoosh's 128-posting
+    blocks), and odd ones: no headline, no body, no byline, spaces, other scripts."""
+    bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
+    paragraphs = [p for s in bundled for p in s.paragraphs]
+    headlines = [s.headline for s in bundled if s.headline]
+    rng = random.Random(15)
+    made = [Story(f"mix-{i:04d}", f"mix-{i // 20:03d}.txt", i % 20, rng.choice(headlines),
+                  authors=rng.sample(["张一", "李 二", "王三三", "Smith"], rng.randint(0, 2)),
+                  paragraphs=rng.sample(paragraphs, rng.randint(1, 4))) for i in range(300)]
+    odd = [Story(f"odd-{i:03d}", "odd.txt", i, title, authors=authors, paragraphs=paragraphs)
+           for i, (title, authors, paragraphs) in enumerate([
+               ("", [], ["只有正文，没有标题。"]), ("只有标题", ["记者 张三"], []), ("", [], []),
+               ("鄉賢參與", ["孟 航"], ["推進鄉賢參與基層治理", "ＡＢＣ２０２４年"]),
+               *((text, [], [text, TEXTS[-1 - i]]) for i, text in enumerate(TEXTS))])]
+    return bundled + made + odd
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_gram_lists_are_the_grams_of_the_analyzer(text):
+    analysis = text_analysis()
+    grams, positions = analysis.gram_lists(analysis.fold(text))
+    assert list(zip(grams, positions)) == [(g, pos) for g, _, _, pos in analysis.grams(text)]
+
+
+@pytest.mark.parametrize("text", TEXTS + ["中国农业发展银行推进乡贤工作的力量", "人民代表大会常务委员会 人民代表大会常务委员会"])
+def test_word_lists_are_the_words_of_the_analyzer(text):
+    analysis = text_analysis()
+    for _ in range(2):  # (the second time, the sub-words are known)
+        assert analysis.word_list(analysis.fold(text)) == [w for w, *_ in analysis.words(text)]
+
+
+def test_a_story_analysed_once_gives_the_tokens_each_field_had(archive, monkeypatch):
+    monkeypatch.setattr(stories_module, "CONDITION_CHARS", 40)  # some bodies longer than the condition body
+    analysis = text_analysis()
+    for story in archive:
+        analysed = sparse.analyse_story(story)
+        assert analysed.tokens == old_story_tokens(story), story.id
+        for (grams, positions), text in ((analysed.headline_grams, story.title),
+                                         (analysed.body_grams, story.condition_body)):
+            assert list(zip(grams, positions)) == [(g, pos) for g, _, _, pos in analysis.grams(text)], story.id
+
+
+def test_a_story_whose_text_folds_otherwise_than_its_parts_is_analysed_whole(monkeypatch):
+    """Where folding the title and body joined differs from folding them apart
+    (an OpenCC phrase across the line break), the grams are the whole text's."""
+    analysis = text_analysis()
+    story = Story("s", "s.txt", 0, "乡贤", paragraphs=["参与治理"])
+    fold = type(analysis).fold
+    monkeypatch.setattr(type(analysis), "fold",
+                        lambda self, text: fold(self, text).replace("\n参", "\n叁") if "\n" in text else fold(self, text))
+    tokens = sparse.analyse_story(story).tokens
+    assert sparse.gram_token("叁与") in tokens and sparse.gram_token("参与") not in tokens
+
+
+def matrix_files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_the_segment_builder_makes_the_segment_from_tokens_made(archive, tmp_path):
+    ids = [story.id for story in archive]
+    tokens = [old_story_tokens(story) for story in archive] + [[]]
+    old_from_tokens(ids + ["empty"], tokens).write(tmp_path / "old")
+    sparse.Segment.from_tokens(ids + ["empty"], tokens).write(tmp_path / "new")
+    assert matrix_files(tmp_path / "old") == matrix_files(tmp_path / "new")
+
+
+def whoosh_files(folder: Path) -> dict[str, bytes]:
+    """The files of a one-segment Whoosh index, inside its compound file, with
+    the segment's random name taken out (the compound file's own directory
+    records modification times and its order varies, so it is not compared)."""
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.structfile import StructFile
+
+    (segment_file,) = [path for path in folder.iterdir() if path.suffix == ".seg"]
+    name = segment_file.stem.split("_", 1)[1]
+    with open(segment_file, "rb") as handle:
+        parts = CompoundStorage(StructFile(handle), use_mmap=False)
+        files = {part.replace(name, "SEGMENT"): parts.open_file(part).read() for part in parts.list()}
+    toc = [path for path in folder.iterdir() if path.suffix == ".toc"]
+    files.update({path.name: path.read_bytes().replace(name.encode(), b"SEGMENT") for path in toc})
+    return files
+
+
+def whoosh_writer_index(folder: Path, stories: list[Story]) -> None:
+    """The index as Whoosh's own writer made it before (kept for updates)."""
+    from whoosh import index as whoosh_index
+
+    folder.mkdir()
+    with whoosh_index.create_in(str(folder), whoosh_schema()).writer(limitmb=256) as writer:
+        _add_documents(writer, stories)
+
+
+def test_the_bulk_writer_writes_the_files_whoosh_writes(archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(stories_module, "CONDITION_CHARS", 200)
+    whoosh_writer_index(tmp_path / "whoosh", archive)
+    write_keyword_index(tmp_path / "bulk", archive)
+    expected = whoosh_files(tmp_path / "whoosh")
+    assert sorted(expected) == sorted(whoosh_files(tmp_path / "bulk"))
+    assert expected == whoosh_files(tmp_path / "bulk")
+    # and postings in more than one block were written
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(tmp_path / "bulk")).searcher() as searcher:
+        assert searcher.doc_frequency("body_bigrams", "的") > 2 * 128
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_keyword_side_is_what_the_two_writers_write(archive, tmp_path, processes):
+    write_keyword_index(tmp_path / "whoosh", archive)
+    sparse.write_sparse_index(tmp_path / "terms", archive)
+    spent = write_keyword_side(tmp_path / "whoosh2", tmp_path / "terms2", archive, processes)
+    assert set(spent) == {"tokenize_s", "whoosh_s", "term_matrix_s"}
+    assert whoosh_files(tmp_path / "whoosh") == whoosh_files(tmp_path / "whoosh2")
+    assert matrix_files(tmp_path / "terms") == matrix_files(tmp_path / "terms2")
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_empty_archive(tmp_path, processes):
+    whoosh_writer_index(tmp_path / "whoosh", [])
+    write_keyword_side(tmp_path / "bulk", tmp_path / "terms", [], processes)
+    assert sorted(p.name for p in (tmp_path / "bulk").iterdir()) == sorted(
+        p.name for p in (tmp_path / "whoosh").iterdir())
+    assert sparse.matrix_ids(tmp_path / "terms") == []
+
+
+def test_an_error_writing_the_term_matrix_in_the_second_process_is_raised(archive, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OSError):
+        write_keyword_side(tmp_path / "whoosh", tmp_path / "file" / "terms", archive[:5], 2)
