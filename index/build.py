@@ -69,6 +69,8 @@ class BuildReport:
     rejoined: list[str] = field(default_factory=list)
     damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
     manifest_warnings: list[str] = field(default_factory=list)
+    # seconds per step (corpus, previous, segmenting, stories, keyword, term_matrix, vectors, practices, commit)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _versions() -> dict:
@@ -214,12 +216,28 @@ def _segment(page, metadata, report: BuildReport) -> list[Story]:
     return result.stories
 
 
+class _Clock:
+    """Seconds per step of a build, into ``report.timings``."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - self.last
+        self.last = now
+
+
 def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
     pages, skipped = read_corpus(corpus)
     for item in skipped:
         log.warning("skipped %s: %s", item.source, item.reason)
-    report = BuildReport(folder, 0, 0, 0.0, skipped)
+    report = BuildReport(folder, 0, 0, 0.0, skipped, timings=timings)
+    clock.lap("corpus")
     previous = None if rebuild else _load_previous(folder, report)
+    clock.lap("previous")
     report.incremental = previous is not None
     analyzer = analyzer_settings()
     manifest = Manifest.read(corpus)
@@ -227,6 +245,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     for warning in manifest.warnings:
         log.warning("%s", warning)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
+    clock.lap("corpus")
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
                   "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
@@ -277,6 +296,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
              report.unchanged, len(report.added), len(report.changed), len(report.removed), len(stories))
+    clock.lap("segmenting")
     failpoint("segmented")
     if previous is not None and keyword_incremental and vectors_incremental and not (
             report.added or report.changed or report.removed) and previous.meta.get("skipped") == [
@@ -289,15 +309,18 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     with GenerationWriter(folder) as writer:
         staging = writer.path
         write_stories(staging / layout.STORIES, stories)
+        clock.lap("stories")
         if keyword_incremental:
             shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
         else:
             write_keyword_index(staging / layout.WHOOSH, stories)
+        clock.lap("keyword")
         if keyword_incremental:
             update_sparse_index(staging / layout.SPARSE, previous.path / layout.SPARSE, dropped_stories, fresh)
         else:
             write_sparse_index(staging / layout.SPARSE, stories)
+        clock.lap("term_matrix")
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
             for filename in (layout.VECTORS, layout.PASSAGES):
@@ -307,7 +330,8 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         else:
             model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
                                         dropped_stories, model_name, precision, cache_dir, ann_threshold,
-                                        progress)
+                                        progress, clock)
+        clock.lap("practices")
         failpoint("vectors-written")
         report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
         counts = {source: len(found) for source, found in stories_by_source.items()}
@@ -326,12 +350,13 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             "analyzer": analyzer,
             "versions": _versions(),
         })
+    clock.lap("commit")
     report.generation = writer.name
     return report
 
 
 def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, precision, cache_dir,
-                   ann_threshold, progress) -> dict:
+                   ann_threshold, progress, clock: _Clock | None = None) -> dict:
     """The passage vectors, then the practices' (index/practice_index.py), with one model and cache."""
     embedder = load_embedder(model_name, precision)
     cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
@@ -342,6 +367,8 @@ def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_nam
                                         dropped_stories, progress)
         else:
             info = write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
+        if clock is not None:
+            clock.lap("vectors")
         practices = write_practice_index(staging, stories, embedder, cache, previous.path if previous else None,
                                          dropped_stories)
         return {**info, "practices": practices}
