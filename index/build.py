@@ -34,7 +34,7 @@ from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
 from .failpoints import failpoint
 from .jumps import JOINS_VERSION, edition, join_continuations
-from .keyword_store import update_keyword_index, write_keyword_index
+from .keyword_store import link_keyword_index, update_keyword_index, write_keyword_index
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
@@ -149,10 +149,12 @@ class GenerationWriter:
         if isinstance(error, OSError):
             raise layout.IndexWriteError(error, self.path) from error
 
-    def commit(self, meta: dict) -> Path:
-        """Record the files' sizes in meta.json, flush, make the generation live."""
+    def commit(self, meta: dict, previous: Path | None = None) -> Path:
+        """Record the files' sizes and hashes in meta.json, flush, make the
+        generation live. ``previous``: the generation it was built on (the
+        files linked from it keep the hashes recorded there)."""
         meta = {**meta, "format_version": layout.FORMAT_VERSION, "generation": self.name,
-                "stored_files": layout.stored_files(self.path)}
+                "stored_files": layout.stored_files(self.path, previous)}
         (self.path / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(self.path)
         failpoint("before-switch")
@@ -311,7 +313,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         write_stories(staging / layout.STORIES, stories)
         clock.lap("stories")
         if keyword_incremental:
-            shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
+            link_keyword_index(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
         else:
             write_keyword_index(staging / layout.WHOOSH, stories)
@@ -323,9 +325,8 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         clock.lap("term_matrix")
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
-            for filename in (layout.VECTORS, layout.PASSAGES):
-                shutil.copy2(previous.path / filename, staging / filename)
-            shutil.copytree(previous.path / layout.PRACTICE_INDEX, staging / layout.PRACTICE_INDEX)
+            for name in (layout.VECTORS, layout.PRACTICE_INDEX):
+                layout.link_tree(previous.path / name, staging / name)
             model_info = {**previous.meta["model"], "precision": precision, "embedded": 0}
         else:
             model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
@@ -349,7 +350,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             "model": model_info,
             "analyzer": analyzer,
             "versions": _versions(),
-        })
+        }, previous.path if previous is not None else None)
     clock.lap("commit")
     report.generation = writer.name
     return report
@@ -390,8 +391,9 @@ def _progress(items, enabled: bool, label: str):
 
 
 def _fsync_tree(folder: Path) -> None:
-    """Flush a finished generation to disk before it is made live."""
+    """Flush a finished generation to disk before it is made live (files
+    linked from an earlier generation were flushed when it was written)."""
     for path in folder.rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.stat().st_nlink == 1:
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())

@@ -20,7 +20,7 @@ from .keyword_store import keyword_ids
 from .practice_index import check_practice_index
 from .sparse import matrix_ids
 from .stories import read_stories
-from .vectors import read_passages, vector_ids
+from .vectors import open_vectors, read_passages, vector_ids
 
 
 @dataclass
@@ -92,8 +92,9 @@ def check_index(folder: Path) -> CheckReport:
     in_matrix = _attempt(report, f"{layout.SPARSE}/", lambda: matrix_ids(generation / layout.SPARSE))
     if in_matrix is not None:
         report.term_matrix_differs = sorted(in_matrix) != sorted(ids)
-    rows = _attempt(report, layout.PASSAGES, lambda: read_passages(generation))
-    faiss_ids = _attempt(report, layout.VECTORS, lambda: vector_ids(generation))
+    rows = _attempt(report, layout.VECTORS + "/", lambda: read_passages(generation))
+    faiss_ids = _attempt(report, layout.VECTORS + "/", lambda: vector_ids(generation))
+    _attempt(report, layout.VECTORS + "/", lambda: open_vectors(generation))  # its segments agree with their list
     if rows is not None and faiss_ids is not None:
         row_ids = {row["id"] for row in rows}
         report.missing_vectors = sorted(ids - {row["story"] for row in rows if row["id"] in faiss_ids})

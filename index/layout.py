@@ -5,8 +5,8 @@ files: ``meta.json`` (versions, settings, the corpus files' hashes),
 ``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
 ``terms/`` (the same tokens as a BM25 term matrix in segments, for fast
 plain queries),
-``passages.jsonl`` and ``vectors.faiss`` (semantic index; faiss ids are the
-passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
+``vectors/`` (semantic index: passage records and their faiss vectors in
+segments, index/vectors.py; faiss ids are the passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
 writes the next generation beside it and switches by replacing ``CURRENT``
 atomically, so readers always see a complete generation.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from . import settings
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
@@ -32,8 +32,7 @@ META = "meta.json"
 STORIES = "stories.jsonl"
 WHOOSH = "whoosh"
 SPARSE = "terms"
-PASSAGES = "passages.jsonl"
-VECTORS = "vectors.faiss"
+VECTORS = "vectors"
 PRACTICE_INDEX = "practices"
 GENERATION = re.compile(r"^gen-(\d{6})$")
 BUILDING_SUFFIX = ".building"
@@ -228,13 +227,60 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stored_files(generation: Path) -> dict[str, dict]:
+def stored_files(generation: Path, previous: Path | None = None) -> dict[str, dict]:
     """The size and sha256 of every file of a generation but meta.json, by
     path inside it: recorded in meta.json when the generation is written, so
-    that a file cut short, removed or changed later is noticed."""
+    that a file cut short, removed or changed later is noticed. A file
+    hard-linked from the ``previous`` generation (the same file, at the same
+    path) keeps the sha256 recorded there rather than being read again: an
+    update costs what it wrote, and a linked file damaged since still
+    disagrees with what is recorded."""
     generation = Path(generation)
-    return {path.relative_to(generation).as_posix(): {"size": path.stat().st_size, "sha256": sha256_of(path)}
-            for path in sorted(generation.rglob("*")) if path.is_file() and path.name != META}
+    recorded = {}
+    if previous is not None:
+        try:
+            recorded = json.loads((Path(previous) / META).read_text(encoding="utf-8")).get("stored_files") or {}
+        except (OSError, ValueError):
+            recorded = {}
+    files = {}
+    for path in sorted(generation.rglob("*")):
+        if not path.is_file() or path.name == META:
+            continue
+        name, status = path.relative_to(generation).as_posix(), path.stat()
+        before = recorded.get(name)
+        if isinstance(before, dict) and before.get("size") == status.st_size and _same_file(
+                Path(previous) / name, status):
+            files[name] = {"size": status.st_size, "sha256": before["sha256"]}
+        else:
+            files[name] = {"size": status.st_size, "sha256": sha256_of(path)}
+    return files
+
+
+def _same_file(path: Path, status: os.stat_result) -> bool:
+    try:
+        other = path.stat()
+    except OSError:
+        return False
+    return (other.st_ino, other.st_dev) == (status.st_ino, status.st_dev)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A file of the previous generation in the next one: hard-linked (only
+    for files that nobody writes into again), copied where links cannot be made."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """A folder of the previous generation, its files hard-linked (see link_or_copy)."""
+    Path(target).mkdir()
+    for path in Path(source).iterdir():
+        if path.is_dir():
+            link_tree(path, Path(target) / path.name)
+        else:
+            link_or_copy(path, Path(target) / path.name)
 
 
 def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tuple[str, str]]:

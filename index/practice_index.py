@@ -85,12 +85,12 @@ def write_practice_index(generation: Path, stories: list[Story], embedder, cache
     known: dict[tuple[str, str], np.ndarray] = {}
     dropped: set[str] = set()
     if previous is not None:
-        old_vectors = open_practice_vectors(previous)
+        stored, position = _stored_vectors(open_practice_vectors(previous))
         for row in read_rows(previous):
             if row["story"] in drop_stories:
                 dropped.add(matrix_id(row))
-            else:
-                known[row["story"], row["key"]] = old_vectors.reconstruct(row["id"])
+            elif row["id"] in position:
+                known[row["story"], row["key"]] = stored[position[row["id"]]]
     todo = [row["id"] for row in rows if (row["story"], row["key"]) not in known]
     texts, passages = _described([entries[i] for i in todo])
     fresh, computed = _embed(texts, passages, embedder, cache)
@@ -109,6 +109,16 @@ def write_practice_index(generation: Path, stories: list[Story], embedder, cache
     else:
         sparse.write_term_matrix(folder / MATRIX, matrix_rows, matrix_tokens)
     return {"rows": len(rows), "embedded": len(todo), "computed": computed}
+
+
+def _stored_vectors(index) -> tuple[np.ndarray, dict[int, int]]:
+    """Every vector of a faiss IndexIDMap2 at once, and the row of each id."""
+    import faiss
+
+    if not index.ntotal:
+        return np.zeros((0, index.d), np.float32), {}
+    ids = faiss.vector_to_array(index.id_map)
+    return index.index.reconstruct_n(0, index.ntotal), {int(i): row for row, i in enumerate(ids)}
 
 
 def matrix_id(row: dict) -> str:

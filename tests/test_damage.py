@@ -53,6 +53,12 @@ def live_file(folder: Path, name: str) -> Path:
     return layout.current_generation(folder) / name
 
 
+def newest_segment_file(generation: Path, suffix: str) -> Path:
+    """A file of the vector segment the generation wrote itself (the older
+    ones are hard-linked from the generation before: damaging one damages both)."""
+    return sorted((generation / layout.VECTORS).glob("seg-*" + suffix))[-1]
+
+
 # ------------------------------------------------------------ 1. nothing dropped silently
 def test_index_output_lists_text_left_out_of_the_stories(tmp_path, embedder, capsys):
     corpus = tmp_path / "corpus"
@@ -164,15 +170,16 @@ def truncate(path: Path, keep: int) -> None:
 def test_a_truncated_vector_file_is_named_repaired_and_served_around(built, capsys):
     corpus, folder, cache = built
     damaged = layout.current_name(folder)
-    truncate(live_file(folder, layout.VECTORS), 100)
+    segment = newest_segment_file(layout.current_generation(folder), ".faiss")
+    truncate(segment, 100)
     report = check_index(folder)
-    assert any(layout.VECTORS in p for p in report.problems)
+    assert any(segment.name in p for p in report.problems)
     assert main(["check", "--index", str(folder)]) == 1
-    assert "vectors.faiss" in capsys.readouterr().out
+    assert segment.name in capsys.readouterr().out
     live = LiveEngine(folder)  # serving falls back to the intact previous generation
     assert live.current.generation.name != damaged and live.current.search("乡贤", "semantic", 3)
     result = cli("search", "乡贤", "--index", folder, "--mode", "semantic", cache=cache)
-    assert result.returncode == 2 and "vectors.faiss is damaged" in result.stderr
+    assert result.returncode == 2 and f"{segment.name} is damaged" in result.stderr
     assert "check --repair" in result.stderr and "Traceback" not in result.stderr
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)  # never "up to date"
     assert not report.up_to_date and layout.VECTORS in report.damaged and check_index(folder).ok
@@ -211,7 +218,7 @@ def test_passages_emptied_under_a_running_server(built):
     live = LiveEngine(folder, poll_seconds=3600)
     client = create_app(live, WebSettings()).test_client()
     story = next(iter(live.current.stories))
-    live_file(folder, layout.PASSAGES).write_bytes(b"")
+    newest_segment_file(layout.current_generation(folder), ".jsonl").write_bytes(b"")
     response = client.get(f"/api/similar/{story}")
     assert response.status_code == 503
     assert response.get_json()["ok"] is False and "check --repair" in response.get_json()["error"]
@@ -249,7 +256,7 @@ def test_a_current_naming_nothing_does_not_make_the_server_reload(built, caplog)
 def test_a_build_keeps_the_intact_generation_rather_than_a_damaged_one(built):
     corpus, folder, cache = built
     intact, damaged = [g.name for g in layout.generations(folder)]
-    truncate(folder / damaged / layout.VECTORS, 100)
+    truncate(newest_segment_file(folder / damaged, ".faiss"), 100)
     (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
     build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     names = [g.name for g in layout.generations(folder)]
