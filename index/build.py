@@ -3,10 +3,14 @@
 ``build_index`` is incremental: corpus files are compared by content hash
 with those of the live generation; unchanged files cost nothing, changed
 files are segmented again and their stories replaced, new files added,
-removed files' stories deleted. The Whoosh index is updated in a copy and
-the faiss index by removing and adding passage ids. A change of model or of
-its precision rebuilds the vectors, an analyzer change the keyword index,
-``rebuild=True`` both.
+removed files' stories deleted. An update costs what changed, not the
+archive: the unchanged files' story records are copied byte for byte (their
+ids and editions come from stories.index.json, not from reading them); the
+Whoosh folder, the term matrix's segments and the vector segments are
+hard-linked from the live generation (none of them is ever written into
+again) and updated by new files beside them; a linked file keeps the sha256
+recorded for it. A change of model or of its precision rebuilds the
+vectors, an analyzer change the keyword index, ``rebuild=True`` both.
 
 Crash safety: one writer at a time (an OS file lock, released by the kernel
 when a writer dies); the next generation is written into
@@ -38,11 +42,12 @@ from .keyword_store import link_keyword_index, update_keyword_index, write_keywo
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
-from .practice_index import write_practice_index
+from .practice_index import update_practice_index, write_practice_index
 from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import update_sparse_index, write_sparse_index
-from .stories import Story, check_unique_ids, read_stories, write_stories
+from .stories import (Story, StoryBlock, StoryEntry, check_unique_ids, count_records, read_stories,
+                      read_story_index, write_story_file)
 from .vectors import write_semantic_index
 
 log = logging.getLogger(__name__)
@@ -87,11 +92,13 @@ def _versions() -> dict:
 
 @dataclass
 class _Previous:
-    """The live generation, when a build can start from it."""
+    """The live generation, when a build can start from it. Its stories are
+    not read: ``blocks`` says where each corpus file's records lie in its
+    stories.jsonl and what they are (ids, sources, editions)."""
 
     path: Path
     meta: dict
-    stories: dict[str, list[Story]]  # by source file
+    blocks: dict[str, StoryBlock]  # by source file
 
     @classmethod
     def load(cls, folder: Path) -> "_Previous":
@@ -99,22 +106,25 @@ class _Previous:
         many per corpus file as meta.json says. IndexNotFound without one,
         IndexDamaged when it cannot be trusted."""
         path = layout.current_generation(folder)
-        meta = layout.verify_generation(path, deep=True)
-        by_source: dict[str, list[Story]] = {}
-        for story in read_stories(path / layout.STORIES):
-            by_source.setdefault(story.source, []).append(story)
+        meta = layout.verify_generation(path, deep=True, always=(layout.STORIES, layout.STORY_INDEX))
+        blocks = read_story_index(path / layout.STORIES, path / layout.STORY_INDEX)
         files = meta.get("files", {})
-        for source in sorted(set(files) | set(by_source)):
+        for source in sorted(set(files) | set(blocks)):
             expected = files.get(source, {}).get("stories")
-            if expected != len(by_source.get(source, [])):
-                raise layout.IndexDamaged(path / layout.STORIES, f"{len(by_source.get(source, []))} stories of "
-                                          f"{source} where meta.json records {expected}")
-        return cls(path, meta, by_source)
+            found = len(blocks[source].entries) if source in blocks else 0
+            if expected != found or (source in blocks and count_records(blocks[source]) != found):
+                raise layout.IndexDamaged(path / layout.STORIES, f"{found} stories of {source} where meta.json "
+                                                                 f"records {expected}")
+        return cls(path, meta, blocks)
+
+    def entries(self, source: str) -> tuple[StoryEntry, ...]:
+        block = self.blocks.get(source)
+        return block.entries if block else ()
 
     def editions(self, sources: set[str]) -> set[tuple[str, str] | None]:
         """The editions that had stories from these files."""
-        return {edition(story.paper, story.date, story.page) for found in self.stories.values() for story in found
-                if sources.intersection(story.sources)}
+        return {entry.edition for block in self.blocks.values() for entry in block.entries
+                if sources.intersection(entry.sources)}
 
     def fingerprint(self, source: str) -> tuple | None:
         """What the page was built from: its bytes' hash and its metadata's."""
@@ -289,39 +299,56 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         story.places = place_records(story)
         story.practices = practice_records(story)  # after places: a practice belongs to one of them
     for page in pages:
-        stories_by_source[page.source] = [] if page.source in split else previous.stories.get(page.source, [])
+        stories_by_source[page.source] = []
     for story in fresh:
         stories_by_source[story.source].append(story)
-    stories = [story for page in pages for story in stories_by_source[page.source]]
-    check_unique_ids(stories)
+    # each file's stories: read now, or kept as they are in the previous stories.jsonl
+    blocks: list[tuple[str, list[Story] | StoryBlock]] = [
+        (page.source, stories_by_source[page.source] if page.source in split or page.source not in previous.blocks
+         else previous.blocks[page.source]) for page in pages] if previous else [
+        (page.source, stories_by_source[page.source]) for page in pages]
+    entries = [entry for _, block in blocks for entry in
+               (block.entries if isinstance(block, StoryBlock) else block)]
+    check_unique_ids(entries)
+    counts = {source: len(block.entries if isinstance(block, StoryBlock) else block) for source, block in blocks}
     dropped_sources = set(report.changed) | set(report.removed) | set(report.rejoined)
-    dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
+    dropped_stories = {entry.id for src in dropped_sources for entry in (previous.entries(src) if previous else ())}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
-             report.unchanged, len(report.added), len(report.changed), len(report.removed), len(stories))
+             report.unchanged, len(report.added), len(report.changed), len(report.removed), len(entries))
     clock.lap("segmenting")
     failpoint("segmented")
     if previous is not None and keyword_incremental and vectors_incremental and not (
             report.added or report.changed or report.removed) and previous.meta.get("skipped") == [
             {"source": s.source, "reason": s.reason} for s in skipped]:
-        report.stories, report.passages = len(stories), previous.meta["counts"]["passages"]
+        report.stories, report.passages = len(entries), previous.meta["counts"]["passages"]
         report.generation, report.up_to_date = previous.path.name, True
         log.info("the index is up to date")
         return report
 
     with GenerationWriter(folder) as writer:
         staging = writer.path
-        write_stories(staging / layout.STORIES, stories)
+        write_story_file(staging / layout.STORIES, staging / layout.STORY_INDEX, blocks)
+        every: list[Story] = []
+
+        def all_stories() -> list[Story]:
+            """Every story, for what is built anew (read back when an update kept blocks unread)."""
+            if not every:
+                every.extend(story for _, block in blocks for story in block) if not any(
+                    isinstance(block, StoryBlock) for _, block in blocks) else every.extend(
+                    read_stories(staging / layout.STORIES))
+            return every
+
         clock.lap("stories")
         if keyword_incremental:
             link_keyword_index(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
         else:
-            write_keyword_index(staging / layout.WHOOSH, stories)
+            write_keyword_index(staging / layout.WHOOSH, all_stories())
         clock.lap("keyword")
         if keyword_incremental:
             update_sparse_index(staging / layout.SPARSE, previous.path / layout.SPARSE, dropped_stories, fresh)
         else:
-            write_sparse_index(staging / layout.SPARSE, stories)
+            write_sparse_index(staging / layout.SPARSE, all_stories())
         clock.lap("term_matrix")
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
@@ -329,17 +356,16 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
                 layout.link_tree(previous.path / name, staging / name)
             model_info = {**previous.meta["model"], "precision": precision, "embedded": 0}
         else:
-            model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
-                                        dropped_stories, model_name, precision, cache_dir, ann_threshold,
-                                        progress, clock)
+            model_info = _write_vectors(staging, entries, fresh, all_stories,
+                                        previous if vectors_incremental else None, dropped_stories, model_name,
+                                        precision, cache_dir, ann_threshold, progress, clock)
         clock.lap("practices")
         failpoint("vectors-written")
-        report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
-        counts = {source: len(found) for source, found in stories_by_source.items()}
+        report.stories, report.passages, report.embedded = len(entries), model_info["passages"], model_info["embedded"]
         writer.commit({
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus": str(Path(corpus).resolve()),
-            "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
+            "counts": {"pages": len(pages), "stories": len(entries), "passages": model_info["passages"]},
             "files": {page.source: {"sha256": page.sha256, "metadata": metadata[page.source].fingerprint(),
                                     "stories": counts[page.source]} for page in pages},
             "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
@@ -356,9 +382,12 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     return report
 
 
-def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, precision, cache_dir,
-                   ann_threshold, progress, clock: _Clock | None = None) -> dict:
-    """The passage vectors, then the practices' (index/practice_index.py), with one model and cache."""
+def _write_vectors(staging, entries, fresh, all_stories, previous, dropped_stories, model_name, precision,
+                   cache_dir, ann_threshold, progress, clock: _Clock | None = None) -> dict:
+    """The passage vectors, then the practices' (index/practice_index.py),
+    with one model and cache. With ``previous`` only ``fresh`` stories are
+    read: ``entries`` say in what order every story comes; without it
+    ``all_stories()`` gives them all."""
     embedder = load_embedder(model_name, precision)
     cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
                            embedder.dimension, embedder.precision)
@@ -367,11 +396,14 @@ def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_nam
             info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
                                         dropped_stories, progress)
         else:
-            info = write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
+            info = write_semantic_index(staging, all_stories(), embedder, cache, ann_threshold, progress=progress)
         if clock is not None:
             clock.lap("vectors")
-        practices = write_practice_index(staging, stories, embedder, cache, previous.path if previous else None,
-                                         dropped_stories)
+        if previous is not None:
+            practices = update_practice_index(staging, [entry.id for entry in entries], fresh, embedder, cache,
+                                              previous.path, dropped_stories)
+        else:
+            practices = write_practice_index(staging, all_stories(), embedder, cache)
         return {**info, "practices": practices}
     finally:
         cache.close()

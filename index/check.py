@@ -19,7 +19,7 @@ from .embedding import DEFAULT_MODEL
 from .keyword_store import keyword_ids
 from .practice_index import check_practice_index
 from .sparse import matrix_ids
-from .stories import read_stories
+from .stories import read_stories, read_story_index
 from .vectors import open_vectors, read_passages, vector_ids
 
 
@@ -84,6 +84,11 @@ def check_index(folder: Path) -> CheckReport:
         return report
     report.stories = len(stories)
     _check_counts(report, meta, stories)
+    blocks = _attempt(report, layout.STORY_INDEX, lambda: read_story_index(generation / layout.STORIES,
+                                                                          generation / layout.STORY_INDEX))
+    if blocks is not None and [entry.id for block in blocks.values() for entry in block.entries] != [
+            story.id for story in stories]:
+        report.problems.append(f"{layout.STORY_INDEX} lists other stories than {layout.STORIES} holds")
     ids = {story.id for story in stories}
     in_keyword = _attempt(report, layout.WHOOSH + "/", lambda: keyword_ids(generation))
     if in_keyword is not None:

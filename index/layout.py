@@ -2,7 +2,8 @@
 
 An index folder holds generations. Each generation is a directory of plain
 files: ``meta.json`` (versions, settings, the corpus files' hashes),
-``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
+``stories.jsonl`` (one clean story a line) and ``stories.index.json`` (where
+each corpus file's records lie in it, and their ids, for an update), ``whoosh/`` (lexical index),
 ``terms/`` (the same tokens as a BM25 term matrix in segments, for fast
 plain queries),
 ``vectors/`` (semantic index: passage records and their faiss vectors in
@@ -30,6 +31,7 @@ TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
 META = "meta.json"
 STORIES = "stories.jsonl"
+STORY_INDEX = "stories.index.json"  # where each corpus file's stories lie in stories.jsonl (index/stories.py)
 WHOOSH = "whoosh"
 SPARSE = "terms"
 VECTORS = "vectors"
@@ -250,9 +252,11 @@ def stored_files(generation: Path, previous: Path | None = None) -> dict[str, di
         before = recorded.get(name)
         if isinstance(before, dict) and before.get("size") == status.st_size and _same_file(
                 Path(previous) / name, status):
-            files[name] = {"size": status.st_size, "sha256": before["sha256"]}
+            digest = before["sha256"]
         else:
-            files[name] = {"size": status.st_size, "sha256": sha256_of(path)}
+            digest = sha256_of(path)
+        files[name] = {"size": status.st_size, "sha256": digest, "mtime_ns": status.st_mtime_ns,
+                       "inode": status.st_ino}
     return files
 
 
@@ -283,10 +287,15 @@ def link_tree(source: Path, target: Path) -> None:
             link_or_copy(path, Path(target) / path.name)
 
 
-def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tuple[str, str]]:
+def damaged_files(generation: Path, meta: dict, deep: bool = False,
+                  always: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(file, what is wrong) for each recorded file that is missing or no
     longer has the size it was written with; with ``deep``, also each whose
-    bytes changed (every file is read: seconds for a large archive)."""
+    bytes changed (every file is read: seconds for a large archive). With
+    ``always`` (what an update does), only those files and the ones whose
+    inode or modification time is no longer the one recorded are read:
+    a change made through the file system is noticed, a file changed behind
+    its back (bit rot) only by a full check."""
     recorded = meta.get("stored_files")
     if not isinstance(recorded, dict) or not recorded or not all(
             isinstance(w, dict) and {"size", "sha256"} <= set(w) for w in recorded.values()):
@@ -295,23 +304,24 @@ def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tupl
     for name, written in recorded.items():
         path = Path(generation) / name
         try:
-            actual = path.stat().st_size
+            status = path.stat()
         except OSError:
             problems.append((name, "missing"))
             continue
-        if actual != written["size"]:
-            problems.append((name, f"{actual:,} bytes where {written['size']:,} were written"))
-        elif deep and sha256_of(path) != written["sha256"]:
+        if status.st_size != written["size"]:
+            problems.append((name, f"{status.st_size:,} bytes where {written['size']:,} were written"))
+        elif deep and (always is None or name in always or (written.get("mtime_ns"), written.get("inode")) != (
+                status.st_mtime_ns, status.st_ino)) and sha256_of(path) != written["sha256"]:
             problems.append((name, "its bytes changed since it was written (sha256 differs)"))
     return problems
 
 
-def verify_generation(generation: Path, deep: bool = False) -> dict:
+def verify_generation(generation: Path, deep: bool = False, always: tuple[str, ...] | None = None) -> dict:
     """The generation's meta, after checking that each stored file is there
-    with its size (and, with ``deep``, its bytes) as written; IndexDamaged
-    naming the first bad file otherwise."""
+    with its size (and, with ``deep``, its bytes: see damaged_files) as
+    written; IndexDamaged naming the first bad file otherwise."""
     meta = read_meta(generation)
-    problems = damaged_files(generation, meta, deep)
+    problems = damaged_files(generation, meta, deep, always)
     if problems:
         name, detail = problems[0]
         raise IndexDamaged(Path(generation) / name, detail)

@@ -59,7 +59,7 @@ from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E4
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.index.segment import split_stories  # noqa: E402
 from storysearch.index.sparse import update_sparse_index, write_sparse_index  # noqa: E402
-from storysearch.index.stories import Story, write_stories  # noqa: E402
+from storysearch.index.stories import Story, write_story_file  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
 from storysearch.searcher.filters import Filters  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
@@ -141,7 +141,10 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         kind = save_vectors(generation, rows, vectors, embedder.dimension)
         timings["vector_index_s"] = time.perf_counter() - started
         write_practice_index(generation, stories, embedder, None)  # synthetic stories report no practices
-        write_stories(generation / layout.STORIES, stories)
+        by_source: dict[str, list[Story]] = {}
+        for story in stories:
+            by_source.setdefault(story.source, []).append(story)
+        write_story_file(generation / layout.STORIES, generation / layout.STORY_INDEX, list(by_source.items()))
         counts: dict[str, int] = {}
         for story in stories:
             counts[story.source] = counts.get(story.source, 0) + 1
