@@ -257,6 +257,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     for warning in manifest.warnings:
         log.warning("%s", warning)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
+    fingerprints = {source: found.fingerprint() for source, found in metadata.items()}
     clock.lap("corpus")
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
                   "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
@@ -275,7 +276,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     split: set[str] = set()
     for page in pages:
         built_from = previous.fingerprint(page.source) if previous else None
-        if built_from != (page.sha256, metadata[page.source].fingerprint()) or resegment:
+        if built_from != (page.sha256, fingerprints[page.source]) or resegment:
             (report.changed if built_from else report.added).append(page.source)
             split.add(page.source)
     if previous:
@@ -366,7 +367,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus": str(Path(corpus).resolve()),
             "counts": {"pages": len(pages), "stories": len(entries), "passages": model_info["passages"]},
-            "files": {page.source: {"sha256": page.sha256, "metadata": metadata[page.source].fingerprint(),
+            "files": {page.source: {"sha256": page.sha256, "metadata": fingerprints[page.source],
                                     "stories": counts[page.source]} for page in pages},
             "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],

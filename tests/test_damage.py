@@ -98,7 +98,19 @@ def test_index_rebuilds_a_generation_that_disagrees_with_its_own_counts(built):
     meta["stored_files"] = layout.stored_files(path.parent)  # sizes and hashes agree: only the counts tell
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
-    assert not report.up_to_date and "meta.json records 1" in report.damaged
+    # its stories.index.json (where each file's records lie) no longer tiles it
+    assert not report.up_to_date and "bytes where its index lists" in report.damaged
+    assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
+
+
+def test_index_rebuilds_a_generation_whose_meta_counts_other_stories(built):
+    corpus, folder, cache = built
+    meta_path = live_file(folder, layout.META)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["files"]["b.txt"]["stories"] = 2
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert not report.up_to_date and "1 stories of b.txt where meta.json records 2" in report.damaged
     assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
 
 
