@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import layout, settings
 from .analysis import analyzer_settings
-from .corpus import SkippedFile, read_corpus
+from .corpus import SkippedFile, read_corpus, read_page
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
 from .failpoints import failpoint
@@ -243,11 +243,7 @@ class _Clock:
 def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
     timings: dict[str, float] = {}
     clock = _Clock(timings)
-    pages, skipped = read_corpus(corpus)
-    for item in skipped:
-        log.warning("skipped %s: %s", item.source, item.reason)
-    report = BuildReport(folder, 0, 0, 0.0, skipped, timings=timings)
-    clock.lap("corpus")
+    report = BuildReport(folder, 0, 0, 0.0, timings=timings)
     previous = None if rebuild else _load_previous(folder, report)
     clock.lap("previous")
     report.incremental = previous is not None
@@ -256,14 +252,28 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     report.manifest_warnings = manifest.warnings
     for warning in manifest.warnings:
         log.warning("%s", warning)
-    metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
-    fingerprints = {source: found.fingerprint() for source, found in metadata.items()}
-    clock.lap("corpus")
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
                   "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
+    resegment = previous is not None and previous.meta.get("enrichment") != enrichment
+    manifest_hash = layout.sha256_of(Path(corpus) / manifest.name) if manifest.name else None
+    # Files whose size, time and inode are as recorded are not read, when what
+    # else makes a page's metadata (the manifest, the reader) is unchanged too.
+    trusted = previous is not None and not resegment and previous.meta.get("manifest_sha256") == manifest_hash
+    pages, skipped = read_corpus(corpus, previous.meta.get("files") if trusted else None)
+    report.skipped = skipped
+    for item in skipped:
+        log.warning("skipped %s: %s", item.source, item.reason)
+    metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages if page.read}
+    fingerprints = {source: found.fingerprint() for source, found in metadata.items()}
+    editions = {source: edition(found.paper, found.date, found.page) for source, found in metadata.items()}
+    for page in pages:
+        if not page.read:  # as recorded when it was read
+            recorded = previous.meta["files"][page.source]
+            fingerprints[page.source] = recorded.get("metadata")
+            editions[page.source] = tuple(recorded["edition"]) if recorded.get("edition") else None
+    clock.lap("corpus")
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and layout.recorded_model(previous.meta) == (model_name, precision)
-    resegment = previous is not None and previous.meta.get("enrichment") != enrichment
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")
     if previous is not None and not vectors_incremental:
@@ -282,8 +292,6 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     if previous:
         report.removed = sorted(set(previous.meta.get("files", {})) - current)
     # A story may go on, on another page of its edition: an edition is read again as a whole.
-    editions = {page.source: edition(metadata[page.source].paper, metadata[page.source].date,
-                                      metadata[page.source].page) for page in pages}
     touched = {editions[source] for source in split} | (
         previous.editions(set(report.changed) | set(report.removed)) if previous else set())
     touched.discard(None)
@@ -294,6 +302,9 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     report.unchanged = len(pages) - len(split)
     fresh: list[Story] = []  # stories of the pages read now
     for page in _progress([page for page in pages if page.source in split], progress, "segmenting"):
+        if not page.read:  # an unchanged page of an edition read again
+            page = read_page(corpus, page.source)
+            metadata[page.source] = manifest.metadata(page.source, page.text)
         fresh.extend(_segment(page, metadata[page.source], report))
     fresh = join_continuations(fresh)
     for story in fresh:
@@ -368,8 +379,10 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             "corpus": str(Path(corpus).resolve()),
             "counts": {"pages": len(pages), "stories": len(entries), "passages": model_info["passages"]},
             "files": {page.source: {"sha256": page.sha256, "metadata": fingerprints[page.source],
-                                    "stories": counts[page.source]} for page in pages},
+                                    "stories": counts[page.source], "edition": editions[page.source],
+                                    **page.stat_record()} for page in pages},
             "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
+            "manifest_sha256": manifest_hash,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
             "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
                        "removed": report.removed, "rejoined": report.rejoined, "unchanged": report.unchanged},

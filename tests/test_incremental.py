@@ -354,3 +354,25 @@ def test_an_update_reads_no_story_of_the_files_it_keeps(small, monkeypatch):
     assert written.startswith(kept)  # a.txt's and b.txt's records copied as they were, c.txt's after
     assert check_index(folder).ok
     assert headlines(folder) == ["乡贤参与 基层治理", "电动自行车 安全整治", "老旧小区 停车改造"]
+
+
+def test_an_update_reads_only_the_files_whose_size_time_or_inode_changed(tmp_path, embedder, monkeypatch):
+    import storysearch.index.corpus as corpus_module
+
+    corpus, folder, cache = tmp_path / "corpus", tmp_path / "index", tmp_path / "cache"
+    write_pages(corpus, a=PAGE_A, b=PAGE_B)
+    for path in corpus.iterdir():  # written long enough ago for their times to vouch for their bytes
+        os.utime(path, ns=(time.time_ns() - 10**11, time.time_ns() - 10**11))
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    read = []
+    original = corpus_module.read_page
+    monkeypatch.setattr(corpus_module, "read_page", lambda root, source: read.append(source) or original(root, source))
+    write_pages(corpus, a=PAGE_A.replace("效果明显", "成效显著"), c=PAGE_C)  # a: the same size, another time
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert sorted(read) == ["a.txt", "c.txt"]  # b.txt was not read: its size, time and inode are as recorded
+    assert (report.added, report.changed, report.unchanged) == (["c.txt"], ["a.txt"], 1)
+    engine = SearchEngine(folder)
+    assert [engine.stories[h.docid].source for h in engine.search("成效显著", "keyword", 5)] == ["a.txt"]
+    files = layout.read_meta(layout.current_generation(folder))["files"]
+    assert files["b.txt"]["mtime_ns"] is not None and files["a.txt"]["mtime_ns"] is None  # a: written just now
+    assert check_index(folder).ok
