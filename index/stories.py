@@ -320,9 +320,3 @@ def read_story_index(path: Path, index_path: Path) -> dict[str, StoryBlock]:
         raise IndexDamaged(Path(path), f"{size:,} bytes where its index lists {end:,}")
     return blocks
 
-
-def count_records(block: StoryBlock) -> int:
-    """How many records the block holds (lines, counted without reading them as records)."""
-    with open(block.path, "rb") as handle:
-        handle.seek(block.offset)
-        return handle.read(block.length).count(b"\n")

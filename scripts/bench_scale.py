@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -209,13 +210,19 @@ def page_text(stories: list[Story]) -> str:
                         for story in stories) + "\n"
 
 
-def write_corpus(folder: Path, stories: list[Story], first_day: int = 0) -> None:
-    """Ten stories a page file, one page an edition: PAPER/DATE/01.txt."""
+def write_corpus(folder: Path, stories: list[Story], first_day: int = 0, age_s: float = 0) -> None:
+    """Ten stories a page file, one page an edition: PAPER/DATE/01.txt,
+    dated ``age_s`` seconds ago (an archive's pages were written long before
+    they are indexed; a page written within 2 s of being read is read again
+    at the next update, see index/corpus.py)."""
     for number in range(0, len(stories), PAGE_STORIES):
         day = datetime.date.fromordinal(FIRST_DAY + first_day + number // PAGE_STORIES // len(PAPERS))
         path = folder / PAPERS[number // PAGE_STORIES % len(PAPERS)] / day.isoformat() / "01.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page_text(stories[number:number + PAGE_STORIES]), encoding="utf-8")
+        if age_s:
+            then = time.time_ns() - int(age_s * 1e9)
+            os.utime(path, ns=(then, then))
 
 
 STEPS = ("corpus", "previous", "segmenting", "stories", "keyword", "term_matrix", "vectors", "practices", "commit")
@@ -231,7 +238,7 @@ def end_to_end(sizes: list[int], ann_threshold: int | None, embedder, paragraphs
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             corpus, folder, cache = Path(tmp) / "corpus", Path(tmp) / "index", Path(tmp) / "cache"
-            write_corpus(corpus, synthetic_archive(size, paragraphs, headlines, places, rng))
+            write_corpus(corpus, synthetic_archive(size, paragraphs, headlines, places, rng), age_s=3600)
             built = build_index(corpus, folder, derived.name, cache, ann_threshold, progress=False,
                                 precision="float32")
             write_corpus(corpus, synthetic_archive(PAGE_STORIES, paragraphs, headlines, places, rng, first=size),
