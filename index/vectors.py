@@ -379,6 +379,8 @@ class VectorStore:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if k <= 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
         if len(self.segments) == 1 and self.segments[0][2] is None:
             return self.segments[0][0].search(queries, k)
         found_scores, found_ids = [], []
