@@ -314,10 +314,10 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     for story in fresh:
         stories_by_source[story.source].append(story)
     # each file's stories: read now, or kept as they are in the previous stories.jsonl
+    kept = previous.blocks if previous else {}
     blocks: list[tuple[str, list[Story] | StoryBlock]] = [
-        (page.source, stories_by_source[page.source] if page.source in split or page.source not in previous.blocks
-         else previous.blocks[page.source]) for page in pages] if previous else [
-        (page.source, stories_by_source[page.source]) for page in pages]
+        (page.source, kept[page.source] if page.source in kept and page.source not in split
+         else stories_by_source[page.source]) for page in pages]
     entries = [entry for _, block in blocks for entry in
                (block.entries if isinstance(block, StoryBlock) else block)]
     check_unique_ids(entries)
