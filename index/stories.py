@@ -260,22 +260,38 @@ def write_story_file(path: Path, index_path: Path, blocks: list[tuple[str, "list
     ``stories.jsonl`` copied as it is."""
     listed = []
     sources: dict[Path, object] = {}
+    run: list = []  # [path, offset, length]: blocks that follow each other in one file, copied at once
+
+    def copy_run(handle) -> None:
+        if run:
+            if run[0] not in sources:
+                sources[run[0]] = open(run[0], "rb")
+            _copy(sources[run[0]], handle, run[1], run[2])
+            run.clear()
+
     try:
         with open(path, "wb") as handle:
+            written = 0
             for source, block in blocks:
-                start = handle.tell()
                 if isinstance(block, StoryBlock):
-                    if block.path not in sources:
-                        sources[block.path] = open(block.path, "rb")
-                    _copy(sources[block.path], handle, block.offset, block.length)
-                    entries = block.entries
+                    if run and (run[0], run[1] + run[2]) != (block.path, block.offset):
+                        copy_run(handle)
+                    if run:
+                        run[2] += block.length
+                    else:
+                        run.extend([block.path, block.offset, block.length])
+                    entries, length = block.entries, block.length
                 else:
-                    handle.write(b"".join((json.dumps(story.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-                                          for story in block))
-                    entries = tuple(story_entry(story) for story in block)
-                listed.append([source, start, handle.tell() - start,
+                    copy_run(handle)
+                    data = b"".join((json.dumps(story.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+                                    for story in block)
+                    handle.write(data)
+                    entries, length = tuple(story_entry(story) for story in block), len(data)
+                listed.append([source, written, length,
                                [[entry.id, list(entry.sources), list(entry.edition) if entry.edition else None]
                                 for entry in entries]])
+                written += length
+            copy_run(handle)
     finally:
         for handle in sources.values():
             handle.close()
