@@ -3,10 +3,14 @@
 ``build_index`` is incremental: corpus files are compared by content hash
 with those of the live generation; unchanged files cost nothing, changed
 files are segmented again and their stories replaced, new files added,
-removed files' stories deleted. The Whoosh index is updated in a copy and
-the faiss index by removing and adding passage ids. A change of model or of
-its precision rebuilds the vectors, an analyzer change the keyword index,
-``rebuild=True`` both.
+removed files' stories deleted. An update costs what changed, not the
+archive: the unchanged files' story records are copied byte for byte (their
+ids and editions come from stories.index.json, not from reading them); the
+Whoosh folder, the term matrix's segments and the vector segments are
+hard-linked from the live generation (none of them is ever written into
+again) and updated by new files beside them; a linked file keeps the sha256
+recorded for it. A change of model or of its precision rebuilds the
+vectors, an analyzer change the keyword index, ``rebuild=True`` both.
 
 Crash safety: one writer at a time (an OS file lock, released by the kernel
 when a writer dies); the next generation is written into
@@ -29,20 +33,20 @@ from pathlib import Path
 
 from . import layout, settings
 from .analysis import analyzer_settings
-from .corpus import SkippedFile, read_corpus
+from .corpus import SkippedFile, read_corpus, read_page
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
 from .failpoints import failpoint
 from .jumps import JOINS_VERSION, edition, join_continuations
-from .keyword_store import update_keyword_index, write_keyword_side
+from .keyword_store import link_keyword_index, update_keyword_index, write_keyword_side
 from .locking import writer_lock
 from .metadata import METADATA_VERSION, Manifest
 from .places import PLACES_VERSION, extract_places
-from .practice_index import write_practice_index
+from .practice_index import update_practice_index, write_practice_index
 from .practices import PRACTICES_VERSION, practice_records
 from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import update_sparse_index
-from .stories import Story, check_unique_ids, read_stories, write_stories
+from .stories import Story, StoryBlock, StoryEntry, check_unique_ids, read_stories, read_story_index, write_story_file
 from .vectors import write_semantic_index
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,8 @@ class BuildReport:
     rejoined: list[str] = field(default_factory=list)
     damaged: str = ""  # why the live generation could not be built on (it was rebuilt from the corpus)
     manifest_warnings: list[str] = field(default_factory=list)
+    # seconds per step (corpus, previous, segmenting, stories, keyword, term_matrix, vectors, practices, commit)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _versions() -> dict:
@@ -85,11 +91,13 @@ def _versions() -> dict:
 
 @dataclass
 class _Previous:
-    """The live generation, when a build can start from it."""
+    """The live generation, when a build can start from it. Its stories are
+    not read: ``blocks`` says where each corpus file's records lie in its
+    stories.jsonl and what they are (ids, sources, editions)."""
 
     path: Path
     meta: dict
-    stories: dict[str, list[Story]]  # by source file
+    blocks: dict[str, StoryBlock]  # by source file
 
     @classmethod
     def load(cls, folder: Path) -> "_Previous":
@@ -97,22 +105,25 @@ class _Previous:
         many per corpus file as meta.json says. IndexNotFound without one,
         IndexDamaged when it cannot be trusted."""
         path = layout.current_generation(folder)
-        meta = layout.verify_generation(path, deep=True)
-        by_source: dict[str, list[Story]] = {}
-        for story in read_stories(path / layout.STORIES):
-            by_source.setdefault(story.source, []).append(story)
+        meta = layout.verify_generation(path, deep=True, always=(layout.STORIES, layout.STORY_INDEX))
+        blocks = read_story_index(path / layout.STORIES, path / layout.STORY_INDEX)
         files = meta.get("files", {})
-        for source in sorted(set(files) | set(by_source)):
+        for source in sorted(set(files) | set(blocks)):
             expected = files.get(source, {}).get("stories")
-            if expected != len(by_source.get(source, [])):
-                raise layout.IndexDamaged(path / layout.STORIES, f"{len(by_source.get(source, []))} stories of "
-                                          f"{source} where meta.json records {expected}")
-        return cls(path, meta, by_source)
+            found = len(blocks[source].entries) if source in blocks else 0
+            if expected != found:  # (the records themselves match the index: stories.jsonl's sha256 is checked)
+                raise layout.IndexDamaged(path / layout.STORIES, f"{found} stories of {source} where meta.json "
+                                                                 f"records {expected}")
+        return cls(path, meta, blocks)
+
+    def entries(self, source: str) -> tuple[StoryEntry, ...]:
+        block = self.blocks.get(source)
+        return block.entries if block else ()
 
     def editions(self, sources: set[str]) -> set[tuple[str, str] | None]:
         """The editions that had stories from these files."""
-        return {edition(story.paper, story.date, story.page) for found in self.stories.values() for story in found
-                if sources.intersection(story.sources)}
+        return {entry.edition for block in self.blocks.values() for entry in block.entries
+                if sources.intersection(entry.sources)}
 
     def fingerprint(self, source: str) -> tuple | None:
         """What the page was built from: its bytes' hash and its metadata's."""
@@ -147,10 +158,12 @@ class GenerationWriter:
         if isinstance(error, OSError):
             raise layout.IndexWriteError(error, self.path) from error
 
-    def commit(self, meta: dict) -> Path:
-        """Record the files' sizes in meta.json, flush, make the generation live."""
+    def commit(self, meta: dict, previous: Path | None = None) -> Path:
+        """Record the files' sizes and hashes in meta.json, flush, make the
+        generation live. ``previous``: the generation it was built on (the
+        files linked from it keep the hashes recorded there)."""
         meta = {**meta, "format_version": layout.FORMAT_VERSION, "generation": self.name,
-                "stored_files": layout.stored_files(self.path)}
+                "stored_files": layout.stored_files(self.path, previous)}
         (self.path / layout.META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(self.path)
         failpoint("before-switch")
@@ -214,24 +227,52 @@ def _segment(page, metadata, report: BuildReport) -> list[Story]:
     return result.stories
 
 
+class _Clock:
+    """Seconds per step of a build, into ``report.timings``."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - self.last
+        self.last = now
+
+
 def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
-    pages, skipped = read_corpus(corpus)
-    for item in skipped:
-        log.warning("skipped %s: %s", item.source, item.reason)
-    report = BuildReport(folder, 0, 0, 0.0, skipped)
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
+    report = BuildReport(folder, 0, 0, 0.0, timings=timings)
     previous = None if rebuild else _load_previous(folder, report)
+    clock.lap("previous")
     report.incremental = previous is not None
     analyzer = analyzer_settings()
     manifest = Manifest.read(corpus)
     report.manifest_warnings = manifest.warnings
     for warning in manifest.warnings:
         log.warning("%s", warning)
-    metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages}
     enrichment = {"segmentation": SEGMENTER_VERSION, "metadata": METADATA_VERSION, "joins": JOINS_VERSION,
                   "places": PLACES_VERSION, "practices": PRACTICES_VERSION}
+    resegment = previous is not None and previous.meta.get("enrichment") != enrichment
+    manifest_hash = layout.sha256_of(Path(corpus) / manifest.name) if manifest.name else None
+    # Files whose size, time and inode are as recorded are not read, when what
+    # else makes a page's metadata (the manifest, the reader) is unchanged too.
+    trusted = previous is not None and not resegment and previous.meta.get("manifest_sha256") == manifest_hash
+    pages, skipped = read_corpus(corpus, previous.meta.get("files") if trusted else None)
+    report.skipped = skipped
+    for item in skipped:
+        log.warning("skipped %s: %s", item.source, item.reason)
+    metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages if page.read}
+    fingerprints = {source: found.fingerprint() for source, found in metadata.items()}
+    editions = {source: edition(found.paper, found.date, found.page) for source, found in metadata.items()}
+    for page in pages:
+        if not page.read:  # as recorded when it was read
+            recorded = previous.meta["files"][page.source]
+            fingerprints[page.source] = recorded.get("metadata")
+            editions[page.source] = tuple(recorded["edition"]) if recorded.get("edition") else None
+    clock.lap("corpus")
     keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
     vectors_incremental = previous is not None and layout.recorded_model(previous.meta) == (model_name, precision)
-    resegment = previous is not None and previous.meta.get("enrichment") != enrichment
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")
     if previous is not None and not vectors_incremental:
@@ -244,14 +285,12 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     split: set[str] = set()
     for page in pages:
         built_from = previous.fingerprint(page.source) if previous else None
-        if built_from != (page.sha256, metadata[page.source].fingerprint()) or resegment:
+        if built_from != (page.sha256, fingerprints[page.source]) or resegment:
             (report.changed if built_from else report.added).append(page.source)
             split.add(page.source)
     if previous:
         report.removed = sorted(set(previous.meta.get("files", {})) - current)
     # A story may go on, on another page of its edition: an edition is read again as a whole.
-    editions = {page.source: edition(metadata[page.source].paper, metadata[page.source].date,
-                                      metadata[page.source].page) for page in pages}
     touched = {editions[source] for source in split} | (
         previous.editions(set(report.changed) | set(report.removed)) if previous else set())
     touched.discard(None)
@@ -262,60 +301,85 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     report.unchanged = len(pages) - len(split)
     fresh: list[Story] = []  # stories of the pages read now
     for page in _progress([page for page in pages if page.source in split], progress, "segmenting"):
+        if not page.read:  # an unchanged page of an edition read again
+            page = read_page(corpus, page.source)
+            metadata[page.source] = manifest.metadata(page.source, page.text)
         fresh.extend(_segment(page, metadata[page.source], report))
     fresh = join_continuations(fresh)
     for story in fresh:
         story.places = place_records(story)
         story.practices = practice_records(story)  # after places: a practice belongs to one of them
     for page in pages:
-        stories_by_source[page.source] = [] if page.source in split else previous.stories.get(page.source, [])
+        stories_by_source[page.source] = []
     for story in fresh:
         stories_by_source[story.source].append(story)
-    stories = [story for page in pages for story in stories_by_source[page.source]]
-    check_unique_ids(stories)
+    # each file's stories: read now, or kept as they are in the previous stories.jsonl
+    kept = previous.blocks if previous else {}
+    blocks: list[tuple[str, list[Story] | StoryBlock]] = [
+        (page.source, kept[page.source] if page.source in kept and page.source not in split
+         else stories_by_source[page.source]) for page in pages]
+    entries = [entry for _, block in blocks for entry in
+               (block.entries if isinstance(block, StoryBlock) else block)]
+    check_unique_ids(entries)
+    counts = {source: len(block.entries if isinstance(block, StoryBlock) else block) for source, block in blocks}
     dropped_sources = set(report.changed) | set(report.removed) | set(report.rejoined)
-    dropped_stories = {s.id for src in dropped_sources for s in (previous.stories.get(src, []) if previous else [])}
+    dropped_stories = {entry.id for src in dropped_sources for entry in (previous.entries(src) if previous else ())}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
-             report.unchanged, len(report.added), len(report.changed), len(report.removed), len(stories))
+             report.unchanged, len(report.added), len(report.changed), len(report.removed), len(entries))
+    clock.lap("segmenting")
     failpoint("segmented")
     if previous is not None and keyword_incremental and vectors_incremental and not (
             report.added or report.changed or report.removed) and previous.meta.get("skipped") == [
             {"source": s.source, "reason": s.reason} for s in skipped]:
-        report.stories, report.passages = len(stories), previous.meta["counts"]["passages"]
+        report.stories, report.passages = len(entries), previous.meta["counts"]["passages"]
         report.generation, report.up_to_date = previous.path.name, True
         log.info("the index is up to date")
         return report
 
     with GenerationWriter(folder) as writer:
         staging = writer.path
-        write_stories(staging / layout.STORIES, stories)
+        write_story_file(staging / layout.STORIES, staging / layout.STORY_INDEX, blocks)
+        every: list[Story] = []
+
+        def all_stories() -> list[Story]:
+            """Every story, for what is built anew (read back when an update kept blocks unread)."""
+            if not every:
+                every.extend(story for _, block in blocks for story in block) if not any(
+                    isinstance(block, StoryBlock) for _, block in blocks) else every.extend(
+                    read_stories(staging / layout.STORIES))
+            return every
+
+        clock.lap("stories")
         if keyword_incremental:
-            shutil.copytree(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
+            link_keyword_index(previous.path / layout.WHOOSH, staging / layout.WHOOSH)
             update_keyword_index(staging / layout.WHOOSH, dropped_sources, fresh)
-        else:  # the Whoosh index and the term matrix, each story tokenized once for both
-            write_keyword_side(staging / layout.WHOOSH, staging / layout.SPARSE, stories)
-        if keyword_incremental:
+            clock.lap("keyword")
             update_sparse_index(staging / layout.SPARSE, previous.path / layout.SPARSE, dropped_stories, fresh)
+            clock.lap("term_matrix")
+        else:  # the Whoosh index and the term matrix, each story tokenized once for both
+            write_keyword_side(staging / layout.WHOOSH, staging / layout.SPARSE, all_stories())
+            clock.lap("keyword")
         failpoint("keyword-written")
         if vectors_incremental and not fresh and not dropped_stories:  # the vectors stay as they are
-            for filename in (layout.VECTORS, layout.PASSAGES):
-                shutil.copy2(previous.path / filename, staging / filename)
-            shutil.copytree(previous.path / layout.PRACTICE_INDEX, staging / layout.PRACTICE_INDEX)
+            for name in (layout.VECTORS, layout.PRACTICE_INDEX):
+                layout.link_tree(previous.path / name, staging / name)
             model_info = {**previous.meta["model"], "precision": precision, "embedded": 0}
         else:
-            model_info = _write_vectors(staging, stories, fresh, previous if vectors_incremental else None,
-                                        dropped_stories, model_name, precision, cache_dir, ann_threshold,
-                                        progress)
+            model_info = _write_vectors(staging, entries, fresh, all_stories,
+                                        previous if vectors_incremental else None, dropped_stories, model_name,
+                                        precision, cache_dir, ann_threshold, progress, clock)
+        clock.lap("practices")
         failpoint("vectors-written")
-        report.stories, report.passages, report.embedded = len(stories), model_info["passages"], model_info["embedded"]
-        counts = {source: len(found) for source, found in stories_by_source.items()}
+        report.stories, report.passages, report.embedded = len(entries), model_info["passages"], model_info["embedded"]
         writer.commit({
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus": str(Path(corpus).resolve()),
-            "counts": {"pages": len(pages), "stories": len(stories), "passages": model_info["passages"]},
-            "files": {page.source: {"sha256": page.sha256, "metadata": metadata[page.source].fingerprint(),
-                                    "stories": counts[page.source]} for page in pages},
+            "counts": {"pages": len(pages), "stories": len(entries), "passages": model_info["passages"]},
+            "files": {page.source: {"sha256": page.sha256, "metadata": fingerprints[page.source],
+                                    "stories": counts[page.source], "edition": editions[page.source],
+                                    **page.stat_record()} for page in pages},
             "manifest": {"file": manifest.name, "warnings": manifest.warnings} if manifest.name else None,
+            "manifest_sha256": manifest_hash,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
             "update": {"incremental": report.incremental, "added": report.added, "changed": report.changed,
                        "removed": report.removed, "rejoined": report.rejoined, "unchanged": report.unchanged},
@@ -323,14 +387,18 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             "model": model_info,
             "analyzer": analyzer,
             "versions": _versions(),
-        })
+        }, previous.path if previous is not None else None)
+    clock.lap("commit")
     report.generation = writer.name
     return report
 
 
-def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_name, precision, cache_dir,
-                   ann_threshold, progress) -> dict:
-    """The passage vectors, then the practices' (index/practice_index.py), with one model and cache."""
+def _write_vectors(staging, entries, fresh, all_stories, previous, dropped_stories, model_name, precision,
+                   cache_dir, ann_threshold, progress, clock: _Clock | None = None) -> dict:
+    """The passage vectors, then the practices' (index/practice_index.py),
+    with one model and cache. With ``previous`` only ``fresh`` stories are
+    read: ``entries`` say in what order every story comes; without it
+    ``all_stories()`` gives them all."""
     embedder = load_embedder(model_name, precision)
     cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
                            embedder.dimension, embedder.precision)
@@ -339,9 +407,14 @@ def _write_vectors(staging, stories, fresh, previous, dropped_stories, model_nam
             info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
                                         dropped_stories, progress)
         else:
-            info = write_semantic_index(staging, stories, embedder, cache, ann_threshold, progress=progress)
-        practices = write_practice_index(staging, stories, embedder, cache, previous.path if previous else None,
-                                         dropped_stories)
+            info = write_semantic_index(staging, all_stories(), embedder, cache, ann_threshold, progress=progress)
+        if clock is not None:
+            clock.lap("vectors")
+        if previous is not None:
+            practices = update_practice_index(staging, [entry.id for entry in entries], fresh, embedder, cache,
+                                              previous.path, dropped_stories)
+        else:
+            practices = write_practice_index(staging, all_stories(), embedder, cache)
         return {**info, "practices": practices}
     finally:
         cache.close()
@@ -361,8 +434,9 @@ def _progress(items, enabled: bool, label: str):
 
 
 def _fsync_tree(folder: Path) -> None:
-    """Flush a finished generation to disk before it is made live."""
+    """Flush a finished generation to disk before it is made live (files
+    linked from an earlier generation were flushed when it was written)."""
     for path in folder.rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.stat().st_nlink == 1:
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())

@@ -19,8 +19,8 @@ from .embedding import DEFAULT_MODEL
 from .keyword_store import keyword_ids
 from .practice_index import check_practice_index
 from .sparse import matrix_ids
-from .stories import read_stories
-from .vectors import read_passages, vector_ids
+from .stories import read_stories, read_story_index
+from .vectors import open_vectors, read_passages, vector_ids
 
 
 @dataclass
@@ -84,6 +84,11 @@ def check_index(folder: Path) -> CheckReport:
         return report
     report.stories = len(stories)
     _check_counts(report, meta, stories)
+    blocks = _attempt(report, layout.STORY_INDEX, lambda: read_story_index(generation / layout.STORIES,
+                                                                          generation / layout.STORY_INDEX))
+    if blocks is not None and [entry.id for block in blocks.values() for entry in block.entries] != [
+            story.id for story in stories]:
+        report.problems.append(f"{layout.STORY_INDEX} lists other stories than {layout.STORIES} holds")
     ids = {story.id for story in stories}
     in_keyword = _attempt(report, layout.WHOOSH + "/", lambda: keyword_ids(generation))
     if in_keyword is not None:
@@ -92,8 +97,9 @@ def check_index(folder: Path) -> CheckReport:
     in_matrix = _attempt(report, f"{layout.SPARSE}/", lambda: matrix_ids(generation / layout.SPARSE))
     if in_matrix is not None:
         report.term_matrix_differs = sorted(in_matrix) != sorted(ids)
-    rows = _attempt(report, layout.PASSAGES, lambda: read_passages(generation))
-    faiss_ids = _attempt(report, layout.VECTORS, lambda: vector_ids(generation))
+    rows = _attempt(report, layout.VECTORS + "/", lambda: read_passages(generation))
+    faiss_ids = _attempt(report, layout.VECTORS + "/", lambda: vector_ids(generation))
+    _attempt(report, layout.VECTORS + "/", lambda: open_vectors(generation))  # its segments agree with their list
     if rows is not None and faiss_ids is not None:
         row_ids = {row["id"] for row in rows}
         report.missing_vectors = sorted(ids - {row["story"] for row in rows if row["id"] in faiss_ids})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,10 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 MAX_CONTROL_RATIO = 0.01
+CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, less \t \n \f \r (counted in C, not char by char)
+
+
+RACY_NS = 2_000_000_000  # a file changed this recently may change again within its timestamp's precision
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,17 @@ class Page:
     text: str
     encoding: str
     sha256: str = ""  # of the file's bytes: what incremental indexing compares
+    # The file as found before it was read: size, modification time (None
+    # when too recent to vouch for the bytes later) and inode; read=False:
+    # not read, because they are those recorded with ``sha256`` (text is "").
+    size: int = 0
+    mtime_ns: int | None = None
+    inode: int = 0
+    read: bool = True
+
+    def stat_record(self) -> dict:
+        """What meta.json records of the file besides its hash, for the next update."""
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "inode": self.inode}
 
 
 @dataclass(frozen=True)
@@ -80,28 +97,52 @@ def decode_page(data: bytes) -> tuple[str, str]:
     text, encoding = _decode(data)
     if not text.strip():  # str.strip knows the ideographic space and other Unicode blanks
         raise UnreadableFile("the file is empty (it holds only whitespace)")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
+    controls = len(CONTROL.findall(text))
     if controls > MAX_CONTROL_RATIO * len(text):
         raise UnreadableFile("the file is binary (too many control characters)")
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
 
 
-def read_corpus(folder: Path) -> tuple[list[Page], list[SkippedFile]]:
-    """Read every ``*.txt`` file below ``folder`` in name order."""
+def read_corpus(folder: Path, known: dict[str, dict] | None = None) -> tuple[list[Page], list[SkippedFile]]:
+    """Read every ``*.txt`` file below ``folder`` in name order. ``known``
+    (meta.json's record of each file, by name): a file whose size,
+    modification time and inode are the ones recorded with its sha256 is
+    not read (Page.read is False), as git trusts its index: an update then
+    costs the files that changed, not the archive. A file changed within
+    RACY_NS of being read is read again next time."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"corpus folder {folder} does not exist")
     pages, skipped = [], []
+    known = known or {}
     for path in sorted(folder.rglob("*.txt")):
         source = path.relative_to(folder).as_posix()
+        recorded = known.get(source)
+        if recorded and recorded.get("mtime_ns") is not None:
+            try:
+                status = path.stat()
+            except OSError:
+                status = None
+            if status is not None and (status.st_size, status.st_mtime_ns, status.st_ino) == (
+                    recorded.get("size"), recorded["mtime_ns"], recorded.get("inode")) and recorded.get("sha256"):
+                pages.append(Page(source, "", "", recorded["sha256"], status.st_size, status.st_mtime_ns,
+                                  status.st_ino, read=False))
+                continue
         try:
-            data = path.read_bytes()
-            text, encoding = decode_page(data)
+            pages.append(read_page(folder, source))
         except UnreadableFile as exc:
             skipped.append(SkippedFile(source, str(exc)))
-            continue
         except OSError as exc:
             skipped.append(SkippedFile(source, f"cannot be read: {exc.strerror or exc}"))
-            continue
-        pages.append(Page(source, text, encoding, hashlib.sha256(data).hexdigest()))
     return pages, skipped
+
+
+def read_page(folder: Path, source: str) -> Page:
+    """One corpus file, read and decoded; UnreadableFile or OSError when it cannot be."""
+    path = Path(folder) / source
+    status = path.stat()
+    data = path.read_bytes()
+    text, encoding = decode_page(data)
+    fresh = status.st_mtime_ns > time.time_ns() - RACY_NS
+    return Page(source, text, encoding, hashlib.sha256(data).hexdigest(), status.st_size,
+                None if fresh else status.st_mtime_ns, status.st_ino)

@@ -372,6 +372,22 @@ class _TermWriter:
         self.terms.add(self.key + btext, info.to_bytes())
 
 
+def link_keyword_index(previous: Path, folder: Path) -> None:
+    """The previous generation's Whoosh folder in ``folder``, to be updated
+    there: its files hard-linked, not copied (layout.link_or_copy). Safe
+    because Whoosh never writes into a file it wrote before: a segment's files
+    are created once under a new random name (FileStorage.create_file) and
+    only read after; deletions are kept in the segment records of the TOC,
+    and a commit writes a new ``_MAIN_<n+1>.toc`` (a temporary file renamed
+    into place) and removes the old TOC and merged segments, which unlinks
+    only this folder's names. The lock file is not carried over (Whoosh
+    makes its own)."""
+    folder.mkdir()
+    for path in Path(previous).iterdir():
+        if path.is_file() and not path.name.endswith("WRITELOCK"):
+            layout.link_or_copy(path, folder / path.name)
+
+
 def update_keyword_index(folder: Path, drop_sources: set[str], stories: list[Story]) -> None:
     """Delete the stories of ``drop_sources`` and add ``stories`` (in place)."""
     from whoosh import index as whoosh_index

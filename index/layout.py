@@ -2,11 +2,12 @@
 
 An index folder holds generations. Each generation is a directory of plain
 files: ``meta.json`` (versions, settings, the corpus files' hashes),
-``stories.jsonl`` (one clean story a line), ``whoosh/`` (lexical index),
+``stories.jsonl`` (one clean story a line) and ``stories.index.json`` (where
+each corpus file's records lie in it, and their ids, for an update), ``whoosh/`` (lexical index),
 ``terms/`` (the same tokens as a BM25 term matrix in segments, for fast
 plain queries),
-``passages.jsonl`` and ``vectors.faiss`` (semantic index; faiss ids are the
-passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
+``vectors/`` (semantic index: passage records and their faiss vectors in
+segments, index/vectors.py; faiss ids are the passage ids), ``practices/`` (the named practices' vectors and term matrix). The text file ``CURRENT`` names the live generation; a build
 writes the next generation beside it and switches by replacing ``CURRENT``
 atomically, so readers always see a complete generation.
 """
@@ -24,16 +25,16 @@ from pathlib import Path
 from . import settings
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 TEMPORARY_CURRENT = ".CURRENT."
 LOCK = "write.lock"
 META = "meta.json"
 STORIES = "stories.jsonl"
+STORY_INDEX = "stories.index.json"  # where each corpus file's stories lie in stories.jsonl (index/stories.py)
 WHOOSH = "whoosh"
 SPARSE = "terms"
-PASSAGES = "passages.jsonl"
-VECTORS = "vectors.faiss"
+VECTORS = "vectors"
 PRACTICE_INDEX = "practices"
 GENERATION = re.compile(r"^gen-(\d{6})$")
 BUILDING_SUFFIX = ".building"
@@ -228,19 +229,73 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stored_files(generation: Path) -> dict[str, dict]:
+def stored_files(generation: Path, previous: Path | None = None) -> dict[str, dict]:
     """The size and sha256 of every file of a generation but meta.json, by
     path inside it: recorded in meta.json when the generation is written, so
-    that a file cut short, removed or changed later is noticed."""
+    that a file cut short, removed or changed later is noticed. A file
+    hard-linked from the ``previous`` generation (the same file, at the same
+    path) keeps the sha256 recorded there rather than being read again: an
+    update costs what it wrote, and a linked file damaged since still
+    disagrees with what is recorded."""
     generation = Path(generation)
-    return {path.relative_to(generation).as_posix(): {"size": path.stat().st_size, "sha256": sha256_of(path)}
-            for path in sorted(generation.rglob("*")) if path.is_file() and path.name != META}
+    recorded = {}
+    if previous is not None:
+        try:
+            recorded = json.loads((Path(previous) / META).read_text(encoding="utf-8")).get("stored_files") or {}
+        except (OSError, ValueError):
+            recorded = {}
+    files = {}
+    for path in sorted(generation.rglob("*")):
+        if not path.is_file() or path.name == META:
+            continue
+        name, status = path.relative_to(generation).as_posix(), path.stat()
+        before = recorded.get(name)
+        if isinstance(before, dict) and before.get("size") == status.st_size and _same_file(
+                Path(previous) / name, status):
+            digest = before["sha256"]
+        else:
+            digest = sha256_of(path)
+        files[name] = {"size": status.st_size, "sha256": digest, "mtime_ns": status.st_mtime_ns,
+                       "inode": status.st_ino}
+    return files
 
 
-def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tuple[str, str]]:
+def _same_file(path: Path, status: os.stat_result) -> bool:
+    try:
+        other = path.stat()
+    except OSError:
+        return False
+    return (other.st_ino, other.st_dev) == (status.st_ino, status.st_dev)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A file of the previous generation in the next one: hard-linked (only
+    for files that nobody writes into again), copied where links cannot be made."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """A folder of the previous generation, its files hard-linked (see link_or_copy)."""
+    Path(target).mkdir()
+    for path in Path(source).iterdir():
+        if path.is_dir():
+            link_tree(path, Path(target) / path.name)
+        else:
+            link_or_copy(path, Path(target) / path.name)
+
+
+def damaged_files(generation: Path, meta: dict, deep: bool = False,
+                  always: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(file, what is wrong) for each recorded file that is missing or no
     longer has the size it was written with; with ``deep``, also each whose
-    bytes changed (every file is read: seconds for a large archive)."""
+    bytes changed (every file is read: seconds for a large archive). With
+    ``always`` (what an update does), only those files and the ones whose
+    inode or modification time is no longer the one recorded are read:
+    a change made through the file system is noticed, a file changed behind
+    its back (bit rot) only by a full check."""
     recorded = meta.get("stored_files")
     if not isinstance(recorded, dict) or not recorded or not all(
             isinstance(w, dict) and {"size", "sha256"} <= set(w) for w in recorded.values()):
@@ -249,23 +304,24 @@ def damaged_files(generation: Path, meta: dict, deep: bool = False) -> list[tupl
     for name, written in recorded.items():
         path = Path(generation) / name
         try:
-            actual = path.stat().st_size
+            status = path.stat()
         except OSError:
             problems.append((name, "missing"))
             continue
-        if actual != written["size"]:
-            problems.append((name, f"{actual:,} bytes where {written['size']:,} were written"))
-        elif deep and sha256_of(path) != written["sha256"]:
+        if status.st_size != written["size"]:
+            problems.append((name, f"{status.st_size:,} bytes where {written['size']:,} were written"))
+        elif deep and (always is None or name in always or (written.get("mtime_ns"), written.get("inode")) != (
+                status.st_mtime_ns, status.st_ino)) and sha256_of(path) != written["sha256"]:
             problems.append((name, "its bytes changed since it was written (sha256 differs)"))
     return problems
 
 
-def verify_generation(generation: Path, deep: bool = False) -> dict:
+def verify_generation(generation: Path, deep: bool = False, always: tuple[str, ...] | None = None) -> dict:
     """The generation's meta, after checking that each stored file is there
-    with its size (and, with ``deep``, its bytes) as written; IndexDamaged
-    naming the first bad file otherwise."""
+    with its size (and, with ``deep``, its bytes: see damaged_files) as
+    written; IndexDamaged naming the first bad file otherwise."""
     meta = read_meta(generation)
-    problems = damaged_files(generation, meta, deep)
+    problems = damaged_files(generation, meta, deep, always)
     if problems:
         name, detail = problems[0]
         raise IndexDamaged(Path(generation) / name, detail)

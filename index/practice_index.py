@@ -71,26 +71,48 @@ def _embed(texts: list[str], passages: list[str], embedder, cache: EmbeddingCach
     return summed / np.linalg.norm(summed, axis=1, keepdims=True), computed + computed_too
 
 
-def write_practice_index(generation: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
-                         previous: Path | None = None, drop_stories: set[str] = frozenset()) -> dict:
-    """Write ``practices/`` for every practice of ``stories``. With
-    ``previous`` (a generation written by the same model) the vectors and
-    term-matrix rows of its rows are kept for stories not in
-    ``drop_stories``; only the rest are described, embedded and tokenized.
-    Returns what meta.json records about it."""
-    folder = Path(generation) / layout.PRACTICE_INDEX
-    folder.mkdir()
-    entries = _rows(stories)
-    rows = [row for row, _, _ in entries]
+def write_practice_index(generation: Path, stories: list[Story], embedder, cache: EmbeddingCache | None) -> dict:
+    """Write ``practices/`` for every practice of ``stories``. Returns what
+    meta.json records about it."""
+    return _write(generation, _rows(stories), {}, embedder, cache)
+
+
+def update_practice_index(generation: Path, order: list[str], fresh: list[Story], embedder,
+                          cache: EmbeddingCache | None, previous: Path, drop_stories: set[str]) -> dict:
+    """Write ``practices/`` for the stories ``order`` lists (ids, in the
+    order of stories.jsonl): the rows, vectors and term-matrix rows of
+    ``previous`` (a generation written by the same model) are kept for its
+    stories not in ``drop_stories``; only the practices of ``fresh`` stories
+    (those read now) are described, embedded and tokenized."""
+    stored, position = _stored_vectors(open_practice_vectors(previous))
+    kept: dict[str, list[dict]] = {}
     known: dict[tuple[str, str], np.ndarray] = {}
     dropped: set[str] = set()
-    if previous is not None:
-        old_vectors = open_practice_vectors(previous)
-        for row in read_rows(previous):
-            if row["story"] in drop_stories:
-                dropped.add(matrix_id(row))
-            else:
-                known[row["story"], row["key"]] = old_vectors.reconstruct(row["id"])
+    for row in read_rows(previous):
+        if row["story"] in drop_stories:
+            dropped.add(matrix_id(row))
+        elif row["id"] in position:
+            kept.setdefault(row["story"], []).append(row)
+            known[row["story"], row["key"]] = stored[position[row["id"]]]
+    read_now = {story.id: story for story in fresh}
+    entries: list[tuple[dict, Story | None, dict | None]] = []
+    for story_id in order:
+        if story_id in read_now:
+            entries += [(row, story, practice) for row, story, practice in _rows([read_now[story_id]])]
+        else:
+            entries += [(row, None, None) for row in kept.get(story_id, ())]
+    entries = [({**row, "id": number}, story, practice) for number, (row, story, practice) in enumerate(entries)]
+    return _write(generation, entries, known, embedder, cache, previous, dropped)
+
+
+def _write(generation: Path, entries: list[tuple[dict, Story | None, dict | None]],
+           known: dict[tuple[str, str], np.ndarray], embedder, cache: EmbeddingCache | None,
+           previous: Path | None = None, dropped: set[str] = frozenset()) -> dict:
+    """``practices/`` of ``entries`` (each row with its story and practice
+    record, read now, or None for a row kept with its vector in ``known``)."""
+    folder = Path(generation) / layout.PRACTICE_INDEX
+    folder.mkdir()
+    rows = [row for row, _, _ in entries]
     todo = [row["id"] for row in rows if (row["story"], row["key"]) not in known]
     texts, passages = _described([entries[i] for i in todo])
     fresh, computed = _embed(texts, passages, embedder, cache)
@@ -109,6 +131,16 @@ def write_practice_index(generation: Path, stories: list[Story], embedder, cache
     else:
         sparse.write_term_matrix(folder / MATRIX, matrix_rows, matrix_tokens)
     return {"rows": len(rows), "embedded": len(todo), "computed": computed}
+
+
+def _stored_vectors(index) -> tuple[np.ndarray, dict[int, int]]:
+    """Every vector of a faiss IndexIDMap2 at once, and the row of each id."""
+    import faiss
+
+    if not index.ntotal:
+        return np.zeros((0, index.d), np.float32), {}
+    ids = faiss.vector_to_array(index.id_map)
+    return index.index.reconstruct_n(0, index.ntotal), {int(i): row for row, i in enumerate(ids)}
 
 
 def matrix_id(row: dict) -> str:

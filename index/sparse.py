@@ -131,14 +131,18 @@ class Segment:
         (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def read(cls, folder: Path) -> "Segment":
+    def read(cls, folder: Path, tokens: bool = True) -> "Segment":
         """The segment in ``folder``, its arrays memory-mapped (a query reads
-        only its tokens' columns); IndexDamaged when a file is missing or unreadable."""
+        only its tokens' columns); IndexDamaged when a file is missing or
+        unreadable. ``tokens=False``: without its vocabulary (an archive's is
+        large), for an update that only needs to know its rows."""
         try:
             arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
                       for name in ("indptr", "rows", "counts", "lengths")}
-            tokens = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
             ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+            if not tokens:
+                return cls([], arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"], ids)
+            tokens = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise layout.IndexDamaged(Path(exc.filename or folder), "missing") from None
         except (ValueError, OSError, UnicodeDecodeError) as exc:
@@ -250,13 +254,13 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     folder.mkdir(exist_ok=True)
     manifest = _read_manifest(previous)
     names = list(manifest["segments"])
-    stored = {name: Segment.read(previous / name) for name in names}
+    stored = {name: Segment.read(previous / name, tokens=False) for name in names}
     deleted = {name: _deleted(manifest, name) | (drop & set(stored[name].ids)) for name in names}
     number = max((int(name.rsplit("-", 1)[1]) for name in names), default=0)
     if ids:
         number += 1
         Segment.from_tokens(ids, tokens).write(folder / f"seg-{number:06d}")
-        stored[f"seg-{number:06d}"] = Segment.read(folder / f"seg-{number:06d}")
+        stored[f"seg-{number:06d}"] = Segment.read(folder / f"seg-{number:06d}", tokens=False)
         names.append(f"seg-{number:06d}")
         deleted[names[-1]] = set()
     total = sum(len(segment.ids) for segment in stored.values())
@@ -269,8 +273,12 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     if merging:
         number += 1
         merged = f"seg-{number:06d}"
-        _merge([(stored[name], deleted[name]) for name in names if name in merging]).write(folder / merged)
+        _merge([(Segment.read((folder if (folder / name).exists() else previous) / name), deleted[name])
+                for name in names if name in merging]).write(folder / merged)
         deleted[merged] = set()
+        for name in merging:  # the segment written a moment ago, if it was merged (the others are not linked yet)
+            if (folder / name).exists():
+                shutil.rmtree(folder / name)
         names = [name for name in names if name not in merging] + [merged]
     for name in names:
         if not (folder / name).exists():

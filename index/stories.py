@@ -213,3 +213,126 @@ def check_unique_ids(stories) -> None:
             raise StoryIdCollision(f"the files {seen[story.id]} and {story.source} give the same story id "
                                    f"{story.id!r}; rename one of them")
         seen[story.id] = story.source
+
+
+# ------------------------------------------------------------ what an update needs of stories.jsonl
+# ``stories.index.json`` lists, for each corpus file in the order of
+# ``stories.jsonl``, where its block of records lies (byte offset, length)
+# and, for each story of it, its id, the corpus files its text comes from
+# and its edition. An update builds on it without reading a story: the
+# blocks of the files that did not change are copied byte for byte into
+# the next ``stories.jsonl`` (serialising an archive's stories again cost
+# 0.4 ms a story), the new files' stories are written after theirs.
+
+
+@dataclass(frozen=True)
+class StoryEntry:
+    """What an update needs to know of a story it does not read."""
+
+    id: str
+    sources: tuple[str, ...]
+    edition: tuple[str, str] | None
+
+    @property
+    def source(self) -> str:
+        return self.sources[0]
+
+
+@dataclass(frozen=True)
+class StoryBlock:
+    """The records of one corpus file's stories in a ``stories.jsonl``."""
+
+    path: Path
+    offset: int
+    length: int
+    entries: tuple[StoryEntry, ...]
+
+
+def story_entry(story: Story) -> StoryEntry:
+    from .jumps import edition
+
+    return StoryEntry(story.id, tuple(story.sources), edition(story.paper, story.date, story.page))
+
+
+def write_story_file(path: Path, index_path: Path, blocks: list[tuple[str, "list[Story] | StoryBlock"]]) -> None:
+    """``stories.jsonl`` and its ``stories.index.json`` of ``blocks``: for each
+    corpus file in order, its stories, or a block of a previous
+    ``stories.jsonl`` copied as it is."""
+    listed = []
+    sources: dict[Path, object] = {}
+    run: list = []  # [path, offset, length]: blocks that follow each other in one file, copied at once
+
+    def copy_run(handle) -> None:
+        if run:
+            if run[0] not in sources:
+                sources[run[0]] = open(run[0], "rb")
+            _copy(sources[run[0]], handle, run[1], run[2])
+            run.clear()
+
+    try:
+        with open(path, "wb") as handle:
+            written = 0
+            for source, block in blocks:
+                if isinstance(block, StoryBlock):
+                    if run and (run[0], run[1] + run[2]) != (block.path, block.offset):
+                        copy_run(handle)
+                    if run:
+                        run[2] += block.length
+                    else:
+                        run.extend([block.path, block.offset, block.length])
+                    entries, length = block.entries, block.length
+                else:
+                    copy_run(handle)
+                    data = b"".join((json.dumps(story.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+                                    for story in block)
+                    handle.write(data)
+                    entries, length = tuple(story_entry(story) for story in block), len(data)
+                listed.append([source, written, length,
+                               [[entry.id, list(entry.sources), list(entry.edition) if entry.edition else None]
+                                for entry in entries]])
+                written += length
+            copy_run(handle)
+    finally:
+        for handle in sources.values():
+            handle.close()
+    Path(index_path).write_text(json.dumps({"sources": listed}, ensure_ascii=False), encoding="utf-8")
+
+
+def _copy(source, target, offset: int, length: int) -> None:
+    target.flush()
+    while length > 0:
+        try:
+            done = os.copy_file_range(source.fileno(), target.fileno(), length, offset)
+        except (AttributeError, OSError):  # another file system, an older kernel
+            source.seek(offset)
+            done = target.write(source.read(min(length, 1 << 24)))
+            target.flush()
+        if done <= 0:
+            raise OSError(f"{source.name} ends before the story records meta.json lists")
+        offset, length = offset + done, length - done
+    target.seek(0, os.SEEK_END)
+
+
+def read_story_index(path: Path, index_path: Path) -> dict[str, StoryBlock]:
+    """The blocks of ``stories.jsonl`` by corpus file, from its
+    ``stories.index.json``; IndexDamaged when that cannot be read or does not
+    tile the file."""
+    try:
+        listed = json.loads(Path(index_path).read_text(encoding="utf-8"))["sources"]
+        blocks = {str(source): StoryBlock(Path(path), int(offset), int(length), tuple(
+            StoryEntry(str(story), tuple(map(str, sources)), tuple(where) if where else None)
+            for story, sources, where in entries)) for source, offset, length, entries in listed}
+    except FileNotFoundError:
+        raise IndexDamaged(Path(index_path), "missing") from None
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise IndexDamaged(Path(index_path), f"not an index of {Path(path).name}: {exc}") from None
+    end = 0
+    for block in blocks.values():
+        if block.offset != end:
+            raise IndexDamaged(Path(index_path), f"its blocks do not follow each other at byte {end:,}")
+        end += block.length
+    size = Path(path).stat().st_size if Path(path).exists() else 0
+    if end != size:
+        raise IndexDamaged(Path(path), f"{size:,} bytes where its index lists {end:,}")
+    return blocks
+

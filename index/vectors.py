@@ -1,6 +1,22 @@
-"""The passage vectors of a generation: ``passages.jsonl`` (each passage's
-id, story and text) and ``vectors.faiss`` (its vector under the same id),
-written, opened and checked here only."""
+"""The passage vectors of a generation (``vectors/``), written, updated,
+opened and checked here only.
+
+Like the term matrix (index/sparse.py) they are kept in segments: a build
+writes one; an update hard-links the previous generation's segments, writes
+a small one for the new passages and lists the passages it drops as
+deleted, so it costs what changed (rebuilding an HNSW index of an archive's
+230,000 passages took minutes). A segment is ``seg-NNNNNN.faiss`` (its
+vectors under their passage ids: exact inner product up to ``ann_threshold``
+passages, HNSW above), ``seg-NNNNNN.jsonl`` (its passage records: id, story,
+text) and ``seg-NNNNNN.stories.json`` (which passage ids each story has, so
+that an update finds the rows it drops without reading any text);
+``segments.json`` lists the segments in order, each one's deleted passage
+ids, and the next free passage id. A search asks every segment, leaving its
+deleted passages out (a faiss IDSelector), and keeps the best: on exact
+segments the same scores and order as one index of the live passages. Too
+many segments are merged, and too many deleted passages compacted away, from
+the stored vectors (no text is embedded again).
+"""
 from __future__ import annotations
 
 import json
@@ -52,38 +68,186 @@ def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: b
                             lambda texts: embedder.encode_documents(texts, progress=progress), cache)
 
 
+MANIFEST = "segments.json"
+MAX_SEGMENTS = 8  # more: all but the largest are merged into one
+MAX_DELETED_SHARE = 0.2  # more of the stored passages deleted: every segment is compacted into one
+
+
 def write_semantic_index(folder: Path, stories: list[Story], embedder, cache: EmbeddingCache | None,
                          ann_threshold: int | None = None, previous: Path | None = None,
                          drop_stories: set[str] = frozenset(), progress: bool = False) -> dict:
-    """Write ``vectors.faiss`` and ``passages.jsonl`` for ``stories``: all of
-    them, or (with ``previous``) the previous generation's passages less those
-    of ``drop_stories``, plus the passages of ``stories``. Returns what
-    meta.json records about it."""
-    kept: list[dict] = []
-    next_id = 0
-    if previous is not None:
-        old = read_passages(previous)
-        kept = [row for row in old if row["story"] not in drop_stories]
-        next_id = max((row["id"] for row in old), default=-1) + 1
-    rows = story_passage_rows(stories, next_id)
+    """Write ``vectors/`` for ``stories``: all of them, or (with ``previous``,
+    a generation written by the same model) the previous generation's
+    passages less those of ``drop_stories``, plus the passages of
+    ``stories``. Returns what meta.json records about it."""
+    target = Path(folder) / layout.VECTORS
+    manifest = _read_manifest(Path(previous) / layout.VECTORS) if previous is not None else None
+    rows = story_passage_rows(stories, manifest["next_id"] if manifest else 0)
     vectors, computed = _embed(rows, embedder, cache, progress)
-    if kept:
-        old_index = open_vectors(previous)
-        vectors = np.vstack([np.stack([old_index.reconstruct(row["id"]) for row in kept]), vectors])
-    kind = save_vectors(folder, kept + rows, vectors, embedder.dimension, ann_threshold)
-    return {"name": embedder.name, "precision": embedder.precision, "dimension": embedder.dimension,
-            "query_prompt": embedder.query_prompt,
-            "document_prompt": embedder.document_prompt, "vector_index": kind, "passages": len(kept) + len(rows),
-            "embedded": computed}
+    if manifest is None:
+        kinds = save_vectors(folder, rows, vectors, embedder.dimension, ann_threshold)
+    else:
+        kinds = update_vectors(folder, previous, drop_stories, rows, vectors, embedder.dimension, ann_threshold)
+    return {"name": embedder.name, "precision": embedder.precision, "runtime": embedder.runtime,
+            "dimension": embedder.dimension, "query_prompt": embedder.query_prompt,
+            "document_prompt": embedder.document_prompt, "vector_index": kinds,
+            "passages": _live_count(_read_manifest(target)), "embedded": computed}
+
+
+def _kind_name(kind: str) -> str:
+    return (f"hnsw (M={HNSW_NEIGHBOURS}, efConstruction={HNSW_EF_CONSTRUCTION})" if kind == "hnsw"
+            else "flat (exact inner product)")
+
+
+def _describe(manifest: dict) -> str:
+    """The kind of vector index, as meta.json records it: the largest segment's, and how many more segments."""
+    segments = sorted(manifest["segments"], key=lambda segment: -segment["rows"])
+    if not segments:
+        return _kind_name("flat")
+    more = len(segments) - 1
+    return _kind_name(segments[0]["kind"]) + (f" + {more} smaller segment{'s' * (more > 1)}" if more else "")
 
 
 def save_vectors(folder: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
                  ann_threshold: int | None = None) -> str:
-    """Write passage records and their vectors (row i is rows[i]'s); returns
-    the kind of vector index written."""
-    kind = save_faiss(folder / layout.VECTORS, rows, vectors, dimension, ann_threshold)
-    write_jsonl(folder / layout.PASSAGES, rows)
-    return kind
+    """Write ``vectors/`` of one segment: passage records and their vectors
+    (row i is rows[i]'s); returns the kind of vector index written."""
+    target = Path(folder) / layout.VECTORS
+    target.mkdir()
+    segment = _write_segment(target, "seg-000001", rows, vectors, dimension, ann_threshold)
+    manifest = {"segments": [segment], "deleted": {},
+                "next_id": max((row["id"] for row in rows), default=-1) + 1, "dimension": dimension}
+    _write_manifest(target, manifest)
+    return _describe(manifest)
+
+
+def update_vectors(folder: Path, previous: Path, drop_stories: set[str], rows: list[dict], vectors: np.ndarray,
+                   dimension: int, ann_threshold: int | None = None) -> str:
+    """``vectors/`` of ``previous`` less the passages of ``drop_stories``,
+    plus ``rows`` (ids from the previous ``next_id`` on) with ``vectors``:
+    the previous segments linked, one new segment; merged past MAX_SEGMENTS,
+    compacted past MAX_DELETED_SHARE deleted passages."""
+    source, target = Path(previous) / layout.VECTORS, Path(folder) / layout.VECTORS
+    target.mkdir()
+    manifest = _read_manifest(source)
+    segments = list(manifest["segments"])
+    deleted = {segment["name"]: set(manifest["deleted"].get(segment["name"], ())) for segment in segments}
+    if drop_stories:
+        for segment in segments:
+            for story, ids in _read_story_ids(source, segment["name"]):
+                if story in drop_stories:
+                    deleted[segment["name"]].update(ids)
+    number = max((int(segment["name"].rsplit("-", 1)[1]) for segment in segments), default=0)
+    next_id = max([manifest["next_id"], *(row["id"] + 1 for row in rows)])
+    fresh = {}
+    if rows:
+        number += 1
+        name = f"seg-{number:06d}"
+        segments.append(_write_segment(target, name, rows, vectors, dimension, ann_threshold))
+        deleted[name], fresh[name] = set(), True
+    total = sum(segment["rows"] for segment in segments)
+    if total and sum(map(len, deleted.values())) > MAX_DELETED_SHARE * total:
+        merging = [segment["name"] for segment in segments]
+    elif len(segments) > MAX_SEGMENTS:
+        merging = [segment["name"] for segment in sorted(segments, key=lambda s: s["rows"])[:len(segments) - 1]]
+    else:
+        merging = []
+    if merging:
+        merged_rows, merged_vectors = [], []
+        for segment in segments:
+            if segment["name"] in merging:
+                where = target if segment["name"] in fresh else source
+                kept, kept_vectors = _live_rows(where, segment["name"], deleted[segment["name"]])
+                merged_rows += kept
+                merged_vectors.append(kept_vectors)
+        number += 1
+        name = f"seg-{number:06d}"
+        for old in merging:
+            if old in fresh:
+                for path in target.glob(old + ".*"):
+                    path.unlink()
+        merged = _write_segment(target, name, merged_rows,
+                                np.vstack(merged_vectors) if merged_vectors else np.zeros((0, dimension)),
+                                dimension, ann_threshold)
+        segments = [segment for segment in segments if segment["name"] not in merging] + [merged]
+        deleted[name] = set()
+    for segment in segments:
+        for suffix in SEGMENT_FILES:
+            if not (target / (segment["name"] + suffix)).exists():
+                layout.link_or_copy(source / (segment["name"] + suffix), target / (segment["name"] + suffix))
+    manifest = {"segments": segments,
+                "deleted": {segment["name"]: sorted(deleted[segment["name"]]) for segment in segments
+                            if deleted.get(segment["name"])},
+                "next_id": next_id, "dimension": dimension}
+    _write_manifest(target, manifest)
+    return _describe(manifest)
+
+
+SEGMENT_FILES = (".faiss", ".jsonl", ".stories.json")
+
+
+def _write_segment(folder: Path, name: str, rows: list[dict], vectors: np.ndarray, dimension: int,
+                   ann_threshold: int | None) -> dict:
+    kind = save_faiss(folder / f"{name}.faiss", rows, vectors, dimension, ann_threshold).split(" ")[0]
+    write_jsonl(folder / f"{name}.jsonl", rows)
+    by_story: dict[str, list[int]] = {}
+    for row in rows:
+        by_story.setdefault(row["story"], []).append(row["id"])
+    (folder / f"{name}.stories.json").write_text(json.dumps(list(by_story.items()), ensure_ascii=False),
+                                                 encoding="utf-8")
+    return {"name": name, "kind": kind, "rows": len(rows)}
+
+
+def _live_rows(folder: Path, name: str, deleted: set[int]) -> tuple[list[dict], np.ndarray]:
+    """A segment's passage records and vectors, less ``deleted``, in its order."""
+    import faiss
+
+    index = open_faiss(folder / f"{name}.faiss")
+    ids = faiss.vector_to_array(index.id_map) if index.ntotal else np.zeros(0, np.int64)
+    stored = index.index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+    position = {int(pid): i for i, pid in enumerate(ids)}
+    path = folder / f"{name}.jsonl"
+    with open(path, "rb") as handle:
+        rows = [_passage_record(line, path, f"line {number}") for number, line in enumerate(handle, 1)]
+    rows = [row for row in rows if row["id"] not in deleted]
+    if any(row["id"] not in position for row in rows):
+        raise layout.IndexDamaged(path, "it lists passages its faiss index lacks")
+    return rows, stored[[position[row["id"]] for row in rows]].reshape(len(rows), index.d)
+
+
+def _read_story_ids(folder: Path, name: str) -> list[tuple[str, list[int]]]:
+    path = folder / f"{name}.stories.json"
+    try:
+        return [(str(story), [int(i) for i in ids]) for story, ids in json.loads(path.read_text(encoding="utf-8"))]
+    except FileNotFoundError:
+        raise layout.IndexDamaged(path, "missing") from None
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise layout.IndexDamaged(path, f"not a list of stories' passages: {exc}") from None
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if not Path(folder).is_dir():
+            raise layout.IndexNotFound(Path(folder).parent, "no semantic index") from None
+        raise layout.IndexDamaged(path, "missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise layout.IndexDamaged(path, f"not a vector segments manifest: {exc}") from None
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("segments"), list)
+            and isinstance(manifest.get("deleted"), dict) and isinstance(manifest.get("next_id"), int)
+            and all(isinstance(s, dict) and {"name", "kind", "rows"} <= set(s) for s in manifest["segments"])):
+        raise layout.IndexDamaged(path, "not a vector segments manifest")
+    return manifest
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    (Path(folder) / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def _live_count(manifest: dict) -> int:
+    return sum(segment["rows"] - len(manifest["deleted"].get(segment["name"], ())) for segment in manifest["segments"])
 
 
 def save_faiss(path: Path, rows: list[dict], vectors: np.ndarray, dimension: int,
@@ -114,18 +278,26 @@ def _passage_record(line: bytes, path: Path, where: str) -> dict:
 
 
 def read_passages(generation: Path) -> list[dict]:
-    """Every passage record; IndexDamaged naming the line that cannot be read."""
-    path = Path(generation) / layout.PASSAGES
-    with open(path, "rb") as handle:
-        return [_passage_record(line, path, f"line {number}") for number, line in enumerate(handle, 1)]
+    """Every live passage record, in segment order; IndexDamaged naming the line that cannot be read."""
+    folder = Path(generation) / layout.VECTORS
+    manifest = _read_manifest(folder)
+    rows = []
+    for segment in manifest["segments"]:
+        deleted = set(manifest["deleted"].get(segment["name"], ()))
+        path = folder / f"{segment['name']}.jsonl"
+        try:
+            with open(path, "rb") as handle:
+                rows += [row for row in (_passage_record(line, path, f"line {number}")
+                                         for number, line in enumerate(handle, 1)) if row["id"] not in deleted]
+        except FileNotFoundError:
+            raise layout.IndexDamaged(path, "missing") from None
+    return rows
 
 
-def open_vectors(generation: Path):
-    """The generation's passage vectors (see open_faiss); IndexNotFound without them."""
-    path = Path(generation) / layout.VECTORS
-    if not path.is_file():
-        raise layout.IndexNotFound(Path(generation), "no semantic index")
-    return open_faiss(path)
+def open_vectors(generation: Path) -> "VectorStore":
+    """The generation's passage vectors (a VectorStore); IndexNotFound without
+    them, IndexDamaged when a segment cannot be read."""
+    return VectorStore(Path(generation) / layout.VECTORS)
 
 
 def open_faiss(path: Path):
@@ -146,33 +318,128 @@ def open_faiss(path: Path):
 
 
 def vector_ids(generation: Path) -> set[int]:
-    """The passage ids the faiss index holds (for check_index)."""
+    """The live passage ids the faiss segments hold (for check_index; what
+    else disagrees with segments.json, open_vectors says)."""
     import faiss
 
-    vectors = open_vectors(generation)
-    return set(faiss.vector_to_array(vectors.id_map).tolist()) if vectors.ntotal else set()
+    folder = Path(generation) / layout.VECTORS
+    manifest = _read_manifest(folder)
+    found: set[int] = set()
+    for segment in manifest["segments"]:
+        index = open_faiss(folder / f"{segment['name']}.faiss")
+        if index.ntotal:
+            found.update(faiss.vector_to_array(index.id_map).tolist())
+        found.difference_update(manifest["deleted"].get(segment["name"], ()))
+    return found
+
+
+class VectorStore:
+    """The live passage vectors of a generation's segments, searched as one
+    faiss index: ``d``, ``ntotal`` (live passages), ``search`` (best first
+    over every segment, deleted passages left out; ids -1 where fewer were
+    found) and ``reconstruct``."""
+
+    def __init__(self, folder: Path):
+        import faiss
+
+        self.folder = Path(folder)
+        manifest = _read_manifest(self.folder)
+        self.d = int(manifest.get("dimension", 0))
+        self.segments = []  # (faiss index, its passage ids sorted, search parameters or None, live count)
+        self.ntotal = 0
+        self._keep = []  # the selectors the search parameters point to (faiss holds raw pointers)
+        for segment in manifest["segments"]:
+            index = open_faiss(self.folder / f"{segment['name']}.faiss")
+            self.d = index.d
+            ids = np.sort(faiss.vector_to_array(index.id_map)) if index.ntotal else np.zeros(0, np.int64)
+            deleted = np.array(sorted(manifest["deleted"].get(segment["name"], ())), dtype=np.int64)
+            if index.ntotal != segment["rows"] or not np.isin(deleted, ids).all():
+                raise layout.IndexDamaged(self.folder / f"{segment['name']}.faiss",
+                                          f"{index.ntotal} vectors where {MANIFEST} records {segment['rows']}")
+            live = index.ntotal - len(deleted)
+            if live == 0:
+                continue
+            hnsw = isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW)
+            params = None
+            if len(deleted):
+                batch = faiss.IDSelectorBatch(deleted)
+                selector = faiss.IDSelectorNot(batch)
+                self._keep.append((batch, selector))
+                params = (faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH) if hnsw
+                          else faiss.SearchParameters(sel=selector))
+                live_ids = ids[~np.isin(ids, deleted)]
+            else:
+                live_ids = ids
+            self.segments.append((index, ids, params, live, live_ids))
+            self.ntotal += live
+
+    def ids(self) -> np.ndarray:
+        """The live passage ids."""
+        return np.concatenate([live_ids for *_, live_ids in self.segments]) if self.segments else np.zeros(0, np.int64)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if k <= 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        if len(self.segments) == 1 and self.segments[0][2] is None:
+            return self.segments[0][0].search(queries, k)
+        found_scores, found_ids = [], []
+        for index, _, params, live, _ in self.segments:
+            depth = min(k, live)
+            scores, ids = index.search(queries, depth, params=params) if params is not None else index.search(
+                queries, depth)
+            found_scores.append(scores)
+            found_ids.append(ids)
+        scores = np.hstack(found_scores) if found_scores else np.zeros((len(queries), 0), np.float32)
+        ids = np.hstack(found_ids) if found_ids else np.zeros((len(queries), 0), np.int64)
+        scores = np.where(ids < 0, -np.inf, scores)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        scores, ids = np.take_along_axis(scores, order, 1), np.take_along_axis(ids, order, 1)
+        if scores.shape[1] < k:
+            pad = k - scores.shape[1]
+            scores = np.hstack([scores, np.full((len(queries), pad), -np.inf, np.float32)])
+            ids = np.hstack([ids, np.full((len(queries), pad), -1, np.int64)])
+        return scores.astype(np.float32), ids
+
+    def reconstruct(self, pid: int) -> np.ndarray:
+        for index, ids, *_ in self.segments:
+            at = np.searchsorted(ids, pid)
+            if at < len(ids) and ids[at] == pid:
+                return index.reconstruct(int(pid))
+        raise KeyError(pid)
 
 
 class PassageStore:
-    """Which story each passage belongs to, and its text read from disk when
-    asked for (an archive's passage texts need not sit in memory). The file
-    stays open, so a generation removed while a request reads it still reads."""
+    """Which story each live passage belongs to, and its text read from disk
+    when asked for (an archive's passage texts need not sit in memory). The
+    files stay open, so a generation removed while a request reads it still reads."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, generation: Path):
+        folder = Path(generation) / layout.VECTORS
+        manifest = _read_manifest(folder)
         self.story_of: dict[int, str] = {}
         self.of_story: dict[str, list[int]] = {}
-        self._spans: dict[int, tuple[int, int]] = {}  # passage id -> (byte offset, length) of its line
-        self._file = open(path, "rb")
-        offset = 0
-        for number, line in enumerate(self._file, 1):
-            row = _passage_record(line, self.path, f"line {number}")
-            self.story_of[row["id"]] = row["story"]
-            self.of_story.setdefault(row["story"], []).append(row["id"])
-            self._spans[row["id"]] = (offset, len(line))
-            offset += len(line)
+        self._spans: dict[int, tuple[int, int, int]] = {}  # passage id -> (file, byte offset, length) of its line
+        self._files = []
+        for segment in manifest["segments"]:
+            deleted = set(manifest["deleted"].get(segment["name"], ()))
+            path = folder / f"{segment['name']}.jsonl"
+            try:
+                handle = open(path, "rb")
+            except FileNotFoundError:
+                raise layout.IndexDamaged(path, "missing") from None
+            self._files.append((handle, path))
+            offset = 0
+            for number, line in enumerate(handle, 1):
+                row = _passage_record(line, path, f"line {number}")
+                if row["id"] not in deleted:
+                    self.story_of[row["id"]] = row["story"]
+                    self.of_story.setdefault(row["story"], []).append(row["id"])
+                    self._spans[row["id"]] = (len(self._files) - 1, offset, len(line))
+                offset += len(line)
 
     def text(self, pid: int) -> str:
         """A passage's text, read now; IndexDamaged if the file changed under us."""
-        offset, length = self._spans[pid]
-        return _passage_record(os.pread(self._file.fileno(), length, offset), self.path, f"passage {pid}")["text"]
+        number, offset, length = self._spans[pid]
+        handle, path = self._files[number]
+        return _passage_record(os.pread(handle.fileno(), length, offset), path, f"passage {pid}")["text"]

@@ -31,7 +31,7 @@ from benchinfo import describe  # noqa: E402
 from storysearch.index.analysis import text_analysis  # noqa: E402
 from storysearch.index import layout  # noqa: E402
 from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
-from storysearch.index.vectors import vector_index, write_semantic_index  # noqa: E402
+from storysearch.index.vectors import open_vectors, vector_index, write_semantic_index  # noqa: E402
 from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
@@ -56,11 +56,12 @@ def ann_recall(folder: Path, vectors, depth: int = K) -> float:
     import faiss
     import numpy as np
 
-    exact = faiss.read_index(str(folder / "vectors.faiss"))
-    total = exact.ntotal
-    stored = np.stack([exact.reconstruct(i) for i in range(total)])
+    exact = open_vectors(folder)  # (built flat: exact inner product over every live passage)
+    ids = np.sort(exact.ids())
+    total = len(ids)
+    stored = np.stack([exact.reconstruct(int(i)) for i in ids])
     approximate, _ = vector_index(stored.shape[1], total, ann_threshold=0)
-    approximate.add_with_ids(stored, np.arange(total, dtype=np.int64))
+    approximate.add_with_ids(stored, ids)
     faiss.downcast_index(approximate.index).hnsw.efSearch = 128
     _, truth = exact.search(vectors, depth)
     _, found = approximate.search(vectors, depth)

@@ -4,6 +4,7 @@ the serving process, and query latency per mode; plus embedding throughput
 on real passages.
 
     python scripts/bench_scale.py [--sizes 1000 10000 100000] [--queries 200]
+    python scripts/bench_scale.py --end-to-end [--sizes 10000] [--ann-threshold N]
 
 Stories recombine real paragraphs (the bundled corpus and CMRC 2018 dev)
 under real headlines. So that embedding time does not dominate the run, each
@@ -16,12 +17,22 @@ Each story also gets a paper, a date over ten years and the places of a real
 bundled story; "facets" times the facet counts (paper, year, month, place,
 author) over a query's whole keyword match set, "newest-first sort" the
 ordering of that whole set by date.
+
+``--end-to-end`` measures instead what adding one page costs: the synthetic
+stories are written as page files (PAPER/DATE/NN.txt, ten stories a page), the
+index is built from them by ``build_index`` (segmenting, places, practices,
+Whoosh, term matrix, vectors, practice index, commit; the vectors derived as
+above by a stand-in embedder, from a throw-away cache), then one new page of
+ten stories is added and ``build_index`` run again: its total and its steps
+(BuildReport.timings) are printed. ``--ann-threshold`` (passages above it: HNSW)
+defaults to the setting.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -39,7 +50,8 @@ from benchinfo import describe, percentile  # noqa: E402
 
 from storysearch.index import layout  # noqa: E402
 from storysearch.index.analysis import analyzer_settings  # noqa: E402
-from storysearch.index.build import GenerationWriter, place_records  # noqa: E402
+from storysearch.index import build as build_module  # noqa: E402
+from storysearch.index.build import GenerationWriter, build_index, place_records  # noqa: E402
 from storysearch.index.practice_index import write_practice_index  # noqa: E402
 from storysearch.index.vectors import save_vectors, story_passage_rows  # noqa: E402
 from storysearch.index.corpus import read_corpus  # noqa: E402
@@ -47,7 +59,7 @@ from storysearch.index.embedding import DEFAULT_MODEL, load_embedder  # noqa: E4
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.index.segment import split_stories  # noqa: E402
 from storysearch.index.sparse import update_sparse_index  # noqa: E402
-from storysearch.index.stories import Story, write_stories  # noqa: E402
+from storysearch.index.stories import Story, write_story_file  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
 from storysearch.searcher.filters import Filters  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
@@ -129,7 +141,10 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         kind = save_vectors(generation, rows, vectors, embedder.dimension)
         timings["vector_index_s"] = time.perf_counter() - started
         write_practice_index(generation, stories, embedder, None)  # synthetic stories report no practices
-        write_stories(generation / layout.STORIES, stories)
+        by_source: dict[str, list[Story]] = {}
+        for story in stories:
+            by_source.setdefault(story.source, []).append(story)
+        write_story_file(generation / layout.STORIES, generation / layout.STORY_INDEX, list(by_source.items()))
         counts: dict[str, int] = {}
         for story in stories:
             counts[story.source] = counts.get(story.source, 0) + 1
@@ -169,16 +184,89 @@ def disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2 ** 20
 
 
+class DerivedEmbedder:
+    """Stands in for the model in an end-to-end build: a text's vector is a
+    real passage vector picked by the text's hash, with a little noise."""
+
+    def __init__(self, embedder, real_vectors: np.ndarray):
+        self.name, self.precision = "derived-" + embedder.name.rsplit("/", 1)[-1], "float32"
+        self.dimension, self.real = embedder.dimension, real_vectors
+        self.query_prompt, self.document_prompt = embedder.query_prompt, embedder.document_prompt
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(__import__("hashlib").sha1(text.encode("utf-8")).digest()[:8], "little")
+            noise = np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
+            vector = self.real[seed % len(self.real)] + NOISE * noise / np.sqrt(self.dimension)
+            out[i] = vector / np.linalg.norm(vector)
+        return out
+
+
+def page_text(stories: list[Story]) -> str:
+    """A page of stories as a scanned page reads: headline, byline, paragraphs."""
+    return "\n\n".join(f"{story.headline}\n\n本报记者 {story.authors[0]}\n\n" + "\n\n".join(story.paragraphs)
+                        for story in stories) + "\n"
+
+
+def write_corpus(folder: Path, stories: list[Story], first_day: int = 0, age_s: float = 0) -> None:
+    """Ten stories a page file, one page an edition: PAPER/DATE/01.txt,
+    dated ``age_s`` seconds ago (an archive's pages were written long before
+    they are indexed; a page written within 2 s of being read is read again
+    at the next update, see index/corpus.py)."""
+    for number in range(0, len(stories), PAGE_STORIES):
+        day = datetime.date.fromordinal(FIRST_DAY + first_day + number // PAGE_STORIES // len(PAPERS))
+        path = folder / PAPERS[number // PAGE_STORIES % len(PAPERS)] / day.isoformat() / "01.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page_text(stories[number:number + PAGE_STORIES]), encoding="utf-8")
+        if age_s:
+            then = time.time_ns() - int(age_s * 1e9)
+            os.utime(path, ns=(then, then))
+
+
+STEPS = ("corpus", "previous", "segmenting", "stories", "keyword", "term_matrix", "vectors", "practices", "commit")
+
+
+def end_to_end(sizes: list[int], ann_threshold: int | None, embedder, paragraphs, headlines, places,
+               real_vectors) -> None:
+    derived = DerivedEmbedder(embedder, real_vectors)
+    build_module.load_embedder = lambda name, precision=None: derived
+    rng = random.Random(2026)
+    print(f"| stories | passages | vectors | full build | update ({PAGE_STORIES} stories added) | "
+          + " | ".join(STEPS) + " |", flush=True)
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus, folder, cache = Path(tmp) / "corpus", Path(tmp) / "index", Path(tmp) / "cache"
+            write_corpus(corpus, synthetic_archive(size, paragraphs, headlines, places, rng), age_s=3600)
+            built = build_index(corpus, folder, derived.name, cache, ann_threshold, progress=False,
+                                precision="float32")
+            write_corpus(corpus, synthetic_archive(PAGE_STORIES, paragraphs, headlines, places, rng, first=size),
+                         first_day=5000)
+            update = build_index(corpus, folder, derived.name, cache, ann_threshold, progress=False,
+                                 precision="float32")
+            assert update.incremental and update.added, "the update did not build on the index"
+            kind = layout.read_meta(layout.current_generation(folder))["model"]["vector_index"].split(" ")[0]
+            print(f"| {built.stories:,} | {built.passages:,} | {kind} | {built.seconds:.0f} s | "
+                  f"{update.seconds:.2f} s | " + " | ".join(f"{update.timings.get(step, 0):.2f}" for step in STEPS)
+                  + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="time build_index adding one page to an index built from page files")
+    parser.add_argument("--ann-threshold", type=int, default=None)
     args = parser.parse_args()
     print(describe(), flush=True)
     embedder = load_embedder(DEFAULT_MODEL)
     bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
     paragraphs, headlines, real_vectors, questions, question_vectors = real_material(embedder, bundled)
     places = [place_records(story) for story in bundled]
+    if args.end_to_end:
+        end_to_end(args.sizes, args.ann_threshold, embedder, paragraphs, headlines, places, real_vectors)
+        return
     sample = story_passage_rows(bundled)
     started = time.perf_counter()
     embedder.encode_documents([row["text"] for row in sample])

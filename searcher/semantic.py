@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from storysearch.index import layout
 from storysearch.index.embedding import Embedder
 from storysearch.index.stories import Story
 from storysearch.index.vectors import PassageStore, open_vectors
@@ -35,7 +34,7 @@ class SemanticSearcher(Searcher):
     def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story], table: StoryTable):
         folder = Path(folder)
         self.index = open_vectors(folder)
-        self.passages = PassageStore(folder / layout.PASSAGES)
+        self.passages = PassageStore(folder)
         self.embedder = embedder
         self.stories = stories
         self.table = table

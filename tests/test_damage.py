@@ -53,6 +53,12 @@ def live_file(folder: Path, name: str) -> Path:
     return layout.current_generation(folder) / name
 
 
+def newest_segment_file(generation: Path, suffix: str) -> Path:
+    """A file of the vector segment the generation wrote itself (the older
+    ones are hard-linked from the generation before: damaging one damages both)."""
+    return sorted((generation / layout.VECTORS).glob("seg-*" + suffix))[-1]
+
+
 # ------------------------------------------------------------ 1. nothing dropped silently
 def test_index_output_lists_text_left_out_of_the_stories(tmp_path, embedder, capsys):
     corpus = tmp_path / "corpus"
@@ -92,7 +98,19 @@ def test_index_rebuilds_a_generation_that_disagrees_with_its_own_counts(built):
     meta["stored_files"] = layout.stored_files(path.parent)  # sizes and hashes agree: only the counts tell
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
-    assert not report.up_to_date and "meta.json records 1" in report.damaged
+    # its stories.index.json (where each file's records lie) no longer tiles it
+    assert not report.up_to_date and "bytes where its index lists" in report.damaged
+    assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
+
+
+def test_index_rebuilds_a_generation_whose_meta_counts_other_stories(built):
+    corpus, folder, cache = built
+    meta_path = live_file(folder, layout.META)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["files"]["b.txt"]["stories"] = 2
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert not report.up_to_date and "1 stories of b.txt where meta.json records 2" in report.damaged
     assert len(SearchEngine(folder).stories) == 2 and check_index(folder).ok
 
 
@@ -164,15 +182,16 @@ def truncate(path: Path, keep: int) -> None:
 def test_a_truncated_vector_file_is_named_repaired_and_served_around(built, capsys):
     corpus, folder, cache = built
     damaged = layout.current_name(folder)
-    truncate(live_file(folder, layout.VECTORS), 100)
+    segment = newest_segment_file(layout.current_generation(folder), ".faiss")
+    truncate(segment, 100)
     report = check_index(folder)
-    assert any(layout.VECTORS in p for p in report.problems)
+    assert any(segment.name in p for p in report.problems)
     assert main(["check", "--index", str(folder)]) == 1
-    assert "vectors.faiss" in capsys.readouterr().out
+    assert segment.name in capsys.readouterr().out
     live = LiveEngine(folder)  # serving falls back to the intact previous generation
     assert live.current.generation.name != damaged and live.current.search("乡贤", "semantic", 3)
     result = cli("search", "乡贤", "--index", folder, "--mode", "semantic", cache=cache)
-    assert result.returncode == 2 and "vectors.faiss is damaged" in result.stderr
+    assert result.returncode == 2 and f"{segment.name} is damaged" in result.stderr
     assert "check --repair" in result.stderr and "Traceback" not in result.stderr
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)  # never "up to date"
     assert not report.up_to_date and layout.VECTORS in report.damaged and check_index(folder).ok
@@ -211,7 +230,7 @@ def test_passages_emptied_under_a_running_server(built):
     live = LiveEngine(folder, poll_seconds=3600)
     client = create_app(live, WebSettings()).test_client()
     story = next(iter(live.current.stories))
-    live_file(folder, layout.PASSAGES).write_bytes(b"")
+    newest_segment_file(layout.current_generation(folder), ".jsonl").write_bytes(b"")
     response = client.get(f"/api/similar/{story}")
     assert response.status_code == 503
     assert response.get_json()["ok"] is False and "check --repair" in response.get_json()["error"]
@@ -249,7 +268,7 @@ def test_a_current_naming_nothing_does_not_make_the_server_reload(built, caplog)
 def test_a_build_keeps_the_intact_generation_rather_than_a_damaged_one(built):
     corpus, folder, cache = built
     intact, damaged = [g.name for g in layout.generations(folder)]
-    truncate(folder / damaged / layout.VECTORS, 100)
+    truncate(newest_segment_file(folder / damaged, ".faiss"), 100)
     (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
     build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     names = [g.name for g in layout.generations(folder)]

@@ -103,9 +103,10 @@ def test_check_reports_and_repairs_disagreement(small):
     story_a = next(s.id for s in SearchEngine(folder).stories.values() if s.source == "a.txt")
     with whoosh_index.open_dir(str(generation / layout.WHOOSH)).writer() as writer:
         writer.delete_by_term("id", story_a)
-    vectors = faiss.read_index(str(generation / layout.VECTORS))
+    segment = generation / layout.VECTORS / "seg-000001.faiss"
+    vectors = faiss.read_index(str(segment))
     vectors.remove_ids(faiss.IDSelectorBatch(faiss.vector_to_array(vectors.id_map)[:1]))
-    faiss.write_index(vectors, str(generation / layout.VECTORS))
+    faiss.write_index(vectors, str(segment))
     shutil.rmtree(generation / layout.SPARSE)
     report = check_index(folder)
     assert not report.ok and report.missing_keyword == [story_a] and report.missing_vectors
@@ -237,3 +238,141 @@ def test_generations_are_switched_by_a_pointer_and_old_ones_removed(small):
     shutil.rmtree(folder)
     with pytest.raises(layout.IndexNotFound, match="storysearch index"):
         SearchEngine(folder)
+
+
+# ------------------------------------------------------------ an update costs what changed (issue 15)
+DISTRICTS = ("西湖区", "上城区", "拱墅区", "滨江区", "萧山区")
+TOPICS = ("垃圾分类", "电动自行车充电", "老旧小区加装电梯", "乡贤参与基层治理", "社区食堂")
+
+
+def district_page(day: int) -> str:
+    """Five stories, each on one topic in one district."""
+    return "\n".join(f"{district}第{day}期{TOPICS[(day + n) % 5]}简讯\n\n{'张李王赵钱'[n]}{day}\n\n"
+                     f"近日,{district}推进{TOPICS[(day + n) % 5]}工作,第{day}期,居民参与踊跃。\n"
+                     for n, district in enumerate(DISTRICTS))
+
+
+def checksums(generation: Path) -> dict[str, str]:
+    return {path.relative_to(generation).as_posix(): layout.sha256_of(path)
+            for path in sorted(generation.rglob("*")) if path.is_file()}
+
+
+def results(folder: Path, embedder) -> dict:
+    """Keyword hits with their scores, and semantic hits with theirs for a few query vectors."""
+    engine = SearchEngine(folder, embedder)
+    found = {}
+    for query in ("垃圾分类", "电动自行车 充电", "乡贤", "社区食堂 西湖区", '"加装电梯"'):
+        found["keyword", query] = [(h.docid, round(h.score, 5)) for h in engine.search(query, "keyword", 20)]
+    for query in ("怎样让居民把垃圾分好类", "电瓶车在楼道里充电的隐患", "老人吃饭难"):
+        vector = embedder.query_vector(query)
+        found["semantic", query] = [(h.docid, h.score) for h in engine.semantic.search_vector(vector, 12, floor=None)]
+    return found
+
+
+@pytest.mark.parametrize("ann_threshold", [None, 0], ids=["flat", "hnsw"])
+def test_an_update_searches_as_a_full_build_and_leaves_the_previous_generation_alone(
+        tmp_path, embedder, monkeypatch, ann_threshold):
+    from storysearch.index import vectors
+
+    monkeypatch.setattr(vectors, "MAX_SEGMENTS", 3)  # the fourth update merges vector segments
+    monkeypatch.setattr(vectors, "MAX_DELETED_SHARE", 0.5)  # and none compacts them (see the next test)
+    corpus, folder, cache = tmp_path / "corpus", tmp_path / "index", tmp_path / "cache"
+    write_pages(corpus, **{f"p{day}": district_page(day) for day in range(3)})
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, ann_threshold=ann_threshold)
+    steps = [
+        lambda: write_pages(corpus, p3=district_page(3)),  # one page added
+        lambda: write_pages(corpus, p1=district_page(11)),  # one page changed: its stories replaced
+        lambda: (corpus / "p0.txt").unlink(),  # one page removed: its stories deleted
+        lambda: write_pages(corpus, p4=district_page(4), a=PAGE_A),  # the segments are merged
+    ]
+    for number, step in enumerate(steps):
+        step()
+        previous = layout.current_generation(folder)
+        before = checksums(previous)
+        report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, ann_threshold=ann_threshold)
+        assert report.incremental and not report.up_to_date
+        assert checksums(previous) == before, f"update {number} changed the generation it was built on"
+        assert check_index(folder).ok
+        full = tmp_path / f"full-{number}"
+        build_index(corpus, full, DEFAULT_MODEL, cache_dir=cache, ann_threshold=ann_threshold)
+        updated, rebuilt = results(folder, embedder), results(full, embedder)
+        for key in rebuilt:
+            if ann_threshold is None or key[0] == "keyword":
+                assert updated[key] == rebuilt[key], (number, key)
+            else:  # HNSW finds (nearly) the same passages: here, on a few dozen, the same stories
+                assert [d for d, _ in updated[key]] == [d for d, _ in rebuilt[key]], (number, key)
+                assert [s for _, s in updated[key]] == pytest.approx([s for _, s in rebuilt[key]], abs=1e-5)
+        manifest = json.loads((layout.current_generation(folder) / layout.VECTORS / vectors.MANIFEST).read_text())
+        segments = [segment["name"] for segment in manifest["segments"]]
+        # 15 passages, then 5 more (linked, plus one new segment), 5 replaced (deleted in the first), 5
+        # removed (no new segment), 10 more: four segments, so all but the largest are merged into one
+        assert len(segments) == [2, 3, 3, 2][number]
+        linked = segments[:-1] if number in (0, 1) else segments if number == 2 else segments[:1]
+        assert all(os.path.samefile(layout.current_generation(folder) / layout.VECTORS / f"{name}.faiss",
+                                    previous / layout.VECTORS / f"{name}.faiss") for name in linked)
+        assert bool(manifest["deleted"]) == (number > 0)
+        assert {segment["kind"] for segment in manifest["segments"]} == {"hnsw" if ann_threshold == 0 else "flat"}
+
+
+def test_too_many_deleted_passages_are_compacted_away(small, monkeypatch):
+    from storysearch.index import vectors
+
+    corpus, folder, cache = small
+    write_pages(corpus, a=PAGE_A.replace("效果明显", "成效显著"))  # a's passage deleted: half of those stored
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    manifest = json.loads((layout.current_generation(folder) / layout.VECTORS / vectors.MANIFEST).read_text())
+    assert not manifest["deleted"] and len(manifest["segments"]) == 1 and manifest["segments"][0]["rows"] == 2
+    assert check_index(folder).ok
+    engine = SearchEngine(folder)
+    assert {engine.stories[h.docid].source for h in engine.semantic.search("乡贤", 5, floor=None)} == {"a.txt", "b.txt"}
+
+
+def test_the_keyword_index_is_linked_not_copied(small):
+    corpus, folder, cache = small
+    previous = layout.current_generation(folder)
+    write_pages(corpus, c=PAGE_C)
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    live = layout.current_generation(folder)
+    linked = [path.name for path in (previous / layout.WHOOSH).glob("*.seg")
+              if (live / layout.WHOOSH / path.name).exists()
+              and os.path.samefile(path, live / layout.WHOOSH / path.name)]
+    assert linked  # the previous segment serves both (Whoosh never writes into a file it wrote)
+    assert check_index(folder).ok
+
+
+def test_an_update_reads_no_story_of_the_files_it_keeps(small, monkeypatch):
+    from storysearch.index.stories import Story
+
+    corpus, folder, cache = small
+    kept = (layout.current_generation(folder) / layout.STORIES).read_bytes()
+    write_pages(corpus, c=PAGE_C)
+    with monkeypatch.context() as patched:
+        patched.setattr(Story, "from_dict", classmethod(lambda cls, data: pytest.fail("a kept story was read")))
+        report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert report.incremental and report.added == ["c.txt"] and report.stories == 3
+    written = (layout.current_generation(folder) / layout.STORIES).read_bytes()
+    assert written.startswith(kept)  # a.txt's and b.txt's records copied as they were, c.txt's after
+    assert check_index(folder).ok
+    assert headlines(folder) == ["乡贤参与 基层治理", "电动自行车 安全整治", "老旧小区 停车改造"]
+
+
+def test_an_update_reads_only_the_files_whose_size_time_or_inode_changed(tmp_path, embedder, monkeypatch):
+    import storysearch.index.corpus as corpus_module
+
+    corpus, folder, cache = tmp_path / "corpus", tmp_path / "index", tmp_path / "cache"
+    write_pages(corpus, a=PAGE_A, b=PAGE_B)
+    for path in corpus.iterdir():  # written long enough ago for their times to vouch for their bytes
+        os.utime(path, ns=(time.time_ns() - 10**11, time.time_ns() - 10**11))
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    read = []
+    original = corpus_module.read_page
+    monkeypatch.setattr(corpus_module, "read_page", lambda root, source: read.append(source) or original(root, source))
+    write_pages(corpus, a=PAGE_A.replace("效果明显", "成效显著"), c=PAGE_C)  # a: the same size, another time
+    report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert sorted(read) == ["a.txt", "c.txt"]  # b.txt was not read: its size, time and inode are as recorded
+    assert (report.added, report.changed, report.unchanged) == (["c.txt"], ["a.txt"], 1)
+    engine = SearchEngine(folder)
+    assert [engine.stories[h.docid].source for h in engine.search("成效显著", "keyword", 5)] == ["a.txt"]
+    files = layout.read_meta(layout.current_generation(folder))["files"]
+    assert files["b.txt"]["mtime_ns"] is not None and files["a.txt"]["mtime_ns"] is None  # a: written just now
+    assert check_index(folder).ok

@@ -29,7 +29,7 @@ def test_index_folder_records_versions_model_and_analyzer(corpus_index):
     for package in ("whoosh3", "faiss-cpu", "sentence-transformers", "torch"):
         assert meta["versions"][package]
     assert meta["built_at"]
-    for name in (layout.STORIES, layout.PASSAGES, layout.VECTORS, layout.WHOOSH):
+    for name in (layout.STORIES, layout.VECTORS, layout.WHOOSH, layout.SPARSE, layout.PRACTICE_INDEX):
         assert (generation / name).exists()
 
 

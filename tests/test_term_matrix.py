@@ -104,3 +104,56 @@ def test_adding_a_page_tokenizes_only_its_stories(tmp_path, embedder):
     assert os.stat(after / "seg-000001" / "rows.npy").st_ino == os.stat(before / "seg-000001" / "rows.npy").st_ino
     new = json.loads((after / "seg-000002" / "ids.json").read_text(encoding="utf-8"))
     assert new and all(story_id.startswith(pages[1].stem) for story_id in new)
+
+
+def test_vector_segments_search_as_one_exact_index(tmp_path, monkeypatch):
+    """index/vectors.py keeps passage vectors in segments as this module keeps
+    the term matrix: search over linked segments with deleted passages gives
+    the scores and ids of one flat index of the live passages, before and
+    after a merge and a compaction."""
+    import faiss
+
+    from storysearch.index import vectors
+
+    rng = np.random.default_rng(15)
+    dimension = 16
+    stored = rng.standard_normal((400, dimension)).astype(np.float32)
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    queries = rng.standard_normal((3, dimension)).astype(np.float32)
+
+    def rows(ids):
+        return [{"id": i, "story": f"s{i // 3}", "text": f"passage {i}"} for i in ids]
+
+    def generation(name):
+        (tmp_path / name).mkdir()
+        return tmp_path / name
+
+    monkeypatch.setattr(vectors, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(vectors, "MAX_DELETED_SHARE", 0.3)
+    previous = generation("g0")
+    vectors.save_vectors(previous, rows(range(200)), stored[:200], dimension, ann_threshold=10 ** 9)
+    live = set(range(200))
+    steps = [({"s5", "s10", "s60"}, range(200, 260)), (set(), range(260, 300)),  # the third segment: merged
+             ({f"s{n}" for n in range(20, 60)}, range(300, 400))]  # a third of what is stored deleted: compacted
+    for number, (drop, added) in enumerate(steps, 1):
+        folder = generation(f"g{number}")
+        vectors.update_vectors(folder, previous, drop, rows(added), stored[list(added)], dimension,
+                               ann_threshold=10 ** 9)
+        live = {i for i in live if f"s{i // 3}" not in drop} | set(added)
+        exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        ids = np.array(sorted(live), dtype=np.int64)
+        exact.add_with_ids(stored[ids], ids)
+        found = vectors.open_vectors(folder)
+        assert found.ntotal == len(live) and vectors.vector_ids(folder) == live
+        assert {row["id"] for row in vectors.read_passages(folder)} == live
+        for k in (1, 10, len(live), len(live) + 5):
+            for query in queries:  # one at a time, as a search asks
+                scores, hits = found.search(query[None, :], k)
+                want_scores, want_hits = exact.search(query[None, :], k)
+                assert np.array_equal(scores[hits >= 0], want_scores[want_hits >= 0]) and set(
+                    hits[hits >= 0].tolist()) == set(want_hits[want_hits >= 0].tolist())
+        assert np.array_equal(found.reconstruct(int(ids[-1])), stored[ids[-1]])
+        manifest = vectors._read_manifest(folder / "vectors")
+        assert len(manifest["segments"]) == [2, 2, 1][number - 1]
+        assert bool(manifest["deleted"]) == (number in (1, 2))
+        previous = folder
