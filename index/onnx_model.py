@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import settings
+from .layout import replace_folder
 from .sp_tokenizer import SentencePieceTokenizer, sentencepiece_model
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,7 @@ def ensure_exported(model_path: str) -> Path:
             except Exception as exc:  # noqa: BLE001 - torch.onnx raises many kinds; the message names the model
                 raise OnnxExportError(f"cannot export {model_path!r} to ONNX: {exc}; "
                                       f"use STORYSEARCH_MODEL_RUNTIME=torch") from exc
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
+            replace_folder(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return folder

@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cmrc  # noqa: E402
+import bench_scale  # noqa: E402
 from bench_scale import synthetic_archive  # noqa: E402
 from benchinfo import describe  # noqa: E402
 
@@ -43,12 +44,7 @@ PROJECTED = 100_000
 def real_text():
     """bench_scale's paragraphs and headlines, and the bundled stories' places."""
     bundled = [s for page in read_corpus(layout.DEFAULT_CORPUS)[0] for s in split_stories(page.source, page.text)]
-    cmrc_stories, _, _ = cmrc.load()
-    paragraphs = [p for s in bundled for p in s.paragraphs]
-    for story in cmrc_stories:
-        sentences = [s + "。" for s in story.paragraphs[0].split("。") if s.strip()]
-        paragraphs += ["".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
-    headlines = [s.headline for s in bundled if s.headline] + [p[:14] for p in paragraphs[::7]]
+    paragraphs, headlines = bench_scale.real_text(bundled, cmrc.load()[0])
     return paragraphs, headlines, [place_records(story) for story in bundled]
 
 

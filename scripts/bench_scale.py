@@ -84,14 +84,19 @@ print(json.dumps({'model_mb': model, 'serving_mb': rss()}))
 """
 
 
-def real_material(embedder, bundled: list[Story]):
-    """Real paragraphs, headlines, passage vectors and question vectors."""
-    cmrc_stories, questions, _ = cmrc.load()
+def real_text(bundled: list[Story], cmrc_stories: list[Story]) -> tuple[list[str], list[str]]:
+    """Real paragraphs (the bundled ones, and CMRC contexts three sentences at a time) and headlines."""
     paragraphs = [p for s in bundled for p in s.paragraphs]
     for story in cmrc_stories:
         sentences = [s + "。" for s in story.paragraphs[0].split("。") if s.strip()]
         paragraphs += ["".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
-    headlines = [s.headline for s in bundled if s.headline] + [p[:14] for p in paragraphs[::7]]
+    return paragraphs, [s.headline for s in bundled if s.headline] + [p[:14] for p in paragraphs[::7]]
+
+
+def real_material(embedder, bundled: list[Story]):
+    """Real paragraphs, headlines, passage vectors and question vectors."""
+    cmrc_stories, questions, _ = cmrc.load()
+    paragraphs, headlines = real_text(bundled, cmrc_stories)
     cache_dir = default_cache_dir()
     rows = story_passage_rows(bundled + cmrc_stories)
     cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, embedder.precision)
