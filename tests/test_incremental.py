@@ -265,7 +265,7 @@ def results(folder: Path, embedder) -> dict:
         found["keyword", query] = [(h.docid, round(h.score, 5)) for h in engine.search(query, "keyword", 20)]
     for query in ("怎样让居民把垃圾分好类", "电瓶车在楼道里充电的隐患", "老人吃饭难"):
         vector = embedder.query_vector(query)
-        found["semantic", query] = [(h.docid, h.score) for h in engine.semantic.search_vector(vector, 12, floor=None)]
+        found["semantic", query] = [(h.docid, h.score) for h in engine.semantic.search_vector(vector, 12, floored=False)]
     return found
 
 
@@ -324,7 +324,7 @@ def test_too_many_deleted_passages_are_compacted_away(small, monkeypatch):
     assert not manifest["deleted"] and len(manifest["segments"]) == 1 and manifest["segments"][0]["rows"] == 2
     assert check_index(folder).ok
     engine = SearchEngine(folder)
-    assert {engine.stories[h.docid].source for h in engine.semantic.search("乡贤", 5, floor=None)} == {"a.txt", "b.txt"}
+    assert {engine.stories[h.docid].source for h in engine.semantic.search("乡贤", 5, floored=False)} == {"a.txt", "b.txt"}
 
 
 def test_the_keyword_index_is_linked_not_copied(small):
