@@ -51,7 +51,8 @@ SETTINGS = (
             "cached beside it; serving never loads the torch weights) or torch (the model as it is; float32 "
             "only). float32 vectors agree within 1e-5 between the two", choices=("onnx", "torch")),
     Setting("model_threads", "STORYSEARCH_MODEL_THREADS", 0,
-            "threads the embedding model computes with; 0: the runtime's choice (one per core). On a "
+            "threads the embedding model computes with (onnx: texts run side by side, each on one thread; "
+            "torch: its threads); 0: one a core. storysearch serve uses half the cores unless this is set; on a "
             "machine other work also uses, 1 keeps one query from waiting on a busy core", "number"),
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
