@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -104,13 +104,6 @@ class Story:
         values = {k: v for k, v in data.items() if k in known}
         values["flags"] = StoryFlags(**data.get("flags", {}))
         return cls(**values)
-
-
-def write_stories(path: Path, stories: Iterable[Story]) -> None:
-    """``stories.jsonl``: one story record a line."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for story in stories:
-            handle.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
 
 
 def read_stories(path: Path) -> list[Story]:
