@@ -46,8 +46,7 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.index.stories import read_stories  # noqa: E402
-from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
-from storysearch.index.sparse import write_sparse_index  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_side  # noqa: E402
 from storysearch.index.vectors import write_semantic_index  # noqa: E402
 from storysearch.searcher.evaluation import read_qrels, read_queries  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402
@@ -121,8 +120,7 @@ def cmrc_half(embedder, cache_dir: Path, tmp: Path) -> tuple[list[Found], Found,
     indexed = [s for s in stories if s.id in kept_ids]
     folder = tmp / "cmrc"
     folder.mkdir()
-    write_keyword_index(folder / layout.WHOOSH, indexed)
-    write_sparse_index(folder / layout.SPARSE, indexed)
+    write_keyword_side(folder / layout.WHOOSH, folder / layout.SPARSE, indexed)
     cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, embedder.precision)
     write_semantic_index(folder, indexed, embedder, cache, ann_threshold=10**9)
     cache.close()

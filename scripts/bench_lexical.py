@@ -21,8 +21,7 @@ import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
 from storysearch.index import layout  # noqa: E402
-from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
-from storysearch.index.sparse import write_sparse_index  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_side  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
 from storysearch.searcher.lexical import KeywordSearcher  # noqa: E402
 from storysearch.searcher.table import StoryTable  # noqa: E402
@@ -36,8 +35,7 @@ def main() -> None:
     stories, questions, qrels = cmrc.load(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        write_keyword_index(Path(tmp) / "whoosh", stories)
-        write_sparse_index(Path(tmp) / layout.SPARSE, stories)
+        write_keyword_side(Path(tmp) / "whoosh", Path(tmp) / layout.SPARSE, stories)
         index_seconds = time.perf_counter() - started
         searcher = KeywordSearcher(Path(tmp), StoryTable(stories))
         runs, times = {}, []

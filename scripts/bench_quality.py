@@ -30,9 +30,8 @@ from benchinfo import describe  # noqa: E402
 
 from storysearch.index.analysis import text_analysis  # noqa: E402
 from storysearch.index import layout  # noqa: E402
-from storysearch.index.keyword_store import write_keyword_index  # noqa: E402
+from storysearch.index.keyword_store import write_keyword_side  # noqa: E402
 from storysearch.index.vectors import open_vectors, vector_index, write_semantic_index  # noqa: E402
-from storysearch.index.sparse import write_sparse_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL, PRECISIONS, load_embedder  # noqa: E402
 from storysearch.index.embedding_cache import EmbeddingCache, default_cache_dir, embed_with_cache  # noqa: E402
 from storysearch.searcher.evaluation import evaluate  # noqa: E402
@@ -118,8 +117,7 @@ def measure(data: Path, cache_dir: Path, model: str = DEFAULT_MODEL, precision: 
     embedder = load_embedder(model, precision)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        write_keyword_index(folder / "whoosh", stories)
-        write_sparse_index(folder / layout.SPARSE, stories)
+        write_keyword_side(folder / "whoosh", folder / layout.SPARSE, stories)
         cache = EmbeddingCache(cache_dir, embedder.name, embedder.document_prompt, embedder.dimension, precision)
         started = time.perf_counter()
         info = write_semantic_index(folder, stories, embedder, cache)
