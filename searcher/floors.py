@@ -36,8 +36,7 @@ class Floors:
 
     def close_in_meaning(self, hits: list[Hit], holds_a_term: Callable[[str], bool]) -> set[str]:
         """The stories among semantic ``hits`` that are close in meaning."""
-        return {hit.docid for hit in hits
-                if hit.score >= self.similarity or (hit.score >= self.word and holds_a_term(hit.docid))}
+        return {hit.docid for hit in hits if self.close(hit.score, holds_a_term(hit.docid))}
 
 
 FLOORS = {
