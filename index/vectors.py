@@ -206,12 +206,9 @@ def _live_rows(folder: Path, name: str, deleted: set[int]) -> tuple[list[dict], 
     ids = faiss.vector_to_array(index.id_map) if index.ntotal else np.zeros(0, np.int64)
     stored = index.index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
     position = {int(pid): i for i, pid in enumerate(ids)}
-    path = folder / f"{name}.jsonl"
-    with open(path, "rb") as handle:
-        rows = [_passage_record(line, path, f"line {number}") for number, line in enumerate(handle, 1)]
-    rows = [row for row in rows if row["id"] not in deleted]
+    rows = _segment_rows(folder, name, deleted)
     if any(row["id"] not in position for row in rows):
-        raise layout.IndexDamaged(path, "it lists passages its faiss index lacks")
+        raise layout.IndexDamaged(folder / f"{name}.jsonl", "it lists passages its faiss index lacks")
     return rows, stored[[position[row["id"]] for row in rows]].reshape(len(rows), index.d)
 
 
@@ -281,17 +278,20 @@ def read_passages(generation: Path) -> list[dict]:
     """Every live passage record, in segment order; IndexDamaged naming the line that cannot be read."""
     folder = Path(generation) / layout.VECTORS
     manifest = _read_manifest(folder)
-    rows = []
-    for segment in manifest["segments"]:
-        deleted = set(manifest["deleted"].get(segment["name"], ()))
-        path = folder / f"{segment['name']}.jsonl"
-        try:
-            with open(path, "rb") as handle:
-                rows += [row for row in (_passage_record(line, path, f"line {number}")
-                                         for number, line in enumerate(handle, 1)) if row["id"] not in deleted]
-        except FileNotFoundError:
-            raise layout.IndexDamaged(path, "missing") from None
-    return rows
+    return [row for segment in manifest["segments"]
+            for row in _segment_rows(folder, segment["name"], set(manifest["deleted"].get(segment["name"], ())))]
+
+
+def _segment_rows(folder: Path, name: str, deleted: set[int]) -> list[dict]:
+    """A segment's passage records less ``deleted``, in its order;
+    IndexDamaged naming the line that cannot be read."""
+    path = folder / f"{name}.jsonl"
+    try:
+        with open(path, "rb") as handle:
+            return [row for row in (_passage_record(line, path, f"line {number}")
+                                    for number, line in enumerate(handle, 1)) if row["id"] not in deleted]
+    except FileNotFoundError:
+        raise layout.IndexDamaged(path, "missing") from None
 
 
 def open_vectors(generation: Path) -> "VectorStore":
