@@ -344,9 +344,10 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         def all_stories() -> list[Story]:
             """Every story, for what is built anew (read back when an update kept blocks unread)."""
             if not every:
-                every.extend(story for _, block in blocks for story in block) if not any(
-                    isinstance(block, StoryBlock) for _, block in blocks) else every.extend(
-                    read_stories(staging / layout.STORIES))
+                if any(isinstance(block, StoryBlock) for _, block in blocks):
+                    every.extend(read_stories(staging / layout.STORIES))
+                else:
+                    every.extend(story for _, block in blocks for story in block)
             return every
 
         clock.lap("stories")
