@@ -26,7 +26,11 @@ from . import layout, settings, sparse
 from .analysis import bigram_analyzer, text_analysis
 from .stories import Story
 
-WRITER_MEMORY_MB = 256
+# A segment's files stay apart, not assembled into one compound file: Whoosh
+# reads a compound file through a BytesIO, which copies the postings and term
+# index into every searcher (one a server thread: 5 MB each on the 38 bundled
+# stories, growing with the archive); apart, a searcher reads them by seeking.
+WRITER_OPTIONS = {"limitmb": 256, "compound": False}
 TEXT_FIELDS = ("body_bigrams", "headline_bigrams")  # in Whoosh's order (by name)
 
 
@@ -161,7 +165,7 @@ class _BulkIndex:
 
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), whoosh_schema())
-        self.writer = SegmentWriter(ix, limitmb=WRITER_MEMORY_MB)
+        self.writer = SegmentWriter(ix, **WRITER_OPTIONS)
         if type(self.writer.fieldwriter) is not W3FieldWriter:  # _TermWriter writes that codec's blocks
             self.writer.cancel()
             raise TypeError(f"the keyword build writes Whoosh's W3 codec, not {type(self.writer.codec).__name__}")
@@ -393,7 +397,7 @@ def update_keyword_index(folder: Path, drop_sources: set[str], stories: list[Sto
     from whoosh import index as whoosh_index
 
     ix = whoosh_index.open_dir(str(folder))
-    with ix.writer(limitmb=WRITER_MEMORY_MB) as writer:
+    with ix.writer(**WRITER_OPTIONS) as writer:
         for source in sorted(drop_sources):
             writer.delete_by_term("source", source)
         _add_documents(writer, stories)

@@ -248,8 +248,9 @@ def test_damaged_keyword_files_under_a_running_server_answer_503(built):
     corpus, folder, cache = built
     live = LiveEngine(folder, poll_seconds=3600)
     client = create_app(live, WebSettings()).test_client()
-    for segment in (layout.current_generation(folder) / layout.WHOOSH).glob("*.seg"):
-        truncate(segment, 100)
+    whoosh = layout.current_generation(folder) / layout.WHOOSH
+    for segment_file in [*whoosh.glob("*.pst"), *whoosh.glob("*.trm")]:  # postings, terms
+        truncate(segment_file, 100)
     response = client.get("/api/search", query_string={"q": '"乡贤"', "mode": "keyword"})
     assert response.status_code == 503 and "check --repair" in response.get_json()["error"]
     page = client.get("/", query_string={"q": '"乡贤"', "mode": "keyword"})

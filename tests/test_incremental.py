@@ -333,7 +333,7 @@ def test_the_keyword_index_is_linked_not_copied(small):
     write_pages(corpus, c=PAGE_C)
     build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     live = layout.current_generation(folder)
-    linked = [path.name for path in (previous / layout.WHOOSH).glob("*.seg")
+    linked = [path.name for path in (previous / layout.WHOOSH).glob("*.pst")
               if (live / layout.WHOOSH / path.name).exists()
               and os.path.samefile(path, live / layout.WHOOSH / path.name)]
     assert linked  # the previous segment serves both (Whoosh never writes into a file it wrote)

@@ -11,7 +11,8 @@ import pytest
 from storysearch.index import layout, sparse, stories as stories_module
 from storysearch.index.analysis import text_analysis
 from storysearch.index.corpus import read_corpus
-from storysearch.index.keyword_store import _add_documents, whoosh_schema, write_keyword_index, write_keyword_side
+from storysearch.index.keyword_store import (WRITER_OPTIONS, _add_documents, open_keyword_index, update_keyword_index,
+                                             whoosh_schema, write_keyword_index, write_keyword_side)
 from storysearch.index.segment import split_stories
 from storysearch.index.stories import Story
 
@@ -118,20 +119,12 @@ def test_the_segment_builder_makes_the_segment_from_tokens_made(archive, tmp_pat
 
 
 def whoosh_files(folder: Path) -> dict[str, bytes]:
-    """The files of a one-segment Whoosh index, inside its compound file, with
-    the segment's random name taken out (the compound file's own directory
-    records modification times and its order varies, so it is not compared)."""
-    from whoosh.filedb.compound import CompoundStorage
-    from whoosh.filedb.structfile import StructFile
-
-    (segment_file,) = [path for path in folder.iterdir() if path.suffix == ".seg"]
-    name = segment_file.stem.split("_", 1)[1]
-    with open(segment_file, "rb") as handle:
-        parts = CompoundStorage(StructFile(handle), use_mmap=False)
-        files = {part.replace(name, "SEGMENT"): parts.open_file(part).read() for part in parts.list()}
-    toc = [path for path in folder.iterdir() if path.suffix == ".toc"]
-    files.update({path.name: path.read_bytes().replace(name.encode(), b"SEGMENT") for path in toc})
-    return files
+    """The files of a one-segment Whoosh index with the segment's random name
+    taken out."""
+    (segment,) = {path.name.split(".")[0].split("_", 1)[1] for path in folder.iterdir()
+                  if path.suffix not in (".toc", "")}
+    return {path.name.replace(segment, "SEGMENT"): path.read_bytes().replace(segment.encode(), b"SEGMENT")
+            for path in folder.iterdir() if not path.name.endswith("WRITELOCK")}
 
 
 def whoosh_writer_index(folder: Path, stories: list[Story]) -> None:
@@ -139,7 +132,7 @@ def whoosh_writer_index(folder: Path, stories: list[Story]) -> None:
     from whoosh import index as whoosh_index
 
     folder.mkdir()
-    with whoosh_index.create_in(str(folder), whoosh_schema()).writer(limitmb=256) as writer:
+    with whoosh_index.create_in(str(folder), whoosh_schema()).writer(**WRITER_OPTIONS) as writer:
         _add_documents(writer, stories)
 
 
@@ -180,3 +173,16 @@ def test_an_error_writing_the_term_matrix_in_the_second_process_is_raised(archiv
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(OSError):
         write_keyword_side(tmp_path / "whoosh", tmp_path / "file" / "terms", archive[:5], 2)
+
+
+def test_segments_are_written_as_separate_files_after_a_build_and_an_update(archive, tmp_path):
+    """Whoosh reads a compound segment file through a copy in each searcher
+    (one a server thread); separate files are read where they lie."""
+    write_keyword_index(tmp_path / layout.WHOOSH, archive[:10])
+    update_keyword_index(tmp_path / layout.WHOOSH, {archive[0].source}, archive[10:20])
+    assert not list((tmp_path / layout.WHOOSH).glob("*.seg"))
+    with open_keyword_index(tmp_path).searcher() as searcher:
+        ids = searcher.reader().column_reader("id")
+        held = {ids[docnum] for docnum in searcher.document_numbers()}
+    kept = {story.id for story in archive[:10] if story.source != archive[0].source}
+    assert held == kept | {story.id for story in archive[10:20]}
