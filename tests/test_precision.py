@@ -142,3 +142,57 @@ def test_an_index_that_records_no_precision_is_float32(small):
     assert SearchEngine(folder).precision == "float32"
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache, precision="float32")
     assert report.up_to_date  # its float32 vectors are kept
+
+
+@pytest.mark.parametrize("mode", ["mean", "cls", "max", "lasttoken"])
+def test_numpy_pooling_equals_sentence_transformers(mode):
+    import torch
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from storysearch.index.onnx_model import _pool
+
+    rng = np.random.default_rng(7)
+    lengths = [5, 2, 9]
+    texts = [rng.standard_normal((length, 8)).astype(np.float32) for length in lengths]
+    padded = np.zeros((len(texts), max(lengths), 8), dtype=np.float32)
+    mask = np.zeros((len(texts), max(lengths)), dtype=np.int64)
+    for row, embeddings in enumerate(texts):
+        padded[row, :len(embeddings)], mask[row, :len(embeddings)] = embeddings, 1
+    pooled = Pooling(8, pooling_mode=mode)({"token_embeddings": torch.from_numpy(padded),
+                                            "attention_mask": torch.from_numpy(mask)})["sentence_embedding"]
+    assert np.abs(np.stack([_pool(embeddings, mode) for embeddings in texts]) - pooled.numpy()).max() < 1e-6
+
+
+def test_the_numpy_encoder_equals_sentence_transformers_on_onnx(int8_embedder, passages, queries):
+    """e5 is run by OnnxSentenceEncoder; the SentenceTransformer whose first module is OnnxTransformer
+    (other models' way) gives the same vectors."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Normalize
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from storysearch.index.embedding import resolve_model_path
+    from storysearch.index.onnx_model import OnnxSentenceEncoder, _onnx_transformer_class
+
+    encoder = int8_embedder.model
+    assert isinstance(encoder, OnnxSentenceEncoder)
+    folder = ensure_exported(resolve_model_path(DEFAULT_MODEL))
+    model = SentenceTransformer(modules=[_onnx_transformer_class()(encoder._run),
+                                         Pooling.load(str(folder), subfolder="1_Pooling"), Normalize()], device="cpu")
+    texts = passages + queries
+    reference = model.encode(texts, prompt="passage: ", batch_size=7, normalize_embeddings=True)
+    ours = encoder.encode(texts, prompt="passage: ", batch_size=7, normalize_embeddings=True)
+    assert np.abs(ours - reference).max() < 1e-6
+
+
+def test_a_serving_process_imports_neither_torch_nor_sentence_transformers(int8_embedder):
+    """Importing them costs a server about 400 MB (issue 15: serving RSS <= 600 MB)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from storysearch.index.embedding import load_embedder\n"
+            "assert load_embedder().query_vector('老旧小区停车').shape == (384,)\n"
+            "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
