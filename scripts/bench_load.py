@@ -74,6 +74,13 @@ def server_memory(pid: int) -> dict[str, float]:
     return {name: int(value.split()[0]) / 1024 for name, value in fields.items()}
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """The server's user and system CPU time so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -164,13 +171,15 @@ def main() -> None:
                     if not ok:
                         errors.append(f"{path}: {body[:200]!r}")
 
-        started = time.perf_counter()
+        started, own_cpu, server_cpu = time.perf_counter(), time.process_time(), server_cpu_seconds(server.pid)
         threads = [threading.Thread(target=client, args=(seed,)) for seed in range(args.clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        cores = {"server": (server_cpu_seconds(server.pid) - server_cpu) / wall,
+                 "clients": (time.process_time() - own_cpu) / wall}
         memory = server_memory(server.pid)
     finally:
         server.terminate()
@@ -184,6 +193,8 @@ def main() -> None:
           f"{'repeating' if args.repeats else 'every'} query {'texts' if args.repeats else 'text new'}")
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
           f"waits for a free server thread {queued} (waitress's queue warnings)")
+    print(f"CPU in use during the run: server {cores['server']:.2f} cores, these clients {cores['clients']:.2f} "
+          f"cores, of {os.cpu_count()}")
     print(f"server memory after the run: RSS {memory['VmRSS']:,.0f} MB, peak {memory['VmHWM']:,.0f} MB")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
           f"p99 {percentile(everything, 99):7.1f} ms")

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmrc  # noqa: E402
 from benchinfo import describe, percentile  # noqa: E402
 
-from storysearch.index import layout  # noqa: E402
+from storysearch.index import layout, settings  # noqa: E402
 from storysearch.index.analysis import analyzer_settings  # noqa: E402
 from storysearch.index import build as build_module  # noqa: E402
 from storysearch.index.build import GenerationWriter, build_index, place_records  # noqa: E402
@@ -70,9 +70,9 @@ NOISE = 0.15
 MEMORY_PROBE = """
 import json, resource, sys
 from pathlib import Path
-def rss():
+def rss(field='VmRSS'):
     for line in open('/proc/self/status'):
-        if line.startswith('VmRSS:'):
+        if line.startswith(field + ':'):
             return int(line.split()[1]) // 1024
 from storysearch.index.embedding import load_embedder, DEFAULT_MODEL
 load_embedder(DEFAULT_MODEL).encode_queries(['warm up'])
@@ -80,7 +80,7 @@ model = rss()
 from storysearch.searcher import SearchEngine
 engine = SearchEngine(Path(sys.argv[1])).preload()
 engine.search('乡贤 社区治理', 'hybrid', 10)
-print(json.dumps({'model_mb': model, 'serving_mb': rss()}))
+print(json.dumps({'model_mb': model, 'serving_mb': rss(), 'file_mb': rss('RssFile')}))
 """
 
 
@@ -277,12 +277,13 @@ def main() -> None:
     embedder.encode_documents([row["text"] for row in sample])
     rate = len(sample) / (time.perf_counter() - started)
     print(f"embedding throughput on {len(sample)} real passages of the bundled corpus: {rate:.1f} passages/s "
-          f"(torch threads: {__import__('torch').get_num_threads()})", flush=True)
+          f"({embedder.runtime} {embedder.precision}, model threads: {settings.current().model_threads or 'one a core'})",
+          flush=True)
     rng = random.Random(2026)
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
     print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
-          "serving RSS (model alone) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
+          "serving RSS (model alone; file-backed) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
           f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
           flush=True)
     for size in args.sizes:
@@ -304,7 +305,7 @@ def main() -> None:
             measured = latency(engine, queries, vectors)
             print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
                   f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | {disk_mb(folder):.0f} MB | "
-                  f"{memory['serving_mb']} MB ({memory['model_mb']} MB) | "
+                  f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB) | "
                   + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values())
                   + f" | {matrix_update:.2f} s |", flush=True)
 

@@ -13,6 +13,7 @@ stops after ``MAX_SPANS`` matches (a 5 MB page is shown, only partly marked).
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -30,8 +31,13 @@ SCAN_CHUNK = 8_192
 
 def match_targets(parsed: ParsedQuery) -> list[str]:
     """The folded strings to mark: words, bigrams (or lone characters) and
-    phrases, the longest first (at most ``MAX_TARGETS``)."""
-    analysis = text_analysis()
+    phrases, the longest first (at most ``MAX_TARGETS``). Asked once a hit
+    of a page: the answer is kept per analyzer and query."""
+    return list(_match_targets(text_analysis(), parsed))
+
+
+@lru_cache(maxsize=256)
+def _match_targets(analysis, parsed: ParsedQuery) -> tuple[str, ...]:
     targets: set[str] = set()
     for text in parsed.positive_texts:
         targets.update(w for w, *_ in analysis.words(text))
@@ -39,7 +45,7 @@ def match_targets(parsed: ParsedQuery) -> list[str]:
         folded = analysis.fold(text).strip()
         if folded:
             targets.add(folded)
-    return sorted(targets, key=lambda t: (-len(t), t))[:MAX_TARGETS]
+    return tuple(sorted(targets, key=lambda t: (-len(t), t))[:MAX_TARGETS])
 
 
 def match_spans(text: str, targets: list[str], limit: int = MAX_SPANS) -> list[tuple[int, int]]:

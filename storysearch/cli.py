@@ -298,9 +298,9 @@ def _serve(args) -> int:
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    from storysearch.web.server import create_server, limit_model_threads
+    from storysearch.web.server import create_server, share_cores
 
-    limit_model_threads()
+    share_cores()
     server = create_server(app, args.host, args.port)
     print(f"serving http://{args.host}:{args.port}/ (index {live.folder}, {live.current.generation.name}; "
           f"new generations are picked up as they appear)", flush=True)

@@ -15,20 +15,25 @@ from storysearch.index.embedding import MAX_QUERIES_WAITING
 from storysearch.web.server import create_server
 
 
-@pytest.fixture()
-def blocked_model(embedder, monkeypatch):
-    """The model's encode waits until released, recording each batch it is given."""
+def block(model, monkeypatch) -> SimpleNamespace:
+    """``model``'s encode waits until released, recording each batch it is given."""
     release, batches = threading.Event(), []
-    encode = embedder.model.encode
+    encode = model.encode
 
     def blocking_encode(texts, **options):
         batches.append(list(texts))
         release.wait(60)
         return encode(texts, **options)
 
-    monkeypatch.setattr(embedder.model, "encode", blocking_encode)
-    yield SimpleNamespace(release=release, batches=batches)
-    release.set()
+    monkeypatch.setattr(model, "encode", blocking_encode)
+    return SimpleNamespace(release=release, batches=batches)
+
+
+@pytest.fixture()
+def blocked_model(embedder, monkeypatch):
+    blocked = block(embedder.model, monkeypatch)
+    yield blocked
+    blocked.release.set()
 
 
 def wait_until(condition) -> None:
@@ -47,8 +52,9 @@ def get(port: int, path: str) -> tuple[int, dict, dict]:
     return response.status, dict(response.getheaders()), body
 
 
-def test_concurrent_queries_are_embedded_in_one_batch(embedder, blocked_model):
-    texts = [f"批量嵌入测试{i}号" for i in range(6)]
+def embed_concurrently(embedder, blocked, texts: list[str], entered) -> dict:
+    """Each text's query vector from a thread of its own: the first alone, the
+    others once ``entered(blocked)`` holds; then the model is released."""
     vectors = {}
 
     def embed(text):
@@ -56,17 +62,36 @@ def test_concurrent_queries_are_embedded_in_one_batch(embedder, blocked_model):
 
     threads = [threading.Thread(target=embed, args=(text,)) for text in texts]
     threads[0].start()
-    wait_until(lambda: blocked_model.batches)
+    wait_until(lambda: blocked.batches)
     for thread in threads[1:]:
         thread.start()
-    wait_until(lambda: embedder.queries_waiting == len(texts))
-    blocked_model.release.set()
+    wait_until(lambda: embedder.queries_waiting == len(texts) and entered(blocked))
+    blocked.release.set()
     for thread in threads:
         thread.join()
-    assert [sorted(batch) for batch in blocked_model.batches] == [texts[:1], sorted(texts[1:])]
+    return vectors
+
+
+def test_concurrent_queries_are_embedded_in_one_batch_by_torch(torch_embedder, monkeypatch):
+    """torch computes a batch in about the time of one text: the texts that
+    arrive during a pass go together into the next."""
+    blocked = block(torch_embedder.model, monkeypatch)
+    texts = [f"批量嵌入测试{i}号" for i in range(6)]
+    vectors = embed_concurrently(torch_embedder, blocked, texts, lambda blocked: True)
+    assert [sorted(batch) for batch in blocked.batches] == [texts[:1], sorted(texts[1:])]
     for text in texts:
-        alone = embedder.encode_queries([text])[0]
+        alone = torch_embedder.encode_queries([text])[0]
         assert float(np.dot(vectors[text], alone)) > 0.999
+
+
+def test_concurrent_queries_are_embedded_side_by_side_by_onnxruntime(embedder, blocked_model):
+    """onnxruntime runs each text alone: a query never waits for the pass before it."""
+    assert embedder.side_by_side
+    texts = [f"并行嵌入测试{i}号" for i in range(6)]
+    vectors = embed_concurrently(embedder, blocked_model, texts, lambda blocked: len(blocked.batches) == 6)
+    assert sorted(map(tuple, blocked_model.batches)) == sorted((text,) for text in texts)
+    for text in texts:
+        assert np.allclose(vectors[text], embedder.encode_queries([text])[0], atol=1e-6)
 
 
 def test_a_keyword_request_never_waits_for_the_model(app, embedder, blocked_model):
