@@ -311,14 +311,17 @@ def open_vectors(generation: Path) -> "VectorStore":
 
 
 def open_faiss(path: Path):
-    """A faiss index (HNSW searched with efSearch HNSW_EF_SEARCH);
-    IndexDamaged when it is missing or faiss cannot read it."""
+    """A faiss index (HNSW searched with efSearch HNSW_EF_SEARCH), read-only;
+    IndexDamaged when it is missing or faiss cannot read it. Its vectors (and
+    HNSW graph) are mapped from the file, not copied onto the heap: the pages
+    are the file's, shared by every process serving it and given back by the
+    kernel under pressure (a generation's files are never written again)."""
     import faiss
 
     if not Path(path).is_file():
         raise layout.IndexDamaged(Path(path), "missing")
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError as exc:  # faiss says what it could not read, in C++ terms
         raise layout.IndexDamaged(Path(path), str(exc).strip().splitlines()[-1]) from None
     inner = faiss.downcast_index(index.index)

@@ -376,3 +376,15 @@ def test_an_update_reads_only_the_files_whose_size_time_or_inode_changed(tmp_pat
     files = layout.read_meta(layout.current_generation(folder))["files"]
     assert files["b.txt"]["mtime_ns"] is not None and files["a.txt"]["mtime_ns"] is None  # a: written just now
     assert check_index(folder).ok
+
+
+def test_the_vectors_are_mapped_from_their_files_not_copied(corpus_index):
+    """A server's vectors are the file's pages, shared and reclaimable, not
+    heap memory growing with the archive (issue 15)."""
+    from storysearch.index.vectors import open_vectors
+
+    generation = layout.current_generation(corpus_index)
+    store = open_vectors(generation)
+    mapped = Path("/proc/self/maps").read_text()
+    files = list((generation / layout.VECTORS).glob("*.faiss"))
+    assert files and store.ntotal and all(str(path) in mapped for path in files)
