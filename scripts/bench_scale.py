@@ -194,7 +194,7 @@ class DerivedEmbedder:
     real passage vector picked by the text's hash, with a little noise."""
 
     def __init__(self, embedder, real_vectors: np.ndarray):
-        self.name, self.precision = "derived-" + embedder.name.rsplit("/", 1)[-1], "float32"
+        self.name, self.precision, self.runtime = "derived-" + embedder.name.rsplit("/", 1)[-1], "float32", "derived"
         self.dimension, self.real = embedder.dimension, real_vectors
         self.query_prompt, self.document_prompt = embedder.query_prompt, embedder.document_prompt
 
