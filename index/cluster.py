@@ -166,9 +166,10 @@ class ClusterEmbedder:
         if len(self._actors) < self._wanted:
             self._actors += [self._remote.remote(*self._arguments) for _ in range(self._wanted - len(self._actors))]
             for actor in self._actors[1:]:
-                if self._identity(actor) != self._expected:
-                    raise ClusterError("the Ray workers do not load the same model: "
-                                       f"{self._identity(actor)} against {self._expected}")
+                identity = self._identity(actor)
+                if identity != self._expected:
+                    raise ClusterError(f"the Ray workers do not load the same model: {identity} against "
+                                       f"{self._expected}")
         batches = [texts[start:start + TEXTS_PER_CALL] for start in range(0, len(texts), TEXTS_PER_CALL)]
         results: Iterable = ActorPool(self._actors).map(lambda actor, batch: actor.encode.remote(batch), batches)
         if progress:
@@ -215,7 +216,10 @@ def connect(address: str, cpus: int | None = None) -> Iterator[Cluster]:
         else:
             ray.init(address=address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ClusterError(f"cannot join the Ray cluster at {address}: {_cause(exc)}") from exc
+        hint = "" if address == LOCAL else (
+            " (a cluster whose head has a token, ~/.ray/auth_token, is joined with RAY_AUTH_MODE=token "
+            "in the environment and the same file here)")
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {_cause(exc)}{hint}") from exc
     try:
         workers = int(ray.cluster_resources().get("CPU", 0))
         if workers < 1:
