@@ -72,10 +72,10 @@ class Cluster:
             raise _lost("a task", exc) from exc
 
     @contextmanager
-    def embedder(self, model_name: str, precision: str, runtime: str | None = None) -> Iterator["ClusterEmbedder"]:
-        """The model run by this cluster's embedding workers; they are stopped on leaving."""
-        embedder = ClusterEmbedder(model_name, precision, runtime or settings.current().model_runtime,
-                                   self.workers)
+    def embedder(self, model_name: str, precision: str) -> Iterator["ClusterEmbedder"]:
+        """The model (run by the setting ``model_runtime``) on this cluster's
+        embedding workers; they are stopped on leaving."""
+        embedder = ClusterEmbedder(model_name, precision, settings.current().model_runtime, self.workers)
         try:
             yield embedder
         finally:
@@ -95,8 +95,7 @@ def _map_chunk(function: Callable, items: Sequence) -> list:
 
 
 def _lost(what: str, exc: Exception) -> ClusterError:
-    return ClusterError(f"the Ray cluster lost {what} {RETRIES + 1} times, or it failed there: "
-                        f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__}; "
+    return ClusterError(f"the Ray cluster lost {what} {RETRIES + 1} times, or it failed there: {_cause(exc)}; "
                         f"nothing was written, the index is as it was")
 
 
