@@ -223,7 +223,7 @@ def connect(address: str, cpus: int | None = None) -> Iterator[Cluster]:
         workers = int(ray.cluster_resources().get("CPU", 0))
         if workers < 1:
             raise ClusterError(f"the Ray cluster at {address} has no CPU to work on")
-        log.info("Ray cluster %s: %d CPUs on %d machines", address, workers,
+        log.info("Ray cluster %s: %d CPUs, machines: %d", address, workers,
                  sum(1 for node in ray.nodes() if node["Alive"]))
         yield Cluster(address, workers)
     finally:
