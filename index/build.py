@@ -26,10 +26,12 @@ import platform
 import shutil
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import layout, settings
 from .analysis import analyzer_settings
@@ -48,6 +50,9 @@ from .segment import SEGMENTER_VERSION, Debris, segment_page
 from .sparse import update_sparse_index
 from .stories import Story, StoryBlock, StoryEntry, check_unique_ids, read_stories, read_story_index, write_story_file
 from .vectors import write_semantic_index
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -177,9 +182,12 @@ class GenerationWriter:
 
 def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cache_dir: Path | None = None,
                 ann_threshold: int | None = None, rebuild: bool = False, wait: float = 0,
-                progress: bool | None = None, precision: str | None = None) -> BuildReport:
+                progress: bool | None = None, precision: str | None = None,
+                cluster: Cluster | None = None) -> BuildReport:
     """Bring the index in ``folder`` up to date with the corpus; see the module
-    docstring. ``precision``: the model's (the setting ``model_precision`` unless given)."""
+    docstring. ``precision``: the model's (the setting ``model_precision`` unless given).
+    ``cluster``: a Ray cluster (index/cluster.py) that segments, enriches and
+    embeds; the generation written is the one this process would write."""
     started = time.perf_counter()
     precision = precision or settings.current().model_precision
     corpus, folder = Path(corpus), Path(folder)
@@ -192,7 +200,7 @@ def build_index(corpus: Path, folder: Path, model_name: str = DEFAULT_MODEL, cac
         failpoint("locked")
         for name in layout.remove_stale(folder):
             log.info("removed %s (left by an earlier run)", name)
-        report = _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress)
+        report = _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress, cluster)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -215,16 +223,30 @@ def place_records(story: Story) -> list[dict]:
              "from": place.evidence[0].field, "reason": place.reason} for place in extract_places(story)]
 
 
-def _segment(page, metadata, report: BuildReport) -> list[Story]:
-    """A page's stories with the page's metadata."""
+def _segment(work: tuple) -> tuple[list[Story], list[Debris], list[Debris]]:
+    """A page's stories with the page's metadata, the story text left out,
+    and the page furniture (``work``: the page and its metadata; run here or
+    by a Ray task)."""
+    page, metadata = work
     result = segment_page(page.source, page.text)
-    result.stories = [story.with_metadata(metadata) for story in result.stories]
-    report.left_out.extend((page.source, item) for item in result.removed)
-    if not result.stories:
-        report.without_stories.append(page.source)
-        log.warning("no story found in %s: its %d lines are all page furniture (%s)", page.source,
-                    len(result.debris), "; ".join(sorted({d.reason for d in result.debris})))
-    return result.stories
+    return [story.with_metadata(metadata) for story in result.stories], result.removed, result.debris
+
+
+def _kept(source: str, segmented: tuple, report: BuildReport) -> list[Story]:
+    """A segmented page's stories; what it left out goes into the report."""
+    stories, removed, debris = segmented
+    report.left_out.extend((source, item) for item in removed)
+    if not stories:
+        report.without_stories.append(source)
+        log.warning("no story found in %s: its %d lines are all page furniture (%s)", source,
+                    len(debris), "; ".join(sorted({d.reason for d in debris})))
+    return stories
+
+
+def _enrich(story: Story) -> tuple[list[dict], list[dict]]:
+    """A story's places, then its practices (a practice belongs to one of its places)."""
+    story.places = place_records(story)
+    return story.places, practice_records(story)
 
 
 class _Clock:
@@ -239,7 +261,8 @@ class _Clock:
         self.last = now
 
 
-def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress) -> BuildReport:
+def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebuild, progress,
+           cluster) -> BuildReport:
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     report = BuildReport(folder, 0, 0, 0.0, timings=timings)
@@ -299,16 +322,20 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             report.rejoined.append(page.source)
             split.add(page.source)
     report.unchanged = len(pages) - len(split)
+    work = []  # the pages read now, with their metadata
+    for page in pages:
+        if page.source in split:
+            if not page.read:  # an unchanged page of an edition read again
+                page = read_page(corpus, page.source)
+                metadata[page.source] = manifest.metadata(page.source, page.text)
+            work.append((page, metadata[page.source]))
+    each = cluster.map if cluster is not None else map
     fresh: list[Story] = []  # stories of the pages read now
-    for page in _progress([page for page in pages if page.source in split], progress, "segmenting"):
-        if not page.read:  # an unchanged page of an edition read again
-            page = read_page(corpus, page.source)
-            metadata[page.source] = manifest.metadata(page.source, page.text)
-        fresh.extend(_segment(page, metadata[page.source], report))
+    for (page, _), segmented in zip(work, _progress(each(_segment, work), progress, "segmenting", len(work))):
+        fresh.extend(_kept(page.source, segmented, report))
     fresh = join_continuations(fresh)
-    for story in fresh:
-        story.places = place_records(story)
-        story.practices = practice_records(story)  # after places: a practice belongs to one of them
+    for story, (places, practices) in zip(fresh, each(_enrich, fresh)):
+        story.places, story.practices = places, practices
     for page in pages:
         stories_by_source[page.source] = []
     for story in fresh:
@@ -368,7 +395,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
         else:
             model_info = _write_vectors(staging, entries, fresh, all_stories,
                                         previous if vectors_incremental else None, dropped_stories, model_name,
-                                        precision, cache_dir, ann_threshold, progress, clock)
+                                        precision, cache_dir, ann_threshold, progress, clock, cluster)
         clock.lap("practices")
         failpoint("vectors-written")
         report.stories, report.passages, report.embedded = len(entries), model_info["passages"], model_info["embedded"]
@@ -395,42 +422,46 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
 
 
 def _write_vectors(staging, entries, fresh, all_stories, previous, dropped_stories, model_name, precision,
-                   cache_dir, ann_threshold, progress, clock: _Clock | None = None) -> dict:
+                   cache_dir, ann_threshold, progress, clock: _Clock | None = None,
+                   cluster: Cluster | None = None) -> dict:
     """The passage vectors, then the practices' (index/practice_index.py),
     with one model and cache. With ``previous`` only ``fresh`` stories are
     read: ``entries`` say in what order every story comes; without it
-    ``all_stories()`` gives them all."""
-    embedder = load_embedder(model_name, precision)
-    cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
-                           embedder.dimension, embedder.precision)
-    try:
-        if previous is not None:
-            info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
-                                        dropped_stories, progress)
-        else:
-            info = write_semantic_index(staging, all_stories(), embedder, cache, ann_threshold, progress=progress)
-        if clock is not None:
-            clock.lap("vectors")
-        if previous is not None:
-            practices = update_practice_index(staging, [entry.id for entry in entries], fresh, embedder, cache,
-                                              previous.path, dropped_stories)
-        else:
-            practices = write_practice_index(staging, all_stories(), embedder, cache)
-        return {**info, "practices": practices}
-    finally:
-        cache.close()
+    ``all_stories()`` gives them all. With ``cluster`` the texts missing
+    from the cache are embedded by its workers."""
+    with (cluster.embedder(model_name, precision) if cluster is not None
+          else nullcontext(load_embedder(model_name, precision))) as embedder:
+        cache = EmbeddingCache(cache_dir or default_cache_dir(), embedder.name, embedder.document_prompt,
+                               embedder.dimension, embedder.precision)
+        try:
+            if previous is not None:
+                info = write_semantic_index(staging, fresh, embedder, cache, ann_threshold, previous.path,
+                                            dropped_stories, progress)
+            else:
+                info = write_semantic_index(staging, all_stories(), embedder, cache, ann_threshold,
+                                            progress=progress)
+            if clock is not None:
+                clock.lap("vectors")
+            if previous is not None:
+                practices = update_practice_index(staging, [entry.id for entry in entries], fresh, embedder,
+                                                  cache, previous.path, dropped_stories)
+            else:
+                practices = write_practice_index(staging, all_stories(), embedder, cache)
+            return {**info, "practices": practices}
+        finally:
+            cache.close()
 
 
-def _progress(items, enabled: bool, label: str):
-    """A tqdm bar on a terminal, a log line every 100 items otherwise."""
+def _progress(items, enabled: bool, label: str, total: int):
+    """A tqdm bar on a terminal, a log line every 100 of ``total`` items otherwise."""
     if enabled:
         from tqdm import tqdm
 
-        yield from tqdm(items, desc=label, unit="file")
+        yield from tqdm(items, desc=label, unit="file", total=total)
         return
     for number, item in enumerate(items, 1):
         if number % 100 == 0:
-            log.info("%s: %d of %d files", label, number, len(items))
+            log.info("%s: %d of %d files", label, number, total)
         yield item
 
 

