@@ -68,6 +68,9 @@ def connect(uri: str):
         raise MilvusUnavailable("the Milvus backend needs pymilvus and milvus-lite: "
                                 "pip install 'pymilvus==3.0.2' 'milvus-lite==3.2.2'") from None
     if uri.endswith(".db"):
+        # Milvus Lite runs its gRPC server in this process and logs a traceback for each call it does
+        # not implement (AllocTimestamp, asked by every query iterator, which then uses the client's clock)
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         parent = Path(uri).expanduser().resolve().parent
         if not parent.is_dir():
             raise MilvusUnavailable(f"cannot open the Milvus Lite file {uri}: the folder {parent} does not exist")
@@ -254,23 +257,17 @@ def export_generation(generation: Path, uri: str) -> str:
 
 def _switch(client, meta_collection: str) -> None:
     """Point the alias at ``meta_collection``: the one atomic step that makes a generation live."""
-    if ALIAS in client.list_aliases(meta_collection).get("aliases", []):
-        return
-    try:
-        client.describe_alias(ALIAS)
-    except Exception:  # noqa: BLE001 - no such alias yet
+    if ALIAS in client.list_aliases().get("aliases", []):
+        client.alter_alias(meta_collection, ALIAS)
+    else:
         client.create_alias(meta_collection, ALIAS)
-        return
-    client.alter_alias(meta_collection, ALIAS)
 
 
 def live_generation(client) -> str | None:
     """The generation the alias points at, or None."""
-    try:
-        target = client.describe_alias(ALIAS)["collection_name"]
-    except Exception:  # noqa: BLE001 - no alias: nothing exported yet
+    if ALIAS not in client.list_aliases().get("aliases", []):  # (describing a missing alias logs a traceback)
         return None
-    return "gen-" + target.rsplit("_gen", 1)[1]
+    return _generation_of(client.describe_alias(ALIAS)["collection_name"])
 
 
 def _generation_of(collection: str) -> str | None:

@@ -27,15 +27,18 @@ from storysearch.index.milvus_store import (MAX_LIMIT, MilvusIndex, MilvusUnavai
 from storysearch.index.stories import Story
 
 from .conditions import story_matches
-from .engine import SearchEngine
+from .engine import Notice, SearchEngine, check_k
 from .filters import FILTER_FIELDS
 from .hybrid import DEFAULT_FUSION
 from .lexical import KeywordSearcher, SparseScorer
-from .query import ParsedQuery, QueryError
+from .query import ParsedQuery
 from .semantic import SemanticSearcher
 from .table import StoryTable
 
 log = logging.getLogger(__name__)
+NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
+                      "question (their index stays in the index folder); serve the folder for them",
+                      "此服务暂不提供“其他地方的相似做法”。")
 POLL_SECONDS = 2.0
 STORIES_CACHED = 4096
 
@@ -254,15 +257,20 @@ class MilvusEngine(SearchEngine):
         stories = MilvusStoryStore(self.index)
         self._assemble(self.index.values["meta"], stories,
                        lambda table: MilvusKeywordSearcher(self.index, table, stories), embedder, fusion)
+        self.warnings.append(NO_PRACTICES)
 
     def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
         return SemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
                                 passages=MilvusPassages(self.index))
 
-    @property
-    def practice_finder(self):
-        raise QueryError("the Milvus backend does not serve similar practices yet; serve the index folder for them",
-                         "此服务不提供相似做法检索。")
+    def similar_practices(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> list:
+        """None: the practices' index is not in Milvus (NO_PRACTICES says so); the request is still checked."""
+        check_k(k)
+        self._similar_to(story_id, text)
+        return []
+
+    def practices_elsewhere(self, practice, k: int = 10) -> list:
+        return []
 
     def preload(self) -> "MilvusEngine":
         self.semantic  # noqa: B018 - loads the model and the passages' stories now rather than on the first query
