@@ -65,7 +65,7 @@ class MilvusTermMatrix:
     def _search(self, field: str, weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         found = self.index.call("search", self._stories, data=[weights], anns_field=field,
                                 limit=min(self.size, MAX_LIMIT), search_params={"metric_type": "IP"},
-                                output_fields=[])
+                                output_fields=["row"])  # (none named: Milvus Lite returns every field)
         return _hits(found[0], "row")
 
     def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +213,7 @@ class MilvusVectors:
         if k <= 0 or not len(queries):
             return scores, ids
         found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector",
-                                limit=min(k, MAX_LIMIT), search_params={"metric_type": "IP"}, output_fields=[])
+                                limit=min(k, MAX_LIMIT), search_params={"metric_type": "IP"}, output_fields=["id"])
         for number, hits in enumerate(found):
             pids, distances = _hits(hits, "id")
             ids[number, :len(pids)], scores[number, :len(pids)] = pids, distances
