@@ -190,9 +190,13 @@ class SparseScorer:
         parts = [word for word, _start, _end, pos in text_analysis().words(term) if pos == 0 and word != term]
         return np.logical_and.reduce([self.holding(word) for word in parts]) if parts else held
 
+    def holding_terms(self, terms: list[str]) -> list[np.ndarray]:
+        """``holding_term`` of each term."""
+        return [self.holding_term(term) for term in terms]
+
     def matching(self, terms: list[str], question: bool) -> np.ndarray:
         """The stories that match plain ``terms`` by the rule above (SHORT_QUERY_TERMS)."""
-        held = [self.holding_term(term) for term in terms]
+        held = self.holding_terms(terms)
         if not question:
             return np.logical_and.reduce(held)
         total = len(self.ids)

@@ -63,10 +63,14 @@ class MilvusTermMatrix:
         self._stories = index.collections["stories"]
 
     def _search(self, field: str, weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
-        found = self.index.call("search", self._stories, data=[weights], anns_field=field,
+        return self._search_each(field, [weights])[0]
+
+    def _search_each(self, field: str, queries: list[dict[int, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each query's (rows, inner products), the rows that share no token left out; one request."""
+        found = self.index.call("search", self._stories, data=queries, anns_field=field,
                                 limit=min(self.size, MAX_LIMIT), search_params={"metric_type": "IP"},
                                 output_fields=["row"])  # (none named: Milvus Lite returns every field)
-        return _hits(found[0], "row")
+        return [_hits(hits, "row") for hits in found]
 
     def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every row for ``tokens`` (lucene idf over the stored
@@ -82,27 +86,41 @@ class MilvusTermMatrix:
         held[rows] = np.round(found)
         return scores, held
 
-    def rows_holding(self, tokens: list[str]) -> np.ndarray:
-        """The rows that hold every one of ``tokens`` (all known)."""
-        rows, found = self._search("held", dict.fromkeys((self.vocabulary[t] for t in tokens), 1.0))
-        return rows[found > len(tokens) - 0.5]
+    def rows_holding(self, token_lists: list[list[str]]) -> list[np.ndarray]:
+        """For each list of tokens (all known), the rows that hold every one of them: one request."""
+        found = self._search_each("held", [dict.fromkeys((self.vocabulary[t] for t in tokens), 1.0)
+                                           for tokens in token_lists])
+        return [rows[held > len(tokens) - 0.5] for tokens, (rows, held) in zip(token_lists, found)]
 
     def row_counts(self) -> np.ndarray:
         return self._df
 
 
 class MilvusScorer(SparseScorer):
-    """SparseScorer over MilvusTermMatrix: a term's bigrams held together are one search, not one per bigram."""
+    """SparseScorer over MilvusTermMatrix: which stories hold each of a
+    query's terms (all their bigrams) is one request, not one per bigram."""
 
     def holding(self, term: str) -> np.ndarray:
+        return self._holding_each([term])[0]
+
+    def holding_terms(self, terms: list[str]) -> list[np.ndarray]:
+        held = self._holding_each(terms)
+        return [found if found.any() else self.holding_term(term) for term, found in zip(terms, held)]
+
+    def _holding_each(self, terms: list[str]) -> list[np.ndarray]:
         from storysearch.index.sparse import gram_token
 
-        held = np.zeros(len(self.ids), dtype=bool)
-        tokens = list(dict.fromkeys(gram_token(gram) for gram, *_ in text_analysis().grams(term, unigrams=False)))
-        if not tokens:
-            held[:] = True
-        elif all(token in self.vocab for token in tokens):
-            held[self.matrix.rows_holding(tokens)] = True
+        held = [np.zeros(len(self.ids), dtype=bool) for _ in terms]
+        asked = {}  # term number -> its tokens, when every one is known
+        for number, term in enumerate(terms):
+            tokens = list(dict.fromkeys(gram_token(gram) for gram, *_ in text_analysis().grams(term, unigrams=False)))
+            if not tokens:
+                held[number][:] = True
+            elif all(token in self.vocab for token in tokens):
+                asked[number] = tokens
+        if asked:
+            for number, rows in zip(asked, self.matrix.rows_holding(list(asked.values()))):
+                held[number][rows] = True
         return held
 
 
