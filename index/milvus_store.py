@@ -9,7 +9,8 @@ which names the other three: readers resolve that one alias, so moving it is
 the one atomic switch (Milvus moves an alias in one call) and plays the part
 of ``CURRENT``. An export writes, flushes, indexes and loads every
 collection before it moves the alias, so a half-written export is never
-visible; it then drops every generation but the live one and the one before.
+visible; it then drops every generation but the live one and the one live
+before it.
 
 Keyword ranking is the embedded backend's BM25 to the float: each story
 holds a sparse vector of BM25 document weights over our own analyzer's
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 PREFIX = "storysearch"
 ALIAS = PREFIX  # the live generation's meta collection
 PARTS = ("stories", "passages", "terms", "meta")
-KEEP_GENERATIONS = 2  # the live one and the one before, for servers still reading it
 MAX_VARCHAR = 65535  # bytes: Milvus's longest VARCHAR
 MAX_LIST = 4096  # values in an ARRAY field
 INSERT_BATCH = 512
@@ -164,13 +164,15 @@ def _story_rows(generation: Path, matrix: sparse.TermMatrix) -> Iterator[dict]:
                "authors": list(dict.fromkeys(story.authors))[:MAX_LIST], "places": places[:MAX_LIST],
                "outline": _fits(_json(brief.to_dict()), f"the outline of story {story.id}"),
                "record": _fits(_json(story.to_dict()), f"the record of story {story.id}"),
+               # a story without tokens: one zero weight (a sparse vector may not be empty), found by no query
                "bm25": bm25[row] or {0: 0.0}, "held": held[row] or {0: 0.0}}
 
 
-def _passage_rows(generation: Path) -> Iterator[dict]:
+def _passage_rows(generation: Path, row_of: dict[str, int]) -> Iterator[dict]:
     vectors, passages = open_vectors(generation), PassageStore(generation)
     for pid in sorted(int(pid) for pid in vectors.ids()):
-        yield {"id": pid, "row": 0, "story_id": passages.story_of[pid],
+        story_id = passages.story_of[pid]
+        yield {"id": pid, "row": row_of[story_id], "story_id": story_id,
                "text": _fits(passages.text(pid), f"passage {pid}"), "vector": vectors.reconstruct(pid).tolist()}
 
 
@@ -200,7 +202,8 @@ def export_generation(generation: Path, uri: str) -> str:
     client = connect(uri)
     name = generation.name
     names = {part: collection_name(part, name) for part in PARTS}
-    if live_generation(client) == name:  # exported already (the corpus has not changed since)
+    previous = live_generation(client)
+    if previous == name:  # exported already (the corpus has not changed since)
         client.close()
         return name
     for collection in names.values():  # left by an export of this generation that failed
@@ -228,9 +231,8 @@ def export_generation(generation: Path, uri: str) -> str:
     # FLAT: exact inner products, as the embedded flat index (the vectors are normalized: IP is cosine)
     index.add_index("vector", index_type="FLAT", metric_type="IP")
     client.create_collection(names["passages"], schema=passages, index_params=index)
-    row_of = {story_id: row for row, story_id in enumerate(story_ids)}
-    _insert(client, names["passages"], ({**passage, "row": row_of[passage["story_id"]]}
-                                        for passage in _passage_rows(generation)))
+    _insert(client, names["passages"], _passage_rows(generation, {story_id: row for row, story_id
+                                                                   in enumerate(story_ids)}))
 
     index = client.prepare_index_params()
     index.add_index("unused", index_type="FLAT", metric_type="L2")
@@ -250,7 +252,7 @@ def export_generation(generation: Path, uri: str) -> str:
     for collection in names.values():
         client.load_collection(collection)
     _switch(client, names["meta"])
-    _drop_old(client, name)
+    _drop_old(client, {name, previous})
     client.close()
     return name
 
@@ -277,10 +279,10 @@ def _generation_of(collection: str) -> str | None:
     return "gen-" + number
 
 
-def _drop_old(client, live: str) -> None:
-    """Drop every generation's collections but the live one's and the one before."""
-    generations = sorted({g for g in map(_generation_of, client.list_collections()) if g})
-    keep = set(generations[generations.index(live) - KEEP_GENERATIONS + 1:generations.index(live) + 1])
+def _drop_old(client, keep: set[str | None]) -> None:
+    """Drop the collections of every generation but ``keep`` (the live one
+    and the one live before it, which running servers may still read; not
+    a failed export's leftovers, whatever their number)."""
     for collection in client.list_collections():
         generation = _generation_of(collection)
         if generation and generation not in keep:
