@@ -19,7 +19,7 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL  # noqa: E402
 from storysearch.index.milvus_store import MilvusUnavailable, export_generation  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
-from storysearch.searcher.milvus import NO_PRACTICES, MilvusEngine  # noqa: E402
+from storysearch.searcher.milvus import NO_PRACTICES, MilvusEngine, MilvusLiveEngine  # noqa: E402
 
 QUERIES = ["乡贤", "社区治理", "垃圾分类", "如何调解邻里纠纷？", "老旧小区停车难怎么解决", "电动自行车 -疫情",
            "“共同富裕”", "headline:乡村", "基层干部 为民办实事", "志愿服务队"]
@@ -128,6 +128,7 @@ def test_an_export_is_visible_whole_and_only_two_generations_are_kept(tmp_path, 
     build_index(corpus, folder, DEFAULT_MODEL)
     export_generation(layout.current_generation(folder), uri)
     first = MilvusEngine(uri, embedder)
+    live = MilvusLiveEngine(uri, embedder=embedder)  # a server's: it follows the alias
     removed = sorted(corpus.glob("*.txt"))[0]
     removed.unlink()
     build_index(corpus, folder, DEFAULT_MODEL)  # gen-000002 without that file's stories
@@ -143,10 +144,12 @@ def test_an_export_is_visible_whole_and_only_two_generations_are_kept(tmp_path, 
     with pytest.raises(OSError):
         export_generation(layout.current_generation(folder), uri)
     assert MilvusEngine(uri, embedder).generation.name == "gen-000001"  # the half-written one is not live
+    assert not live.refresh() and live.current.generation.name == "gen-000001"
     monkeypatch.setattr(milvus_store, "_insert", real_insert)
     assert export_generation(layout.current_generation(folder), uri) == "gen-000002"
     second = MilvusEngine(uri, embedder)
     assert second.generation.name == "gen-000002" and len(second.stories) < len(first.stories)
+    assert live.refresh() and live.current.generation.name == "gen-000002"
     assert first.search("社区治理", "keyword", 3)  # the previous generation still answers its server
     (corpus / removed.name).write_text(removed.name, encoding="utf-8")
     build_index(corpus, folder, DEFAULT_MODEL)
