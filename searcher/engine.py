@@ -117,17 +117,24 @@ class SearchEngine:
     def __init__(self, folder: Path, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION,
                  generation: Path | None = None):
         """``generation``: serve this generation of the folder rather than the live one."""
-        self.fusion = check_fusion(fusion)
         self.folder = Path(folder)
         self.generation = Path(generation) if generation else layout.current_generation(self.folder)
-        self.meta = layout.verify_generation(self.generation, deep=True)
-        self.stories = StoryStore(self.generation / layout.STORIES)  # read from disk when asked for
+        meta = layout.verify_generation(self.generation, deep=True)
+        stories = StoryStore(self.generation / layout.STORIES)  # read from disk when asked for
+        self._assemble(meta, stories, lambda table: KeywordSearcher(self.generation, table), embedder, fusion)
+
+    def _assemble(self, meta: dict, stories, keyword, embedder: Embedder | None, fusion: str) -> None:
+        """The parts every backend shares, around its ``stories`` (a Mapping
+        with ``take_outline()``) and ``keyword(table)`` (its KeywordSearcher)."""
+        self.fusion = check_fusion(fusion)
+        self.meta = meta
+        self.stories = stories
         outline = self.stories.take_outline()
         # the ids continued stories had on their later pages, before they were joined
         self.joined_into = {part["id"]: story.id for story in outline for part in story.parts[1:]}
         self.table = StoryTable(outline)
         self._byline_names = Counter(name for story in outline for name in dict.fromkeys(story.authors))
-        self.keyword = KeywordSearcher(self.generation, self.table)
+        self.keyword = keyword(self.table)
         self._embedder = embedder
         self.warnings = self._analyzer_warnings() + self._precision_warnings()
         self._semantic: SemanticSearcher | None = None
@@ -160,8 +167,11 @@ class SearchEngine:
                 if embedder.name != self.model_name:
                     raise QueryError(f"the index was built with the model {self.model_name!r}, "
                                      f"not {embedder.name!r}; rebuild it with `storysearch index --model …`")
-                self._semantic = SemanticSearcher(self.generation, embedder, self.stories, self.table)
+                self._semantic = self._open_semantic(embedder)
             return self._semantic
+
+    def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
+        return SemanticSearcher(self.generation, embedder, self.stories, self.table)
 
     @property
     def similar(self) -> SimilarSearcher:

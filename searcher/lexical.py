@@ -150,8 +150,10 @@ class SparseScorer:
     vector operations, with a bonus for matching all query tokens. Rows are
     called stories below."""
 
-    def __init__(self, matrix: Path, ids: list[str]):
-        self.matrix = sparse.open_term_matrix(matrix, ids)
+    def __init__(self, matrix: "Path | sparse.TermMatrix", ids: list[str]):
+        """``matrix``: a term matrix folder, or a matrix already open (the
+        Milvus backend's answers as one: searcher/milvus.py)."""
+        self.matrix = sparse.open_term_matrix(matrix, ids) if isinstance(matrix, Path) else matrix
         self.ids = ids
         self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.vocab = self.matrix.vocabulary
@@ -188,9 +190,13 @@ class SparseScorer:
         parts = [word for word, _start, _end, pos in text_analysis().words(term) if pos == 0 and word != term]
         return np.logical_and.reduce([self.holding(word) for word in parts]) if parts else held
 
+    def holding_terms(self, terms: list[str]) -> list[np.ndarray]:
+        """``holding_term`` of each term."""
+        return [self.holding_term(term) for term in terms]
+
     def matching(self, terms: list[str], question: bool) -> np.ndarray:
         """The stories that match plain ``terms`` by the rule above (SHORT_QUERY_TERMS)."""
-        held = [self.holding_term(term) for term in terms]
+        held = self.holding_terms(terms)
         if not question:
             return np.logical_and.reduce(held)
         total = len(self.ids)
@@ -249,24 +255,34 @@ class KeywordSearcher(Searcher):
             raise layout.IndexDamaged(self._path, f"{type(exc).__name__}: {exc}") from None
         return mask
 
-    def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> KeywordMatch:
-        """BM25 for every story, the stories that match the query (the rule
-        above) and the pool ranked for fusion, within ``allowed`` (a mask;
-        None for all)."""
+    def meeting_conditions(self, parsed: ParsedQuery, met: np.ndarray) -> np.ndarray:
+        """``met`` (a mask, changed) less the stories failing the query's
+        phrases, headline conditions and text exclusions."""
         conditions = condition_queries(parsed)
-        scores = self._sparse.scores(scoring_text(parsed))
-        met = np.ones(self.table.size, dtype=bool) if allowed is None else allowed.copy()
         if "required" in conditions:  # phrases and headline conditions
             met &= self._rows(conditions["required"])
         if "excluded" in conditions:
             met &= ~self._rows(conditions["excluded"])
+        return met
+
+    def holding_phrase(self, phrase: str) -> np.ndarray:
+        """The stories holding ``phrase`` as it is written (after folding)."""
+        return self._rows(substring_query(phrase) or Q.NullQuery)
+
+    def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> KeywordMatch:
+        """BM25 for every story, the stories that match the query (the rule
+        above) and the pool ranked for fusion, within ``allowed`` (a mask;
+        None for all)."""
+        scores = self._sparse.scores(scoring_text(parsed))
+        met = self.meeting_conditions(parsed, np.ones(self.table.size, dtype=bool) if allowed is None
+                                      else allowed.copy())
         terms = match_terms(parsed.terms)
         matches = met & self._sparse.matching(terms, is_question(parsed)) if terms else met
         if scores is None:
             return KeywordMatch(np.zeros(self.table.size, dtype=np.float32), matches,
                                 matches if not parsed.positive_texts else np.zeros(self.table.size, dtype=bool))
         for phrase in parsed.boosted:
-            held = self._rows(substring_query(phrase) or Q.NullQuery)
+            held = self.holding_phrase(phrase)
             scores = np.where(held, scores * PHRASE_BOOST, scores)
         if len(parsed.terms) == 1 and parsed.terms[0] in self.table.authors.code:
             # a byline name typed alone: that author's stories first (the exact name wins)

@@ -31,10 +31,12 @@ def embedding_text(query: str) -> str:
 class SemanticSearcher(Searcher):
     mode = "semantic"
 
-    def __init__(self, folder: Path, embedder: Embedder, stories: Mapping[str, Story], table: StoryTable):
-        folder = Path(folder)
-        self.index = open_vectors(folder)
-        self.passages = PassageStore(folder)
+    def __init__(self, folder: Path | None, embedder: Embedder, stories: Mapping[str, Story], table: StoryTable,
+                 vectors=None, passages=None):
+        """``vectors`` and ``passages``: the stores searched (the Milvus
+        backend's, searcher/milvus.py); by default the generation ``folder``'s."""
+        self.index = vectors if vectors is not None else open_vectors(Path(folder))
+        self.passages = passages if passages is not None else PassageStore(Path(folder))
         self.embedder = embedder
         self.stories = stories
         self.table = table

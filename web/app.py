@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from storysearch.index.embedding import ModelBusy
 from storysearch.index.layout import IndexDamaged
+from storysearch.index.milvus_store import MilvusUnavailable
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.engine import MAX_K, QueryError, check_fusion, check_mode, check_sort
 from storysearch.searcher.filters import Filters
@@ -51,6 +52,7 @@ MAX_AUTHOR_CHOICES = 300
 FILTER_PARAMETERS = ("source", "author", "paper", "place", "date_from", "date_to")
 DAMAGED_MESSAGE = "索引文件已损坏，暂时无法完成这项请求。请联系管理员运行 storysearch check --repair 修复。"
 BUSY_MESSAGE = "语义检索正忙，请稍后再试；关键词检索不受影响。"
+UNAVAILABLE_MESSAGE = "检索服务暂时无法连接索引库，请稍后再试。"
 BAD_ENCODING_MESSAGE = "链接中的查询参数编码无效（不是 UTF-8），无法检索。请重新输入检索词。"
 access_log = logging.getLogger("storysearch.access")
 URL_SAFE = "/:@!$&'()*+,;=~?"
@@ -228,9 +230,16 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
         current = engine()
         key = current.generation.name
         if key not in choices:
-            choices.clear()
-            choices[key] = _choices(current)
-        return {"modes": MODE_LABELS, "sorts": SORT_LABELS, **choices[key],
+            try:
+                made = _choices(current)
+            except MilvusUnavailable:  # the page (the 503 page itself) renders, without the filter choices
+                made = {"sources": [], "papers": [], "places": [], "authors": []}
+            else:
+                choices.clear()
+                choices[key] = made
+        else:
+            made = choices[key]
+        return {"modes": MODE_LABELS, "sorts": SORT_LABELS, **made,
                 "warnings": [warning.chinese for warning in current.warnings], "search_url": search_url}
 
     @app.after_request
@@ -486,6 +495,17 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             return _error(f"the index is damaged ({exc.path.name}); the administrator has to run "
                           f"`storysearch check --repair`", 503, DAMAGED_MESSAGE)
         return render_template("error.html", status=503, message=DAMAGED_MESSAGE), 503
+
+    @app.errorhandler(MilvusUnavailable)
+    def milvus_unavailable(exc: MilvusUnavailable):
+        app.logger.error("%s", exc)
+        if request.path.startswith("/api/"):
+            response = _error(f"the search backend is unavailable: {exc}", 503, UNAVAILABLE_MESSAGE)
+        else:
+            response = app.make_response((render_template("error.html", status=503, message=UNAVAILABLE_MESSAGE),
+                                          503))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(ModelBusy)
     def model_busy(exc: ModelBusy):

@@ -1,0 +1,352 @@
+"""Serving from Milvus: the engine of the live generation in Milvus
+(index/milvus_store.py), and its follower for the server.
+
+MilvusEngine is a SearchEngine whose stores answer from Milvus: the term
+matrix's scores and postings (sparse vector searches), the passage vectors
+(a FLAT inner-product search) and the story records. The story table (the
+filter fields, read once from the stories collection when the engine opens),
+fusion, floors, explain, facets and sorting are the embedded backend's code,
+so the two backends rank alike by construction; tests/test_milvus_backend.py
+checks that they do.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from storysearch.index.analysis import text_analysis
+from storysearch.index.embedding import Embedder
+from storysearch.index.milvus_store import (MAX_LIMIT, MilvusIndex, MilvusUnavailable, connect,
+                                            live_generation, open_index)
+from storysearch.index.stories import Story
+
+from .conditions import story_matches
+from .engine import Notice, SearchEngine, check_k
+from .filters import FILTER_FIELDS
+from .hybrid import DEFAULT_FUSION
+from .lexical import KeywordSearcher, SparseScorer
+from .query import ParsedQuery
+from .semantic import SemanticSearcher
+from .table import StoryTable
+
+log = logging.getLogger(__name__)
+NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
+                      "question (their index stays in the index folder); serve the folder for them",
+                      "此服务暂不提供“其他地方的相似做法”。")
+POLL_SECONDS = 2.0
+STORIES_CACHED = 4096
+
+
+def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
+    """(primary keys, distances) of one query's search results, read from
+    pymilvus's lists: a hit made into a dict costs microseconds, and a
+    query of common bigrams has every story as a hit."""
+    return np.asarray(hits.ids, dtype=np.int64), np.asarray(hits.distances, dtype=np.float32)
+
+
+class MilvusTermMatrix:
+    """The term matrix's answers (index/sparse.py TermMatrix: ``vocabulary``,
+    ``scores``, ``row_counts``) from the stories' sparse vectors: rows are
+    the stories collection's ``row`` keys, the story table's rows."""
+
+    def __init__(self, index: MilvusIndex):
+        self.index = index
+        self.size = int(index.values["stories"])
+        terms = sorted(index.read("terms", ["id", "token", "df"]), key=lambda row: row["id"])
+        self.vocabulary = {row["token"]: row["id"] for row in terms}
+        self._df = np.array([row["df"] for row in terms], dtype=np.int64)
+        self._stories = index.collections["stories"]
+
+    def _search(self, field: str, weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        return self._search_each(field, [weights])[0]
+
+    def _search_each(self, field: str, queries: list[dict[int, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each query's (rows, inner products), the rows that share no token left out; one request."""
+        found = self.index.call("search", self._stories, data=queries, anns_field=field,
+                                limit=max(1, min(self.size, MAX_LIMIT)), search_params={"metric_type": "IP"},
+                                output_fields=["row"])  # (none named: Milvus Lite returns every field)
+        return [_hits(hits) for hits in found]
+
+    def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every row for ``tokens`` (lucene idf over the stored
+        document frequencies), and how many of the tokens each row holds."""
+        numbers = [self.vocabulary[token] for token in tokens]
+        df = self._df[numbers]
+        idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        scores = np.zeros(self.size, dtype=np.float32)
+        held = np.zeros(self.size, dtype=np.float32)
+        rows, found = self._search("bm25", dict(zip(numbers, idf.tolist())))
+        scores[rows] = found
+        rows, found = self._search("held", dict.fromkeys(numbers, 1.0))
+        held[rows] = np.round(found)
+        return scores, held
+
+    def rows_holding(self, token_lists: list[list[str]]) -> list[np.ndarray]:
+        """For each list of tokens (all known), the rows that hold every one of them: one request."""
+        found = self._search_each("held", [dict.fromkeys((self.vocabulary[t] for t in tokens), 1.0)
+                                           for tokens in token_lists])
+        return [rows[held > len(tokens) - 0.5] for tokens, (rows, held) in zip(token_lists, found)]
+
+    def row_counts(self) -> np.ndarray:
+        return self._df
+
+
+class MilvusScorer(SparseScorer):
+    """SparseScorer over MilvusTermMatrix: which stories hold each of a
+    query's terms (all their bigrams) is one request, not one per bigram."""
+
+    def holding(self, term: str) -> np.ndarray:
+        return self._holding_each([term])[0]
+
+    def holding_terms(self, terms: list[str]) -> list[np.ndarray]:
+        held = self._holding_each(terms)
+        return [found if found.any() else self.holding_term(term) for term, found in zip(terms, held)]
+
+    def _holding_each(self, terms: list[str]) -> list[np.ndarray]:
+        from storysearch.index.sparse import gram_token
+
+        held = [np.zeros(len(self.ids), dtype=bool) for _ in terms]
+        asked = {}  # term number -> its tokens, when every one is known
+        for number, term in enumerate(terms):
+            tokens = list(dict.fromkeys(gram_token(gram) for gram, *_ in text_analysis().grams(term, unigrams=False)))
+            if not tokens:
+                held[number][:] = True
+            elif all(token in self.vocab for token in tokens):
+                asked[number] = tokens
+        if asked:
+            for number, rows in zip(asked, self.matrix.rows_holding(list(asked.values()))):
+                held[number][rows] = True
+        return held
+
+
+class MilvusStoryStore(Mapping):
+    """The stories collection's records by id, read when asked for (the last
+    STORIES_CACHED kept); the outline (every record without its text) is
+    read when the store opens, in the stories' order."""
+
+    def __init__(self, index: MilvusIndex):
+        self.index = index
+        self._collection = index.collections["stories"]
+        rows = sorted(index.read("stories", ["row", "story_id", "outline"]), key=lambda row: row["row"])
+        self._row = {row["story_id"]: row["row"] for row in rows}
+        self._outline: list[Story] | None = [Story.from_dict(json.loads(row["outline"])) for row in rows]
+        analysis = text_analysis()
+        # the grams of the headlines, as Whoosh's headline_bigrams field holds them (index/keyword_store.py)
+        self.headline_grams = {gram for story in self._outline
+                               for gram in analysis.gram_lists(analysis.fold(story.title))[0]}
+        self._read = lru_cache(maxsize=STORIES_CACHED)(self._read_now)
+
+    def take_outline(self) -> list[Story]:
+        outline, self._outline = self._outline, None
+        return outline
+
+    def _read_now(self, story_id: str) -> Story:
+        rows = self.index.call("query", self._collection, filter=f"row == {self._row[story_id]}",
+                               output_fields=["record"])
+        if not rows:
+            raise MilvusUnavailable(f"Milvus at {self.index.uri} lost the record of {story_id}")
+        return Story.from_dict(json.loads(rows[0]["record"]))
+
+    def __getitem__(self, story_id: str) -> Story:
+        if story_id not in self._row:
+            raise KeyError(story_id)
+        return self._read(story_id)
+
+    def __contains__(self, story_id: object) -> bool:
+        return story_id in self._row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def values(self) -> Iterator[Story]:
+        """Every story (a pass over the collection, not the cache)."""
+        for row in self.index.read("stories", ["record"]):
+            yield Story.from_dict(json.loads(row["record"]))
+
+
+class MilvusKeywordSearcher(KeywordSearcher):
+    """KeywordSearcher whose BM25 and postings come from Milvus; text
+    conditions (phrases, headline conditions, exclusions) are met where a
+    story holds all the condition's bigrams (a sparse search) and its record
+    holds the text (searcher/conditions.py, as semantic search checks them)."""
+
+    def __init__(self, index: MilvusIndex, table: StoryTable, stories: MilvusStoryStore):
+        self.table = table
+        self.stories = stories
+        self._sparse = MilvusScorer(MilvusTermMatrix(index), table.ids)
+
+    def _verified(self, candidates: np.ndarray, check) -> np.ndarray:
+        """``candidates`` less the stories whose records fail ``check(story)``."""
+        for row in np.flatnonzero(candidates).tolist():
+            candidates[row] = check(self.stories[self.table.ids[row]])
+        return candidates
+
+    def meeting_conditions(self, parsed: ParsedQuery, met: np.ndarray) -> np.ndarray:
+        required = list(parsed.phrases) + [value for name, value in parsed.fields if name == "headline"]
+        excluded = [value for name, value in parsed.excluded if name not in FILTER_FIELDS]
+        if not required and not excluded:
+            return met
+        for text in required:
+            met &= self._sparse.holding(text)
+        checked = met.copy()
+        if not required:  # only the stories that may hold an excluded text need reading
+            checked &= np.logical_or.reduce([self._sparse.holding(text) for text in excluded])
+        unread = met & ~checked
+        return unread | self._verified(checked, lambda story: story_matches(story, parsed))
+
+    def holding_phrase(self, phrase: str) -> np.ndarray:
+        analysis = text_analysis()
+        folded = analysis.fold(phrase.strip())
+        return self._verified(self._sparse.holding(phrase), lambda story: folded in analysis.fold(
+            f"{story.title}\n{story.condition_body}"))
+
+    def in_headlines(self, word: str) -> bool:
+        grams = [gram for gram, *_ in text_analysis().grams(word, unigrams=False)]
+        return bool(grams) and all(gram in self.stories.headline_grams for gram in grams)
+
+
+class MilvusVectors:
+    """The passage vectors (index/vectors.py VectorStore: ``d``, ``ntotal``,
+    ``search``, ``reconstruct``) in the passages collection."""
+
+    def __init__(self, index: MilvusIndex):
+        self.index = index
+        self.d = int(index.values["dimension"])
+        self.ntotal = int(index.values["passages"])
+        self._collection = index.collections["passages"]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best first; ids -1 (scores -inf) where fewer than ``k`` were found."""
+        queries = np.asarray(queries, dtype=np.float32)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        if k <= 0 or not len(queries):
+            return scores, ids
+        found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector",
+                                limit=min(k, MAX_LIMIT), search_params={"metric_type": "IP"}, output_fields=["id"])
+        for number, hits in enumerate(found):
+            pids, distances = _hits(hits)
+            ids[number, :len(pids)], scores[number, :len(pids)] = pids, distances
+        return scores, ids
+
+    def reconstruct(self, pid: int) -> np.ndarray:
+        rows = self.index.call("get", self._collection, ids=[int(pid)], output_fields=["vector"])
+        if not rows:
+            raise KeyError(pid)
+        return np.asarray(rows[0]["vector"], dtype=np.float32)
+
+
+class MilvusPassages:
+    """Which story each passage belongs to (read when the engine opens) and its text (read when asked for)."""
+
+    def __init__(self, index: MilvusIndex):
+        self.index = index
+        self._collection = index.collections["passages"]
+        self.story_of: dict[int, str] = {}
+        self.of_story: dict[str, list[int]] = {}
+        for row in sorted(index.read("passages", ["id", "story_id"]), key=lambda row: row["id"]):
+            self.story_of[row["id"]] = row["story_id"]
+            self.of_story.setdefault(row["story_id"], []).append(row["id"])
+
+    def text(self, pid: int) -> str:
+        rows = self.index.call("get", self._collection, ids=[int(pid)], output_fields=["text"])
+        if not rows:
+            raise KeyError(pid)
+        return rows[0]["text"]
+
+
+class MilvusEngine(SearchEngine):
+    """The live generation in the Milvus at ``uri`` (or the one ``index`` opened)."""
+
+    def __init__(self, uri: str, embedder: Embedder | None = None, fusion: str = DEFAULT_FUSION,
+                 index: MilvusIndex | None = None):
+        self.index = index or open_index(uri)
+        self.uri = uri
+        self.folder = None
+        self.generation = Path(self.index.generation)  # its name, as a folder's generation has one
+        stories = MilvusStoryStore(self.index)
+        self._assemble(self.index.values["meta"], stories,
+                       lambda table: MilvusKeywordSearcher(self.index, table, stories), embedder, fusion)
+        self.warnings.append(NO_PRACTICES)
+
+    def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
+        return SemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
+                                passages=MilvusPassages(self.index))
+
+    def similar_practices(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> list:
+        """None: the practices' index is not in Milvus (NO_PRACTICES says so); the request is still checked."""
+        check_k(k)
+        self._similar_to(story_id, text)
+        return []
+
+    def practices_elsewhere(self, practice, k: int = 10) -> list:
+        return []
+
+    def preload(self) -> "MilvusEngine":
+        self.semantic  # noqa: B018 - loads the model and the passages' stories now rather than on the first query
+        self.vocabulary.warm()
+        return self
+
+
+class MilvusLiveEngine:
+    """The engine of the live generation in Milvus, followed as exports move
+    the alias (what LiveEngine does for CURRENT): requests already running
+    keep the engine they started with. When Milvus stops answering, the
+    served engine stays and its requests get 503 until Milvus is back."""
+
+    def __init__(self, uri: str, poll_seconds: float = POLL_SECONDS, **engine_options):
+        self.uri = uri
+        self.folder = uri
+        self.poll_seconds = poll_seconds
+        self._options = engine_options
+        self._client = connect(uri)
+        self._engine = self._open()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _open(self) -> MilvusEngine:
+        engine = MilvusEngine(self.uri, index=open_index(self.uri, self._client), **self._options)
+        engine.preload()
+        return engine
+
+    @property
+    def current(self) -> MilvusEngine:
+        return self._engine
+
+    def refresh(self) -> bool:
+        """Serve the live generation if the alias moved; True if the engine was swapped."""
+        serving = self._engine.generation.name
+        try:
+            live = live_generation(self._client)
+            if live in (None, serving):
+                return False
+            engine = self._open()
+        except Exception as exc:  # noqa: BLE001 - Milvus away or a bad export must not stop the server
+            log.error("could not follow the index in Milvus at %s (%s); still serving %s", self.uri, exc, serving)
+            return False
+        self._engine = engine
+        log.warning("now serving %s from Milvus (was %s)", engine.generation.name, serving)
+        return True
+
+    def start(self) -> "MilvusLiveEngine":
+        def watch():
+            while not self._stop.wait(self.poll_seconds):
+                self.refresh()
+
+        self._thread = threading.Thread(target=watch, name="storysearch-milvus-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

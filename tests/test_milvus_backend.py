@@ -1,0 +1,197 @@
+"""The Milvus backend (index/milvus_store.py, searcher/milvus.py) against
+Milvus Lite for real: it ranks, filters, counts and sorts as the embedded
+backend does; an export becomes visible whole or not at all; an unreachable
+Milvus is a clear error at start and 503 JSON on requests."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from storysearch import cli  # noqa: E402
+from storysearch.index import layout, milvus_store  # noqa: E402
+from storysearch.index.build import build_index  # noqa: E402
+from storysearch.index.embedding import DEFAULT_MODEL  # noqa: E402
+from storysearch.index.milvus_store import MilvusUnavailable, export_generation  # noqa: E402
+from storysearch.searcher import SearchEngine  # noqa: E402
+from storysearch.searcher.milvus import NO_PRACTICES, MilvusEngine, MilvusLiveEngine  # noqa: E402
+
+QUERIES = ["乡贤", "社区治理", "垃圾分类", "如何调解邻里纠纷？", "老旧小区停车难怎么解决", "电动自行车 -疫情",
+           "“共同富裕”", "headline:乡村", "基层干部 为民办实事", "志愿服务队"]
+ARCHIVE_FILTERS = [{"paper": "杭州日报"}, {"date_from": "2023", "date_to": "2023-12"}, {"author": "王三"},
+                   {"place": "萧山区"}, {"paper": "浙江日报", "author": "张一"}, {"source": "浙江日报/2022-01-01/01.txt"}]
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory, corpus_index):
+    uri = str(tmp_path_factory.mktemp("milvus") / "bundled.db")
+    assert export_generation(layout.current_generation(corpus_index), uri) == "gen-000001"
+    return uri
+
+
+@pytest.fixture(scope="session")
+def milvus_engine(milvus_uri, embedder):
+    return MilvusEngine(milvus_uri, embedder)
+
+
+@pytest.fixture(scope="session")
+def archive_engines(tmp_path_factory, archive, embedder):
+    """The 130-story archive (two papers, three years, ten reporters) in both backends."""
+    embedded, _dates = archive
+    uri = str(tmp_path_factory.mktemp("milvus") / "archive.db")
+    export_generation(embedded.generation, uri)
+    return embedded, MilvusEngine(uri, embedder)
+
+
+def same_ranking(expected, got):
+    assert [hit.docid for hit in got] == [hit.docid for hit in expected]
+    for want, have in zip(expected, got):
+        # each list's scores to float32 rounding (Milvus sums BM25 in another order); the fused score
+        # rescales them (min-max), which magnifies that rounding at the bottom of a list
+        assert have.scores.keys() == want.scores.keys()
+        for name, score in want.scores.items():
+            assert have.scores[name] == (None if score is None else pytest.approx(score, rel=1e-5, abs=1e-6))
+        assert have.score == pytest.approx(want.score, rel=1e-3, abs=1e-4)
+        assert have.ranks == want.ranks and have.matched == want.matched
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_milvus_ranks_every_mode_as_the_embedded_backend(engine, milvus_engine, mode):
+    found = 0
+    for query in QUERIES:
+        expected, got = engine.ranking(query, mode), milvus_engine.ranking(query, mode)
+        same_ranking(expected.hits, got.hits)
+        assert (got.total, got.related, got.facets) == (expected.total, expected.related, expected.facets)
+        found += len(got.hits)
+    assert found > 3 * len(QUERIES)  # the queries find something: the agreement is not of empty lists
+
+
+def test_milvus_keyword_scores_are_the_term_matrix_bm25(engine, milvus_engine):
+    """Sparse inner products with idf query weights give the embedded BM25 for every story, not only the top."""
+    for text in ("乡贤 调解", "社区 治理 垃圾分类"):
+        want, have = engine.keyword.sparse.scores(text), milvus_engine.keyword.sparse.scores(text)
+        assert (want > 0).sum() > 5
+        assert have == pytest.approx(want, rel=1e-5, abs=1e-6)
+    assert (milvus_engine.keyword.sparse.holding("乡贤") == engine.keyword.sparse.holding("乡贤")).all()
+    assert milvus_engine.keyword.sparse.story_counts().tolist() == engine.keyword.sparse.story_counts().tolist()
+
+
+@pytest.mark.parametrize("filters", ARCHIVE_FILTERS, ids=lambda f: ",".join(f))
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_milvus_filters_and_facets_as_the_embedded_backend(archive_engines, filters, mode):
+    embedded, milvus = archive_engines
+    expected, got = embedded.ranking("垃圾分类", mode, filters), milvus.ranking("垃圾分类", mode, filters)
+    same_ranking(expected.hits, got.hits)
+    assert (got.total, got.facets) == (expected.total, expected.facets)
+    if mode == "keyword":
+        assert 0 < got.total < 130  # the filter narrows the set and leaves some
+
+
+@pytest.mark.parametrize("query", ["社区治理 -paper:杭州日报", "社区治理 author:赵四", "垃圾分类 date:2023",
+                                   "“垃圾分类工作” -萧山区", "headline:西湖区 垃圾分类"])
+def test_milvus_meets_filter_fields_and_conditions_in_the_query(archive_engines, query):
+    embedded, milvus = archive_engines
+    for mode in ("keyword", "hybrid"):
+        expected, got = embedded.ranking(query, mode), milvus.ranking(query, mode)
+        same_ranking(expected.hits, got.hits)
+        assert (got.total, got.facets) == (expected.total, expected.facets) and 0 < got.total < 130
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_milvus_sorts_by_date_and_browses_as_the_embedded_backend(archive_engines, sort):
+    embedded, milvus = archive_engines
+    for query, filters in (("社区治理 垃圾分类", None), ("", {"paper": "浙江日报"})):
+        expected, got = embedded.ranking(query, "hybrid", filters, sort=sort), milvus.ranking(query, "hybrid",
+                                                                                              filters, sort=sort)
+        same_ranking(expected.hits, got.hits)
+        assert got.total == expected.total > 10
+
+
+def test_milvus_serves_records_similar_stories_and_suggestions(engine, milvus_engine):
+    story_id = engine.search("乡贤", "keyword", 1)[0].docid
+    assert milvus_engine.stories[story_id] == engine.stories[story_id]
+    want = [(hit.docid, round(hit.score, 5)) for hit, _ in engine.similar_hits(story_id, k=5)]
+    assert [(hit.docid, round(hit.score, 5)) for hit, _ in milvus_engine.similar_hits(story_id, k=5)] == want
+    assert milvus_engine.completions("乡") == engine.completions("乡")
+    assert milvus_engine.similar_practices(text="乡贤调解") == [] and NO_PRACTICES in milvus_engine.warnings
+
+
+def test_an_export_is_visible_whole_and_only_two_generations_are_kept(tmp_path, embedder, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(layout.DEFAULT_CORPUS, corpus)
+    folder, uri = tmp_path / "index", str(tmp_path / "m.db")
+    build_index(corpus, folder, DEFAULT_MODEL)
+    export_generation(layout.current_generation(folder), uri)
+    first = MilvusEngine(uri, embedder)
+    live = MilvusLiveEngine(uri, embedder=embedder)  # a server's: it follows the alias
+    removed = sorted(corpus.glob("*.txt"))[0]
+    removed.unlink()
+    build_index(corpus, folder, DEFAULT_MODEL)  # gen-000002 without that file's stories
+
+    real_insert = milvus_store._insert
+
+    def failing_insert(client, name, rows):  # the export dies after writing the stories collection
+        if "_passages_" in name:
+            raise OSError("disk full")
+        return real_insert(client, name, rows)
+
+    monkeypatch.setattr(milvus_store, "_insert", failing_insert)
+    with pytest.raises(OSError):
+        export_generation(layout.current_generation(folder), uri)
+    assert MilvusEngine(uri, embedder).generation.name == "gen-000001"  # the half-written one is not live
+    assert not live.refresh() and live.current.generation.name == "gen-000001"
+    monkeypatch.setattr(milvus_store, "_insert", real_insert)
+    assert export_generation(layout.current_generation(folder), uri) == "gen-000002"
+    second = MilvusEngine(uri, embedder)
+    assert second.generation.name == "gen-000002" and len(second.stories) < len(first.stories)
+    assert live.refresh() and live.current.generation.name == "gen-000002"
+    assert first.search("社区治理", "keyword", 3)  # the previous generation still answers its server
+    (corpus / removed.name).write_text(removed.name, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL)
+    export_generation(layout.current_generation(folder), uri)
+    client = milvus_store.connect(uri)
+    assert {name.rsplit("_", 1)[1] for name in client.list_collections()} == {"gen000002", "gen000003"}
+
+
+def test_an_unreachable_milvus_is_a_clear_error_at_start(tmp_path, capsys):
+    with pytest.raises(MilvusUnavailable, match="does not exist"):
+        MilvusEngine(str(tmp_path / "absent" / "m.db"))
+    with pytest.raises(MilvusUnavailable, match="holds no storysearch index"):
+        MilvusEngine(str(tmp_path / "empty.db"))
+    assert cli.main(["serve", "--backend", "milvus", "--milvus-uri", str(tmp_path / "absent" / "m.db")]) == 2
+    assert cli.main(["serve", "--backend", "milvus"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the Milvus Lite file" in err and "needs --milvus-uri" in err and "Traceback" not in err
+
+
+def test_requests_get_503_json_when_milvus_goes_away(tmp_path, corpus_index, embedder):
+    from storysearch.web.app import create_app
+
+    uri = str(tmp_path / "m.db")
+    export_generation(layout.current_generation(corpus_index), uri)
+    engine = MilvusEngine(uri, embedder)
+    client = create_app(engine).test_client()
+    assert client.get("/api/search", query_string={"q": "乡贤", "mode": "keyword"}).status_code == 200
+    engine.index.client.close()
+    for mode in ("keyword", "semantic", "hybrid"):
+        response = client.get("/api/search", query_string={"q": "社区治理", "mode": mode})
+        assert response.status_code == 503
+        assert response.get_json()["ok"] is False and "unavailable" in response.get_json()["error"]
+    assert client.get("/", query_string={"q": "调解"}).status_code == 503  # the page, too
+
+
+def test_the_embedded_default_never_imports_pymilvus():
+    code = ("import sys; import storysearch.cli, storysearch.web.app, storysearch.searcher.engine; "
+            "storysearch.cli._parser(); assert 'pymilvus' not in sys.modules, 'pymilvus imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_embedded_index_folder_is_untouched_by_an_export(corpus_index, milvus_uri):
+    generation = layout.current_generation(corpus_index)
+    assert layout.damaged_files(generation, layout.read_meta(generation), deep=True) == []
+    assert SearchEngine(corpus_index).generation == generation
