@@ -24,15 +24,47 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 
 
-class LiveEngine:
-    def __init__(self, folder: Path, poll_seconds: float = POLL_SECONDS, **engine_options):
-        self.folder = Path(folder)
+class FollowingEngine:
+    """An engine swapped as the live index moves: a subclass's ``refresh``
+    looks, and ``start`` has a thread call it every ``poll_seconds``.
+    Requests already running keep the engine they started with."""
+
+    thread_name = "storysearch-index-watcher"
+
+    def __init__(self, poll_seconds: float, engine_options: dict):
         self.poll_seconds = poll_seconds
         self._options = engine_options
-        self._refused: set[str] = set()  # generations found damaged, not tried again
-        self._engine = self._open_live()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> SearchEngine:
+        return self._engine
+
+    def refresh(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> "FollowingEngine":
+        def watch():
+            while not self._stop.wait(self.poll_seconds):
+                self.refresh()
+
+        self._thread = threading.Thread(target=watch, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+class LiveEngine(FollowingEngine):
+    def __init__(self, folder: Path, poll_seconds: float = POLL_SECONDS, **engine_options):
+        super().__init__(poll_seconds, engine_options)
+        self.folder = Path(folder)
+        self._refused: set[str] = set()  # generations found damaged, not tried again
+        self._engine = self._open_live()
 
     def _open(self, generation: Path | None = None) -> SearchEngine:
         engine = SearchEngine(self.folder, generation=generation, **self._options)
@@ -55,10 +87,6 @@ class LiveEngine:
         log.warning("%s; serving the newest intact generation, %s, until the index is repaired",
                     str(reason).split(" Run `", 1)[0], intact.name)
         return engine
-
-    @property
-    def current(self) -> SearchEngine:
-        return self._engine
 
     def refresh(self) -> bool:
         """Serve the live generation if it is new and intact, or another intact
@@ -91,16 +119,3 @@ class LiveEngine:
         log.warning("now serving %s (was %s)", engine.generation.name, previous.generation.name)
         return True
 
-    def start(self) -> "LiveEngine":
-        def watch():
-            while not self._stop.wait(self.poll_seconds):
-                self.refresh()
-
-        self._thread = threading.Thread(target=watch, name="storysearch-index-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()

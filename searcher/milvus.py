@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ from .engine import Notice, SearchEngine, check_k
 from .filters import FILTER_FIELDS
 from .hybrid import DEFAULT_FUSION
 from .lexical import KeywordSearcher, SparseScorer
+from .live import POLL_SECONDS, FollowingEngine
 from .query import ParsedQuery
 from .semantic import SemanticSearcher
 from .table import StoryTable
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
                       "question (their index stays in the index folder); serve the folder for them",
                       "此服务暂不提供“其他地方的相似做法”。")
-POLL_SECONDS = 2.0
 STORIES_CACHED = 4096
 
 
@@ -297,30 +296,25 @@ class MilvusEngine(SearchEngine):
         return self
 
 
-class MilvusLiveEngine:
+class MilvusLiveEngine(FollowingEngine):
     """The engine of the live generation in Milvus, followed as exports move
-    the alias (what LiveEngine does for CURRENT): requests already running
-    keep the engine they started with. When Milvus stops answering, the
-    served engine stays and its requests get 503 until Milvus is back."""
+    the alias (what LiveEngine does for CURRENT). When Milvus stops
+    answering, the served engine stays and its requests get 503 until
+    Milvus is back."""
+
+    thread_name = "storysearch-milvus-watcher"
 
     def __init__(self, uri: str, poll_seconds: float = POLL_SECONDS, **engine_options):
+        super().__init__(poll_seconds, engine_options)
         self.uri = uri
         self.folder = uri
-        self.poll_seconds = poll_seconds
-        self._options = engine_options
         self._client = connect(uri)
         self._engine = self._open()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _open(self) -> MilvusEngine:
         engine = MilvusEngine(self.uri, index=open_index(self.uri, self._client), **self._options)
         engine.preload()
         return engine
-
-    @property
-    def current(self) -> MilvusEngine:
-        return self._engine
 
     def refresh(self) -> bool:
         """Serve the live generation if the alias moved; True if the engine was swapped."""
@@ -336,17 +330,3 @@ class MilvusLiveEngine:
         self._engine = engine
         log.warning("now serving %s from Milvus (was %s)", engine.generation.name, serving)
         return True
-
-    def start(self) -> "MilvusLiveEngine":
-        def watch():
-            while not self._stop.wait(self.poll_seconds):
-                self.refresh()
-
-        self._thread = threading.Thread(target=watch, name="storysearch-milvus-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
