@@ -123,15 +123,50 @@ def _record(line: bytes, path: Path, where: str) -> Story:
         raise IndexDamaged(path, f"{where} is not a story record: {exc}") from None
 
 
-class StoryStore(Mapping):
-    """The stories of a ``stories.jsonl`` by id, read from disk when asked
-    for: the store keeps where each record lies and the last STORIES_CACHED
-    it read, so an archive's stories need not all sit in memory. The file
-    stays open, so a generation removed while a request reads it still reads.
-    ``take_outline()``: every story without its text (headline, byline,
-    where and when, places, parts), in file order, read by the same pass."""
+class RecordStore(Mapping):
+    """Story records by id, read from their store when asked for, the last
+    STORIES_CACHED kept; ``take_outline()`` gives once the outline read when
+    the store opened (every story without its text: headline, byline, where
+    and when, places, parts). A subclass says where each record lies
+    (``_where``, by id) and reads one (``_read_now``)."""
 
     STORIES_CACHED = 4096
+
+    def __init__(self, where: dict, outline: list[Story]):
+        self._where = where
+        self._outline: list[Story] | None = outline
+        self._read = lru_cache(maxsize=self.STORIES_CACHED)(self._read_now)
+
+    def _read_now(self, story_id: str) -> Story:
+        raise NotImplementedError
+
+    def take_outline(self) -> list[Story]:
+        """The outline, once (the store keeps no reference to it)."""
+        outline, self._outline = self._outline, None
+        return outline
+
+    def __getitem__(self, story_id: str) -> Story:
+        if story_id not in self._where:
+            raise KeyError(story_id)
+        return self._read(story_id)
+
+    def __contains__(self, story_id: object) -> bool:
+        return story_id in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+class StoryStore(RecordStore):
+    """The stories of a ``stories.jsonl`` by id, read from disk when asked
+    for: the store keeps where each record lies (offset, length) and the
+    last STORIES_CACHED it read, so an archive's stories need not all sit in
+    memory. The file stays open, so a generation removed while a request
+    reads it still reads. The outline is read by the same pass, in file
+    order."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -139,39 +174,20 @@ class StoryStore(Mapping):
             self._file = open(self.path, "rb")
         except FileNotFoundError:
             raise IndexDamaged(self.path, "missing") from None
-        self._spans: dict[str, tuple[int, int]] = {}
-        self._outline: list[Story] | None = []
+        spans: dict[str, tuple[int, int]] = {}
+        outline: list[Story] = []
         offset = 0
         for number, line in enumerate(self._file, 1):
             story = _record(line, self.path, f"line {number}")
-            self._spans[story.id] = (offset, len(line))
-            self._outline.append(replace(story, paragraphs=[], captions=[], duplicates=[], lines=[],
-                                        paragraph_roles=[], practices=[]))
+            spans[story.id] = (offset, len(line))
+            outline.append(replace(story, paragraphs=[], captions=[], duplicates=[], lines=[],
+                                   paragraph_roles=[], practices=[]))
             offset += len(line)
-        self._read = lru_cache(maxsize=self.STORIES_CACHED)(self._read_now)
-
-    def take_outline(self) -> list[Story]:
-        """The outline, once (the store keeps no reference to it)."""
-        outline, self._outline = self._outline, None
-        return outline
+        super().__init__(spans, outline)
 
     def _read_now(self, story_id: str) -> Story:
-        offset, length = self._spans[story_id]
+        offset, length = self._where[story_id]
         return _record(os.pread(self._file.fileno(), length, offset), self.path, f"the record of {story_id}")
-
-    def __getitem__(self, story_id: str) -> Story:
-        if story_id not in self._spans:
-            raise KeyError(story_id)
-        return self._read(story_id)
-
-    def __contains__(self, story_id: object) -> bool:
-        return story_id in self._spans
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
 
     def values(self) -> Iterator[Story]:
         """Every story, read in file order (a pass over the file, not the cache)."""

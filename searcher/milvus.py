@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.embedding import Embedder
 from storysearch.index.milvus_store import (MAX_LIMIT, MilvusIndex, MilvusUnavailable, connect,
                                             live_generation, open_index)
-from storysearch.index.stories import Story
+from storysearch.index.stories import RecordStore, Story
 
 from .conditions import story_matches
 from .engine import Notice, SearchEngine, check_k
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
                       "question (their index stays in the index folder); serve the folder for them",
                       "此服务暂不提供“其他地方的相似做法”。")
-STORIES_CACHED = 4096
 
 
 def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
@@ -124,47 +122,28 @@ class MilvusScorer(SparseScorer):
         return held
 
 
-class MilvusStoryStore(Mapping):
-    """The stories collection's records by id, read when asked for (the last
-    STORIES_CACHED kept); the outline (every record without its text) is
-    read when the store opens, in the stories' order."""
+class MilvusStoryStore(RecordStore):
+    """The stories collection's records by id (index/stories.RecordStore:
+    read when asked for, the last STORIES_CACHED kept); the outline is read
+    when the store opens, in the stories' order."""
 
     def __init__(self, index: MilvusIndex):
         self.index = index
         self._collection = index.collections["stories"]
         rows = sorted(index.read("stories", ["row", "story_id", "outline"]), key=lambda row: row["row"])
-        self._row = {row["story_id"]: row["row"] for row in rows}
-        self._outline: list[Story] | None = [Story.from_dict(json.loads(row["outline"])) for row in rows]
+        outline = [Story.from_dict(json.loads(row["outline"])) for row in rows]
         analysis = text_analysis()
         # the grams of the headlines, as Whoosh's headline_bigrams field holds them (index/keyword_store.py)
-        self.headline_grams = {gram for story in self._outline
+        self.headline_grams = {gram for story in outline
                                for gram in analysis.gram_lists(analysis.fold(story.title))[0]}
-        self._read = lru_cache(maxsize=STORIES_CACHED)(self._read_now)
-
-    def take_outline(self) -> list[Story]:
-        outline, self._outline = self._outline, None
-        return outline
+        super().__init__({row["story_id"]: row["row"] for row in rows}, outline)
 
     def _read_now(self, story_id: str) -> Story:
-        rows = self.index.call("query", self._collection, filter=f"row == {self._row[story_id]}",
+        rows = self.index.call("query", self._collection, filter=f"row == {self._where[story_id]}",
                                output_fields=["record"])
         if not rows:
             raise MilvusUnavailable(f"Milvus at {self.index.uri} lost the record of {story_id}")
         return Story.from_dict(json.loads(rows[0]["record"]))
-
-    def __getitem__(self, story_id: str) -> Story:
-        if story_id not in self._row:
-            raise KeyError(story_id)
-        return self._read(story_id)
-
-    def __contains__(self, story_id: object) -> bool:
-        return story_id in self._row
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._row)
-
-    def __len__(self) -> int:
-        return len(self._row)
 
     def values(self) -> Iterator[Story]:
         """Every story (a pass over the collection, not the cache)."""
