@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layout, sparse
-from .stories import StoryStore
+from .stories import Story, StoryStore
 from .vectors import PassageStore, open_vectors
 
 log = logging.getLogger(__name__)
@@ -152,12 +152,11 @@ def _sparse_rows(matrix: sparse.TermMatrix) -> tuple[list[dict[int, float]], lis
     return bm25, held
 
 
-def _story_rows(generation: Path, matrix: sparse.TermMatrix) -> Iterator[dict]:
-    store = StoryStore(generation / layout.STORIES)
-    outline = store.take_outline()
+def _story_rows(store: StoryStore, outline: list[Story], matrix: sparse.TermMatrix) -> Iterator[dict]:
+    """The stories collection's rows: each story of ``store`` (read in file
+    order, as ``outline`` lists them) with its outline and sparse vectors."""
     bm25, held = _sparse_rows(matrix)
-    for row, brief in enumerate(outline):
-        story = store[brief.id]
+    for row, (brief, story) in enumerate(zip(outline, store.values(), strict=True)):
         places = list(dict.fromkeys(name for place in story.places for name in place["path"]))
         yield {"row": row, "story_id": story.id, "source": story.source, "paper": story.paper or "",
                "date": int(story.date.replace("-", "")) if story.date else 0,
@@ -168,8 +167,7 @@ def _story_rows(generation: Path, matrix: sparse.TermMatrix) -> Iterator[dict]:
                "bm25": bm25[row] or {0: 0.0}, "held": held[row] or {0: 0.0}}
 
 
-def _passage_rows(generation: Path, row_of: dict[str, int]) -> Iterator[dict]:
-    vectors, passages = open_vectors(generation), PassageStore(generation)
+def _passage_rows(vectors, passages: PassageStore, row_of: dict[str, int]) -> Iterator[dict]:
     for pid in sorted(int(pid) for pid in vectors.ids()):
         story_id = passages.story_of[pid]
         yield {"id": pid, "row": row_of[story_id], "story_id": story_id,
@@ -209,7 +207,9 @@ def export_generation(generation: Path, uri: str) -> str:
     for collection in names.values():  # left by an export of this generation that failed
         if client.has_collection(collection):
             client.drop_collection(collection)
-    story_ids = [story.id for story in StoryStore(generation / layout.STORIES).take_outline()]
+    store = StoryStore(generation / layout.STORIES)
+    outline = store.take_outline()
+    story_ids = [story.id for story in outline]
     matrix = sparse.open_term_matrix(generation / layout.SPARSE, story_ids)
     stories_schema, terms_schema, meta_schema = _schemas()
 
@@ -217,7 +217,7 @@ def export_generation(generation: Path, uri: str) -> str:
     index.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     index.add_index("held", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     client.create_collection(names["stories"], schema=stories_schema, index_params=index)
-    _insert(client, names["stories"], _story_rows(generation, matrix))
+    _insert(client, names["stories"], _story_rows(store, outline, matrix))
 
     vectors = open_vectors(generation)
     passages = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
@@ -231,8 +231,8 @@ def export_generation(generation: Path, uri: str) -> str:
     # FLAT: exact inner products, as the embedded flat index (the vectors are normalized: IP is cosine)
     index.add_index("vector", index_type="FLAT", metric_type="IP")
     client.create_collection(names["passages"], schema=passages, index_params=index)
-    _insert(client, names["passages"], _passage_rows(generation, {story_id: row for row, story_id
-                                                                   in enumerate(story_ids)}))
+    _insert(client, names["passages"], _passage_rows(vectors, PassageStore(generation),
+                                                     {story_id: row for row, story_id in enumerate(story_ids)}))
 
     index = client.prepare_index_params()
     index.add_index("unused", index_type="FLAT", metric_type="L2")
