@@ -345,10 +345,11 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     blocks: list[tuple[str, list[Story] | StoryBlock]] = [
         (page.source, kept[page.source] if page.source in kept and page.source not in split
          else stories_by_source[page.source]) for page in pages]
-    entries = [entry for _, block in blocks for entry in
-               (block.entries if isinstance(block, StoryBlock) else block)]
+    # each file's story entries: a kept block's, or the stories read now
+    by_file = {source: block.entries if isinstance(block, StoryBlock) else block for source, block in blocks}
+    entries = [entry for found in by_file.values() for entry in found]
     check_unique_ids(entries)
-    counts = {source: len(block.entries if isinstance(block, StoryBlock) else block) for source, block in blocks}
+    counts = {source: len(found) for source, found in by_file.items()}
     dropped_sources = set(report.changed) | set(report.removed) | set(report.rejoined)
     dropped_stories = {entry.id for src in dropped_sources for entry in (previous.entries(src) if previous else ())}
     log.info("%d files unchanged, %d new, %d changed, %d removed; %d stories",
