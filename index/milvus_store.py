@@ -168,8 +168,8 @@ def _story_rows(store: StoryStore, outline: list[Story], matrix: sparse.TermMatr
 
 
 def _passage_rows(vectors, passages: PassageStore, row_of: dict[str, int]) -> Iterator[dict]:
-    for pid in sorted(int(pid) for pid in vectors.ids()):
-        story_id = passages.story_of[pid]
+    pids = np.sort(vectors.ids())
+    for pid, story_id in zip(pids.tolist(), passages.stories(pids)):
         yield {"id": pid, "row": row_of[story_id], "story_id": story_id,
                "text": _fits(passages.text(pid), f"passage {pid}"), "vector": vectors.reconstruct(pid).tolist()}
 
@@ -231,8 +231,8 @@ def export_generation(generation: Path, uri: str) -> str:
     # FLAT: exact inner products, as the embedded flat index (the vectors are normalized: IP is cosine)
     index.add_index("vector", index_type="FLAT", metric_type="IP")
     client.create_collection(names["passages"], schema=passages, index_params=index)
-    _insert(client, names["passages"], _passage_rows(vectors, PassageStore(generation),
-                                                     {story_id: row for row, story_id in enumerate(story_ids)}))
+    row_of = {story_id: row for row, story_id in enumerate(story_ids)}
+    _insert(client, names["passages"], _passage_rows(vectors, PassageStore(generation, story_ids, row_of), row_of))
 
     index = client.prepare_index_params()
     index.add_index("unused", index_type="FLAT", metric_type="L2")

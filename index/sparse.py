@@ -26,10 +26,11 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import marisa_trie
 import numpy as np
 
 from . import layout
@@ -95,17 +96,53 @@ def analyse_story(story: Story) -> AnalysedStory:
     return AnalysedStory(tokens, title_grams, body_grams)
 
 
+class TokenTable(Sequence):
+    """A segment's tokens, column c being the token whose key id is c in a
+    static trie (marisa-trie). It answers token -> column and column ->
+    token without a Python dict, and is memory-mapped from the segment's
+    ``tokens.marisa``: an archive's vocabulary is large (hundreds of
+    thousands of tokens took tens of MB of a server's memory as a list and a
+    dict)."""
+
+    def __init__(self, trie: marisa_trie.Trie):
+        self.trie = trie
+
+    @classmethod
+    def of(cls, tokens: Iterable[str]) -> "TokenTable":
+        return cls(marisa_trie.Trie(tokens))
+
+    def __len__(self) -> int:
+        return len(self.trie)
+
+    def __getitem__(self, column: int) -> str:
+        return self.trie.restore_key(column)
+
+    def __iter__(self) -> Iterator[str]:
+        """The tokens in column order."""
+        return map(self.trie.restore_key, range(len(self.trie)))
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.trie
+
+    def get(self, token: str) -> int | None:
+        """The column of ``token``; None when the segment lacks it."""
+        return self.trie.get(token)
+
+    def columns(self, tokens: Sequence[str]) -> np.ndarray:
+        """The column of each of ``tokens`` (all in the table)."""
+        return np.fromiter(map(self.trie.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+
 @dataclass
 class Segment:
     """One immutable segment: columns (token -> rows and counts) over its rows."""
 
-    tokens: list[str]
+    tokens: TokenTable
     indptr: np.ndarray  # column c's entries are [indptr[c], indptr[c + 1])
     rows: np.ndarray  # segment row of each entry
     counts: np.ndarray  # how often the row holds the column's token
     lengths: np.ndarray  # tokens per row
     ids: list[str]  # what each row is (a story id, a practice row id)
-    columns: dict[str, int] | None = None  # token -> column, made when the segment is opened for queries
 
     @classmethod
     def from_tokens(cls, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> "Segment":
@@ -115,19 +152,24 @@ class Segment:
         return builder.segment()
 
     @classmethod
-    def _from_entries(cls, tokens, columns, rows, counts, lengths, ids, by_row: bool = False) -> "Segment":
-        """The segment of these entries; ``by_row``: they come row by row
-        (then sorting by column alone, keeping their order, sorts by row too)."""
+    def _from_entries(cls, tokens: Sequence[str], columns, rows, counts, lengths, ids,
+                      by_row: bool = False) -> "Segment":
+        """The segment of these entries, ``columns`` numbering ``tokens`` in
+        their order (renumbered here as the segment's token table numbers
+        them); ``by_row``: they come row by row (then sorting by column alone,
+        keeping their order, sorts by row too)."""
+        table = TokenTable.of(tokens)
+        columns = table.columns(tokens)[columns] if len(columns) else columns
         order = np.argsort(columns, kind="stable") if by_row else np.lexsort((rows, columns))
-        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(columns, minlength=len(tokens)), out=indptr[1:])
-        return cls(tokens, indptr, rows[order], counts[order], lengths, ids)
+        indptr = np.zeros(len(table) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(columns, minlength=len(table)), out=indptr[1:])
+        return cls(table, indptr, rows[order], counts[order], lengths, ids)
 
     def write(self, folder: Path) -> None:
         folder.mkdir()
         for name in ("indptr", "rows", "counts", "lengths"):
             np.save(folder / f"{name}.npy", getattr(self, name))
-        (folder / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
+        self.tokens.trie.save(str(folder / "tokens.marisa"))
         (folder / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -137,21 +179,35 @@ class Segment:
         unreadable. ``tokens=False``: without its vocabulary (an archive's is
         large), for an update that only needs to know its rows."""
         try:
-            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
+            arrays = {name: layout.map_array(folder / f"{name}.npy")
                       for name in ("indptr", "rows", "counts", "lengths")}
             ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
             if not tokens:
-                return cls([], arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"], ids)
-            tokens = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+                return cls(TokenTable.of([]), arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"],
+                           ids)
+            table = _mapped_trie(folder / "tokens.marisa")
         except FileNotFoundError as exc:
             raise layout.IndexDamaged(Path(exc.filename or folder), "missing") from None
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             raise layout.IndexDamaged(folder, f"a term matrix segment that cannot be read: {exc}") from None
-        segment = cls(tokens, arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"], ids)
-        if (len(segment.indptr) != len(tokens) + 1 or len(segment.lengths) != len(ids)
+        segment = cls(table, arrays["indptr"], arrays["rows"], arrays["counts"], arrays["lengths"], ids)
+        if (len(segment.indptr) != len(table) + 1 or len(segment.lengths) != len(ids)
                 or len(segment.rows) != len(segment.counts) or int(segment.indptr[-1]) != len(segment.rows)):
             raise layout.IndexDamaged(folder, "a term matrix segment whose parts do not agree")
         return segment
+
+
+def _mapped_trie(path: Path) -> TokenTable:
+    """The token table in ``path``, memory-mapped (its pages shared and
+    reclaimable, read as queries need them)."""
+    if not path.is_file():
+        raise FileNotFoundError(2, "missing", str(path))
+    trie = marisa_trie.Trie()
+    try:
+        trie.mmap(str(path))
+    except RuntimeError as exc:  # marisa's (a file cut short, not a trie)
+        raise ValueError(f"{path.name}: not a token table ({exc})") from None
+    return TokenTable(trie)
 
 
 class SegmentBuilder:
@@ -324,6 +380,35 @@ def matrix_ids(folder: Path) -> list[str]:
             if row_id not in _deleted(manifest, name)]
 
 
+class MatrixVocabulary(Mapping):
+    """Every token of a matrix -> its number: the largest segment's token
+    table (its columns) and, numbered after them, the tokens only other
+    segments hold."""
+
+    def __init__(self, first: TokenTable, added: dict[str, int]):
+        self.first, self.added = first, added
+
+    def __getitem__(self, token: str) -> int:
+        number = self.first.get(token)
+        return self.added[token] if number is None else number
+
+    def get(self, token: str, default=None):
+        number = self.first.get(token)
+        return self.added.get(token, default) if number is None else number
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.first or token in self.added
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain(self.first, self.added)
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.added)
+
+    def numbers(self, tokens: Iterable[str]) -> np.ndarray:
+        return np.array([self[token] for token in tokens], dtype=np.int64)
+
+
 class TermMatrix:
     """The live rows of a matrix, answered in the order of ``ids`` (row i of
     every array is ``ids[i]``): which rows hold a token and how often, and
@@ -347,19 +432,16 @@ class TermMatrix:
             found += int(live.sum())
             self.lengths[at[live]] = np.asarray(segment.lengths)[live]
             self.segments.append((segment, at))
-        # Every token of the matrix, numbered: the largest segment's tokens
-        # first, in its column order, so one dict serves as both that
-        # segment's columns and the vocabulary (an archive's vocabulary is large).
+        # Every token of the matrix, numbered: the largest segment's tokens as
+        # its columns, then the few the others add (an archive's vocabulary is large).
         self.segments.sort(key=lambda item: -len(item[0].ids))
-        self.vocabulary: dict[str, int] = {}
-        for segment, _ in self.segments:
-            if not self.vocabulary:
-                self.vocabulary = {token: column for column, token in enumerate(segment.tokens)}
-                segment.columns = self.vocabulary
-            else:
-                segment.columns = {token: column for column, token in enumerate(segment.tokens)}
-                for token in segment.tokens:
-                    self.vocabulary.setdefault(token, len(self.vocabulary))
+        first = self.segments[0][0].tokens if self.segments else TokenTable.of([])
+        added: dict[str, int] = {}
+        for segment, _ in self.segments[1:]:
+            for token in segment.tokens:
+                if token not in first and token not in added:
+                    added[token] = len(first) + len(added)
+        self.vocabulary = MatrixVocabulary(first, added)
         if found != len(ids):
             raise layout.IndexDamaged(Path(folder) / MANIFEST, f"it holds {found} live rows where the index "
                                                                f"around it has {len(ids)}")
@@ -369,8 +451,8 @@ class TermMatrix:
         """The rows that hold ``token`` and how often each does."""
         rows, counts = [], []
         for segment, at in self.segments:
-            column = segment.columns.get(token)
-            if column is None or column >= len(segment.tokens):  # (the shared dict numbers later tokens too)
+            column = segment.tokens.get(token)
+            if column is None:
                 continue
             start, end = segment.indptr[column], segment.indptr[column + 1]
             positions = at[np.asarray(segment.rows[start:end])]
@@ -407,7 +489,7 @@ class TermMatrix:
             if number == 0:  # the vocabulary numbers its tokens as its columns
                 counts[:len(per_column)] += per_column
             else:
-                counts[np.array([self.vocabulary[t] for t in segment.tokens], dtype=np.int64)] += per_column
+                counts[self.vocabulary.numbers(segment.tokens)] += per_column
         return counts
 
 

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from .layout import IndexDamaged
 
 
@@ -127,8 +129,8 @@ class RecordStore(Mapping):
     """Story records by id, read from their store when asked for, the last
     STORIES_CACHED kept; ``take_outline()`` gives once the outline read when
     the store opened (every story without its text: headline, byline, where
-    and when, places, parts). A subclass says where each record lies
-    (``_where``, by id) and reads one (``_read_now``)."""
+    and when, places, parts). A subclass numbers the records (``_where``:
+    id -> its row in the store, in outline order) and reads one (``_read_now``)."""
 
     STORIES_CACHED = 4096
 
@@ -162,8 +164,8 @@ class RecordStore(Mapping):
 
 class StoryStore(RecordStore):
     """The stories of a ``stories.jsonl`` by id, read from disk when asked
-    for: the store keeps where each record lies (offset, length) and the
-    last STORIES_CACHED it read, so an archive's stories need not all sit in
+    for: the store keeps each record's line number (by id) and where each
+    line starts (an array), and the last STORIES_CACHED it read, so an archive's stories need not all sit in
     memory. The file stays open, so a generation removed while a request
     reads it still reads. The outline is read by the same pass, in file
     order."""
@@ -174,20 +176,22 @@ class StoryStore(RecordStore):
             self._file = open(self.path, "rb")
         except FileNotFoundError:
             raise IndexDamaged(self.path, "missing") from None
-        spans: dict[str, tuple[int, int]] = {}
-        outline: list[Story] = []
-        offset = 0
+        rows: dict[str, int] = {}
+        offsets, outline = [0], []
         for number, line in enumerate(self._file, 1):
             story = _record(line, self.path, f"line {number}")
-            spans[story.id] = (offset, len(line))
+            rows[story.id] = number - 1
+            offsets.append(offsets[-1] + len(line))
             outline.append(replace(story, paragraphs=[], captions=[], duplicates=[], lines=[],
                                    paragraph_roles=[], practices=[]))
-            offset += len(line)
-        super().__init__(spans, outline)
+        self._offsets = np.array(offsets, dtype=np.int64)  # where each line starts, and the file's end
+        super().__init__(rows, outline)
 
     def _read_now(self, story_id: str) -> Story:
-        offset, length = self._where[story_id]
-        return _record(os.pread(self._file.fileno(), length, offset), self.path, f"the record of {story_id}")
+        row = self._where[story_id]
+        offset, end = self._offsets[row:row + 2]
+        return _record(os.pread(self._file.fileno(), int(end - offset), int(offset)), self.path,
+                       f"the record of {story_id}")
 
     def values(self) -> Iterator[Story]:
         """Every story, read in file order (a pass over the file, not the cache)."""

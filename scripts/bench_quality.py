@@ -138,7 +138,7 @@ def measure(data: Path, cache_dir: Path, model: str = DEFAULT_MODEL, precision: 
                                                  qcache)
             print("the same questions pasted with their longest word in Chinese quotes (“…”):")
             report(keyword, semantic, pasted, pasted_vectors, qrels)
-            print(f"HNSW (M=32, efSearch=128) recall@{K} of passages against exact search: "
+            print(f"HNSW (M=32, efSearch=128, fp16 vectors) recall@{K} of passages against exact search: "
                   f"{ann_recall(folder, vectors):.4f}")
         cache.close()
         qcache.close()

@@ -155,7 +155,6 @@ class SparseScorer:
         Milvus backend's answers as one: searcher/milvus.py)."""
         self.matrix = sparse.open_term_matrix(matrix, ids) if isinstance(matrix, Path) else matrix
         self.ids = ids
-        self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.vocab = self.matrix.vocabulary
 
     def scores(self, text: str) -> np.ndarray | None:

@@ -229,11 +229,17 @@ class MilvusPassages:
     def __init__(self, index: MilvusIndex):
         self.index = index
         self._collection = index.collections["passages"]
-        self.story_of: dict[int, str] = {}
-        self.of_story: dict[str, list[int]] = {}
+        self._story_of: dict[int, str] = {}
+        self._of_story: dict[str, list[int]] = {}
         for row in sorted(index.read("passages", ["id", "story_id"]), key=lambda row: row["id"]):
-            self.story_of[row["id"]] = row["story_id"]
-            self.of_story.setdefault(row["story_id"], []).append(row["id"])
+            self._story_of[row["id"]] = row["story_id"]
+            self._of_story.setdefault(row["story_id"], []).append(row["id"])
+
+    def stories(self, pids) -> list[str]:
+        return [self._story_of[int(pid)] for pid in pids]
+
+    def passage_ids(self, story_id: str) -> list[int]:
+        return self._of_story.get(story_id, [])
 
     def text(self, pid: int) -> str:
         rows = self.index.call("get", self._collection, ids=[int(pid)], output_fields=["text"])

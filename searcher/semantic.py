@@ -36,7 +36,7 @@ class SemanticSearcher(Searcher):
         """``vectors`` and ``passages``: the stores searched (the Milvus
         backend's, searcher/milvus.py); by default the generation ``folder``'s."""
         self.index = vectors if vectors is not None else open_vectors(Path(folder))
-        self.passages = passages if passages is not None else PassageStore(Path(folder))
+        self.passages = passages if passages is not None else PassageStore(Path(folder), table.ids, table.row)
         self.embedder = embedder
         self.stories = stories
         self.table = table
@@ -47,7 +47,7 @@ class SemanticSearcher(Searcher):
 
     def story_passage_ids(self, story_id: str) -> list[int]:
         """The ids of a story's first MAX_STORY_PASSAGES passages, in order."""
-        return self.passages.of_story.get(story_id, [])[:MAX_STORY_PASSAGES]
+        return self.passages.passage_ids(story_id)[:MAX_STORY_PASSAGES]
 
     def story_vectors(self, story_id: str) -> np.ndarray:
         """The vectors of ``story_passage_ids`` (rows in that order)."""
@@ -91,15 +91,13 @@ class SemanticSearcher(Searcher):
         while True:
             scores, ids = self.index.search(matrix, depth)
             best: dict[str, float] = {}
-            for score, pid in zip(scores[0], ids[0]):
-                if pid < 0:
-                    continue
-                story = self.passages.story_of[int(pid)]
+            found = ids[0] >= 0
+            for score, story in zip(scores[0][found].tolist(), self.passages.stories(ids[0][found])):
                 if story not in meets:
                     meets[story] = ((allowed is None or bool(allowed[self.table.row[story]]))
                                     and (not check_text or story_matches(self.stories[story], parsed)))
                 if story not in best and meets[story] and (floor is None or score >= floor):
-                    best[story] = float(score)
+                    best[story] = score
             below = floor is not None and (ids[0][-1] < 0 or scores[0][-1] < floor)
             if len(best) >= k or depth >= total or below:
                 break

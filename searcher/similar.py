@@ -51,12 +51,11 @@ class SimilarSearcher:
         best: dict[str, tuple[float, int | None, int]] = {}
         for row, (row_scores, row_ids) in enumerate(zip(scores, ids)):
             source = source_pids[row] if source_pids else None
-            for score, pid in zip(row_scores, row_ids):
-                if pid < 0:
-                    continue
-                story = self.semantic.passages.story_of[int(pid)]
+            found = row_ids >= 0
+            for score, pid, story in zip(row_scores[found].tolist(), row_ids[found].tolist(),
+                                         self.semantic.passages.stories(row_ids[found])):
                 if story not in exclude and (story not in best or score > best[story][0]):
-                    best[story] = (float(score), source, int(pid))
+                    best[story] = (score, source, pid)
         return sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
 
     def _collapse(self, ranked, k: int, also_duplicates_of: Story | None) -> list[tuple[str, tuple]]:

@@ -36,19 +36,20 @@ field conditions, exclusions, the request's filters) is kept as typed.
 
 **Completions.** Vocabulary words and byline names beginning with what was
 typed, the words only where they occur in some headline (every character
-pair of the word is in the headline field), most frequent first. The sorted
-word list they are found in is made on first use (or by ``warm``).
+pair of the word is in the headline field), most frequent first. The trie of
+words they are found in is made on first use (or by ``warm``).
 """
 from __future__ import annotations
 
-import bisect
+import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+import marisa_trie
 import numpy as np
 
 from storysearch.index.analysis import CJK, text_analysis
@@ -93,7 +94,14 @@ class Completion:
 
 @lru_cache(maxsize=None)
 def _char_readings(char: str) -> tuple[str, ...]:
-    """The toneless readings of one character, the most common first."""
+    """The toneless readings of one character, the most common first.
+
+    pypinyin's phrase dictionary (46 MB of a server's memory) only decides
+    the readings of characters inside words; without it (its documented
+    PYPINYIN_NO_PHRASES switch, set unless the process set it) every CJK
+    character reads the same as with it (checked for all of them)."""
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")  # nor a copy of its dictionary, which we never change
     from pypinyin import Style, pinyin
 
     readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors=lambda c: [c])[0]
@@ -136,8 +144,8 @@ class Vocabulary:
             for i in range(len(name) - 1):
                 self._name_pairs[name[i:i + 2]] += count
         self._near: dict[str, list[str]] = {}
-        self._sorted_words: list[str] | None = None
-        self._sorted_names = sorted(names)
+        self._words: marisa_trie.Trie | None = None
+        self._name_trie = marisa_trie.Trie(names)
         self._completions: dict[str, list[Completion]] = {}
         self._corrected: dict[str, Correction | None] = {}
         self._lock = threading.Lock()
@@ -305,17 +313,19 @@ class Vocabulary:
 
     # --- completions ---------------------------------------------------------
 
-    def sorted_words(self) -> list[str]:
-        """The archive's words of two characters or more, sorted, for prefix lookups; made once."""
+    def words(self) -> marisa_trie.Trie:
+        """The archive's words of two characters or more, for prefix lookups,
+        in a static trie (marisa-trie: a few MB where a sorted list of an
+        archive's words took tens); made once."""
         with self._lock:
-            if self._sorted_words is None:
+            if self._words is None:
                 mark = self.mark
-                self._sorted_words = sorted(t for t in self.tokens if len(t) > 1 and t[0] != mark)
-            return self._sorted_words
+                self._words = marisa_trie.Trie(t for t in self.tokens if len(t) > 1 and t[0] != mark)
+            return self._words
 
     def warm(self) -> "Vocabulary":
         """Make now what the first completion would make."""
-        self.sorted_words()
+        self.words()
         return self
 
     def complete(self, prefix: str, limit: int = MAX_COMPLETIONS) -> list[Completion]:
@@ -329,9 +339,9 @@ class Vocabulary:
         with self._lock:
             if folded in self._completions:
                 return self._completions[folded][:limit]
-        names = [Completion(name, "name", self.names[name]) for name in _starting(self._sorted_names, folded)
+        names = [Completion(name, "name", self.names[name]) for name in self._name_trie.keys(folded)
                  if name != folded]
-        words = sorted((w for w in _starting(self.sorted_words(), folded) if w != folded and w not in self.names),
+        words = sorted((w for w in self.words().keys(folded) if w != folded and w not in self.names),
                        key=lambda w: (-self._column_stories(w), len(w), w))
         found = []
         for word in words[:COMPLETION_CHECKS]:
@@ -346,10 +356,3 @@ class Vocabulary:
             self._completions[folded] = ranked
         return ranked[:limit]
 
-
-def _starting(ordered: list[str], prefix: str) -> Iterable[str]:
-    """The items of a sorted list that begin with ``prefix``."""
-    at = bisect.bisect_left(ordered, prefix)
-    while at < len(ordered) and ordered[at].startswith(prefix):
-        yield ordered[at]
-        at += 1

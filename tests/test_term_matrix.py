@@ -85,6 +85,10 @@ def test_a_matrix_that_does_not_hold_the_rows_asked_for_is_damaged(tmp_path):
         sparse.open_term_matrix(tmp_path / "m", ["a", "b", "c"])
     with pytest.raises(layout.IndexDamaged):
         sparse.open_term_matrix(tmp_path / "m", ["a", "x"])
+    table = tmp_path / "m" / "seg-000001" / "tokens.marisa"
+    table.write_bytes(table.read_bytes()[:-8])  # a token table cut short
+    with pytest.raises(layout.IndexDamaged, match="not a token table"):
+        sparse.open_term_matrix(tmp_path / "m", ["a", "b"])
     (tmp_path / "m" / sparse.MANIFEST).unlink()
     with pytest.raises(layout.IndexDamaged):
         sparse.open_term_matrix(tmp_path / "m", ["a", "b"])
@@ -146,6 +150,13 @@ def test_vector_segments_search_as_one_exact_index(tmp_path, monkeypatch):
         found = vectors.open_vectors(folder)
         assert found.ntotal == len(live) and vectors.vector_ids(folder) == live
         assert {row["id"] for row in vectors.read_passages(folder)} == live
+        stories = sorted({f"s{i // 3}" for i in live})
+        passages = vectors.PassageStore(folder, stories, {story: row for row, story in enumerate(stories)})
+        assert len(passages) == len(live)
+        for pid in sorted(live)[::7]:
+            assert passages.stories([pid]) == [f"s{pid // 3}"] and passages.text(pid) == f"passage {pid}"
+        for story in stories[::5]:
+            assert passages.passage_ids(story) == sorted(i for i in live if f"s{i // 3}" == story)
         for k in (1, 10, len(live), len(live) + 5):
             for query in queries:  # one at a time, as a search asks
                 scores, hits = found.search(query[None, :], k)
@@ -157,3 +168,27 @@ def test_vector_segments_search_as_one_exact_index(tmp_path, monkeypatch):
         assert len(manifest["segments"]) == [2, 2, 1][number - 1]
         assert bool(manifest["deleted"]) == (number in (1, 2))
         previous = folder
+
+
+def test_hnsw_segments_keep_half_precision_vectors_that_score_as_exact(tmp_path):
+    """Above ann_threshold the vectors are stored in half precision (half the
+    memory): scores within 1e-3 of float32 ones, the same best passage."""
+    import faiss
+
+    from storysearch.index import vectors
+
+    rng = np.random.default_rng(16)
+    stored = rng.standard_normal((300, 64)).astype(np.float32)
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    rows = [{"id": i, "story": f"s{i}", "text": f"passage {i}"} for i in range(300)]
+    kind = vectors.save_vectors(tmp_path, rows, stored, 64, ann_threshold=0)
+    assert kind.startswith("hnsw") and "fp16" in kind
+    written = faiss.read_index(str(tmp_path / "vectors" / "seg-000001.faiss"))  # (kept: faiss frees what it owns)
+    inner = faiss.downcast_index(written.index)
+    assert faiss.downcast_index(inner.storage).code_size == 64 * 2  # two bytes a dimension
+    found = vectors.open_vectors(tmp_path)
+    for query in stored[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32):
+        scores, hits = found.search(query[None, :], 5)
+        np.testing.assert_allclose(scores[0], stored[hits[0]] @ query, atol=1e-3)
+        assert hits[0, 0] == int(np.argmax(stored @ query))
+    np.testing.assert_allclose(found.reconstruct(7), stored[7], atol=1e-3)
