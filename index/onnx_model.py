@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import re
 import shutil
 import tempfile
@@ -223,7 +224,9 @@ class _OnnxRun:
         self.session = _session(folder / GRAPH_FILES[precision])
         # texts run side by side, each on one thread (42 passages/s on 2 cores against 26 with the
         # two threads inside each run); onnxruntime sessions may be run from several threads at once
-        self.workers = ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="storysearch-onnx")
+        self.threads = threads or os.cpu_count() or 1
+        self._workers: tuple[int, ThreadPoolExecutor] | None = None
+        self._workers_made = threading.Lock()
         # The memory arena grows to the largest batch (1.2 GB more after 16 passages of 512
         # tokens) and would keep it; shrinking it after each run costs no measurable time.
         self.run_options = ort.RunOptions()
@@ -250,7 +253,15 @@ class _OnnxRun:
                      "attention_mask": np.ones((1, length), dtype=np.int64)}
             return self.session.run(None, feeds, self.run_options)[0][0]
 
-        return list(self.workers.map(run, range(len(lengths))))
+        return list(self.workers().map(run, range(len(lengths))))
+
+    def workers(self) -> ThreadPoolExecutor:
+        """This process's pool (made on first use; a process forked from
+        this one, as a pre-fork server's are, has none of its threads)."""
+        with self._workers_made:
+            if self._workers is None or self._workers[0] != os.getpid():
+                self._workers = (os.getpid(), ThreadPoolExecutor(self.threads, thread_name_prefix="storysearch-onnx"))
+            return self._workers[1]
 
 
 def _numpy_pooling(folder: Path, modules: list[dict]) -> str | None:

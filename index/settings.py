@@ -64,6 +64,11 @@ SETTINGS = (
             "free; on a busy 2-core machine it was slower)", "number"),
     Setting("ann_threshold", "STORYSEARCH_ANN_THRESHOLD", 200_000,
             "above this many passages the vectors get an HNSW index instead of exact search", "number"),
+    Setting("workers", "STORYSEARCH_WORKERS", 1,
+            "processes storysearch serve answers requests with: 1 (one process, waitress), more (gunicorn's "
+            "pre-fork server, each process forked once the index and the model are loaded, so they share "
+            "their memory until they write to it); a request's Python work runs one at a time in a process, "
+            "so more processes use more cores; 0: one a core", "number", server=True),
     Setting("config", "STORYSEARCH_CONFIG", None, "the server's TOML settings file", "path", server=True),
     Setting("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS", (),
             "origins allowed to frame the pages (none: framing refused)", "words", server=True),

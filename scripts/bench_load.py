@@ -2,7 +2,7 @@
 for a bounded time, mixing keyword, semantic, hybrid and similar requests.
 
     python scripts/bench_load.py [--index var/index] [--clients 8] [--seconds 30] [--kinds keyword,semantic]
-                                 [--threads N] [--repeats]
+                                 [--threads N] [--workers N] [--repeats]
 
 Starts the server on a free loopback port (the index must exist: `storysearch
 index`), waits until it answers, runs the clients, stops the server, and
@@ -10,7 +10,9 @@ prints throughput, latency p50/p95/p99 per kind of request and the errors.
 Every query text is sent once (a place and one or two topics: no ranking or
 embedding cache answers it) unless --repeats draws them from a small set, as
 repeated searches would. --threads sets the server's model threads
-(STORYSEARCH_MODEL_THREADS). Only 127.0.0.1 is ever contacted.
+(STORYSEARCH_MODEL_THREADS), --workers its processes (STORYSEARCH_WORKERS).
+CPU and memory are the server's processes' together. Only 127.0.0.1 is
+ever contacted.
 """
 from __future__ import annotations
 
@@ -67,18 +69,36 @@ class Queries:
 MIX = [("keyword", 3), ("semantic", 2), ("hybrid", 3), ("similar", 2)]
 
 
+def server_processes(pid: int) -> list[int]:
+    """The server's process and those it forked (--workers), recursively."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="utf-8") as children:
+            return [pid] + [p for child in children.read().split() for p in server_processes(int(child))]
+    except FileNotFoundError:  # (gone meanwhile)
+        return []
+
+
 def server_memory(pid: int) -> dict[str, float]:
-    """The server's resident memory now (VmRSS) and at its highest (VmHWM), MB."""
-    with open(f"/proc/{pid}/status", encoding="utf-8") as status:
-        fields = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
-    return {name: int(value.split()[0]) / 1024 for name, value in fields.items()}
+    """The server's processes' resident memory now: RSS, and PSS (shared
+    pages divided among the processes sharing them), summed, MB."""
+    found = {"Rss": 0.0, "Pss": 0.0}
+    for process in server_processes(pid):
+        with open(f"/proc/{process}/smaps_rollup", encoding="utf-8") as rollup:
+            for line in rollup:
+                name, _, value = line.partition(":")
+                if name in found:
+                    found[name] += int(value.split()[0]) / 1024
+    return found
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """The server's user and system CPU time so far (/proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The server's processes' user and system CPU time so far (/proc/PID/stat)."""
+    total = 0
+    for process in server_processes(pid):
+        with open(f"/proc/{process}/stat", encoding="utf-8") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -105,6 +125,7 @@ def main() -> None:
                         help="the kinds of request to send, in their usual proportions (default: all)")
     parser.add_argument("--threads", type=int, help="the server's model threads (default: the setting's)")
     parser.add_argument("--repeats", action="store_true", help="draw queries from about 400, repeating")
+    parser.add_argument("--workers", type=int, help="the server's processes (default: the setting's)")
     args = parser.parse_args()
     query = Queries(args.repeats)
     chosen = set(args.kinds.split(","))
@@ -119,7 +140,8 @@ def main() -> None:
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=server_log, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "HF_HUB_OFFLINE": "1",
-                                   **({"STORYSEARCH_MODEL_THREADS": str(args.threads)} if args.threads else {})})
+                                   **({"STORYSEARCH_MODEL_THREADS": str(args.threads)} if args.threads else {}),
+                                   **({"STORYSEARCH_WORKERS": str(args.workers)} if args.workers else {})})
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -188,14 +210,17 @@ def main() -> None:
     queued = sum("Task queue depth" in line for line in server_log)
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
-    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve (waitress, {THREADS} threads, "
+    server_kind = (f"gunicorn, {args.workers} processes of {THREADS} threads" if (args.workers or 1) > 1
+                   else f"waitress, {THREADS} threads")
+    print(f"{args.clients} clients for {wall:.1f} s against storysearch serve ({server_kind}, "
           f"model threads {args.threads or 'half the cores'}), index {args.index}, "
           f"{'repeating' if args.repeats else 'every'} query {'texts' if args.repeats else 'text new'}")
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
           f"waits for a free server thread {queued} (waitress's queue warnings)")
     print(f"CPU in use during the run: server {cores['server']:.2f} cores, these clients {cores['clients']:.2f} "
           f"cores, of {os.cpu_count()}")
-    print(f"server memory after the run: RSS {memory['VmRSS']:,.0f} MB, peak {memory['VmHWM']:,.0f} MB")
+    print(f"server memory after the run: RSS {memory['Rss']:,.0f} MB, PSS {memory['Pss']:,.0f} MB "
+          f"(summed over its processes; PSS counts a page shared by n of them 1/n in each)")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
           f"p99 {percentile(everything, 99):7.1f} ms")
     for kind, values in sorted(latencies.items()):

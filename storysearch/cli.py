@@ -329,22 +329,28 @@ def _serve(args) -> int:
     settings = WebSettings.from_settings(table.current())
     uri = _milvus_uri(args)
     if uri is None:
-        live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion).start()
+        live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion)
     else:
         from storysearch.searcher.milvus import MilvusLiveEngine
 
-        live = MilvusLiveEngine(uri, fusion=args.fusion).start()
+        live = MilvusLiveEngine(uri, fusion=args.fusion)
     app = create_app(live, settings)
     show_access_log()
     if args.debug:
+        live.start()
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    from storysearch.web.server import create_server, share_cores
+    from storysearch.web.server import create_server, serve_forked, share_cores
 
     share_cores()
-    server = create_server(app, args.host, args.port)
+    workers = table.current().workers or os.cpu_count() or 1
     print(f"serving http://{args.host}:{args.port}/ (index {live.folder}, {live.current.generation.name}; "
-          f"new generations are picked up as they appear)", flush=True)
+          f"new generations are picked up as they appear; {workers} process{'es' * (workers > 1)})", flush=True)
+    if workers > 1:  # each process follows the index (a thread started here would not survive the fork)
+        serve_forked(app, args.host, args.port, workers, after_fork=live.start)
+        return 0
+    live.start()
+    server = create_server(app, args.host, args.port)
     try:
         server.run()
     except KeyboardInterrupt:

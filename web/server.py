@@ -1,4 +1,5 @@
-"""Serving the app with waitress, a production WSGI server."""
+"""Serving the app: with waitress, a production WSGI server, in this
+process; or with gunicorn's pre-fork server in several."""
 from __future__ import annotations
 
 import logging
@@ -18,11 +19,16 @@ _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _waitress_split_uri = waitress.parser.split_uri
 
 
+def _percent_encoded(raw: bytes) -> bytes:
+    """Raw non-ASCII bytes of a request target percent-encoded. Browsers
+    encode them themselves, but ``curl '…?q=乡贤'`` and many scripts send
+    raw UTF-8, which waitress and gunicorn alone reject ("Bad URI", "Invalid
+    HTTP request line")."""
+    return _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], raw)
+
+
 def _split_uri_accepting_utf8(uri: bytes):
-    """Percent-encode raw non-ASCII bytes before waitress parses the request
-    target. Browsers encode them themselves, but ``curl '…?q=乡贤'`` and many
-    scripts send raw UTF-8, which waitress alone rejects with "Bad URI"."""
-    return _waitress_split_uri(_NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], uri))
+    return _waitress_split_uri(_percent_encoded(uri))
 
 
 waitress.parser.split_uri = _split_uri_accepting_utf8
@@ -51,6 +57,37 @@ def share_cores() -> int:
 def create_server(app, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS):
     """A waitress server bound to host:port; ``.run()`` serves until stopped."""
     return waitress.create_server(app, host=host, port=port, threads=threads, ident="storysearch")
+
+
+def serve_forked(app, host: str, port: int, workers: int, after_fork, threads: int = THREADS) -> None:
+    """Serve ``app`` from ``workers`` processes forked from this one, each
+    answering with ``threads`` threads (gunicorn, gthread workers), until
+    stopped (Ctrl-C or SIGTERM: gunicorn's graceful stop).
+
+    A request's Python work (ranking, snippets, JSON) runs one request at a
+    time in a process, under its GIL; processes run it side by side. The
+    app, its index and the model are loaded here first and the processes
+    forked from this one (gunicorn's preload), so they share those pages
+    until one writes to them. ``after_fork()`` runs in each new process
+    (threads do not survive a fork: the index watcher is started again)."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.http.message import Request
+
+    parse_request_line = Request.parse_request_line
+    Request.parse_request_line = lambda request, line: parse_request_line(request, _percent_encoded(bytes(line)))
+
+    class Forked(BaseApplication):
+        def load_config(self):
+            for name, value in {"bind": [f"{host}:{port}"], "workers": workers, "worker_class": "gthread",
+                                "threads": threads, "preload_app": True, "proc_name": "storysearch",
+                                "control_socket_disable": True,
+                                "post_fork": lambda _arbiter, _worker: after_fork()}.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return app
+
+    Forked().run()
 
 
 def show_access_log() -> None:
