@@ -16,7 +16,12 @@ semantic list (100 each) + weighted fusion, as HybridSearcher does it.
 Each story also gets a paper, a date over ten years and the places of a real
 bundled story; "facets" times the facet counts (paper, year, month, place,
 author) over a query's whole keyword match set, "newest-first sort" the
-ordering of that whole set by date.
+ordering of that whole set by date. The serving process's memory is
+measured after opening the index and one hybrid search: its RSS, the part
+that is file-backed (mapped index files, shared and reclaimable) and the
+anonymous memory beyond the model's; once with the index's files in the page
+cache as the build left them, once after dropping them from it (a server
+started later).
 
 ``--end-to-end`` measures instead what adding one page costs: the synthetic
 stories are written as page files (PAPER/DATE/NN.txt, ten stories a page), the
@@ -76,12 +81,34 @@ def rss(field='VmRSS'):
             return int(line.split()[1]) // 1024
 from storysearch.index.embedding import load_embedder, DEFAULT_MODEL
 load_embedder(DEFAULT_MODEL).encode_queries(['warm up'])
-model = rss()
+model, model_anon = rss(), rss('RssAnon')
 from storysearch.searcher import SearchEngine
 engine = SearchEngine(Path(sys.argv[1])).preload()
 engine.search('乡贤 社区治理', 'hybrid', 10)
-print(json.dumps({'model_mb': model, 'serving_mb': rss(), 'file_mb': rss('RssFile')}))
+print(json.dumps({'model_mb': model, 'serving_mb': rss(), 'file_mb': rss('RssFile'),
+                  'anon_beyond_model_mb': rss('RssAnon') - model_anon}))
 """
+
+
+def evict(folder: Path) -> None:
+    """Drop the folder's files from the page cache (a server started after a
+    reboot, not right after the build that wrote them)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(descriptor)
+
+
+def memory_probe(folder: Path, cold: bool) -> dict:
+    if cold:
+        evict(folder)
+    probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise SystemExit(f"the memory probe failed:\n{probe.stderr[-2000:]}")
+    return json.loads(probe.stdout.strip().splitlines()[-1])
 
 
 def real_text(bundled: list[Story], cmrc_stories: list[Story]) -> tuple[list[str], list[str]]:
@@ -283,7 +310,8 @@ def main() -> None:
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
     print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
-          "serving RSS (model alone; file-backed) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
+          "serving RSS (model alone; file-backed; anonymous beyond the model's) | the same from a cold page cache "
+          "(file-backed) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
           f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
           flush=True)
     for size in args.sizes:
@@ -296,16 +324,14 @@ def main() -> None:
             started = time.perf_counter()
             update_sparse_index(Path(tmp) / "update", layout.current_generation(folder) / layout.SPARSE, set(), page)
             matrix_update = time.perf_counter() - started
-            probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
-            if probe.returncode != 0:
-                raise SystemExit(f"the memory probe failed:\n{probe.stderr[-2000:]}")
-            memory = json.loads(probe.stdout.strip().splitlines()[-1])
+            memory, cold = memory_probe(folder, cold=False), memory_probe(folder, cold=True)
             engine = SearchEngine(folder, embedder)
             engine.search("乡贤", "hybrid", 10)  # open everything once
             measured = latency(engine, queries, vectors)
             print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
                   f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | {disk_mb(folder):.0f} MB | "
-                  f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB) | "
+                  f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB; "
+                  f"{memory['anon_beyond_model_mb']} MB) | {cold['serving_mb']} MB ({cold['file_mb']} MB) | "
                   + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values())
                   + f" | {matrix_update:.2f} s |", flush=True)
 
