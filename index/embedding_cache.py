@@ -20,6 +20,7 @@ from . import settings
 from .onnx_model import quantization_identity
 
 log = logging.getLogger(__name__)
+CACHED_TOGETHER = 4096  # texts encoded, then kept, at a time: minutes of a machine's work, a few batches a worker
 
 
 def default_cache_dir() -> Path:
@@ -75,9 +76,13 @@ class EmbeddingCache:
         self._db.close()
 
 
-def embed_with_cache(texts: Sequence[str], encode, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+def embed_with_cache(texts: Sequence[str], encode, cache: EmbeddingCache | None,
+                     progress: bool = False) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (rows in order) and how many had to be computed;
-    ``encode`` maps a list of texts to a matrix."""
+    ``encode`` maps a list of texts to a matrix. The texts missing from the
+    cache are encoded and kept CACHED_TOGETHER at a time, so a build stopped
+    midway (killed, out of memory) has not lost what it embedded: an
+    archive's pass takes hours. ``progress``: a bar over them."""
     if cache is None:
         return encode(list(texts)), len(texts)
     if not texts:
@@ -86,8 +91,14 @@ def embed_with_cache(texts: Sequence[str], encode, cache: EmbeddingCache | None)
     known = cache.get(keys)
     missing = list(dict.fromkeys(k for k in keys if k not in known))
     if missing:
+        from tqdm import tqdm
+
         text_of = dict(zip(keys, texts))
-        fresh = encode([text_of[k] for k in missing])
-        cache.put(missing, fresh)
-        known.update(zip(missing, fresh))
+        with tqdm(total=len(missing), unit="passage", disable=not progress) as bar:
+            for start in range(0, len(missing), CACHED_TOGETHER):
+                part = missing[start:start + CACHED_TOGETHER]
+                fresh = encode([text_of[k] for k in part])
+                cache.put(part, fresh)
+                known.update(zip(part, fresh))
+                bar.update(len(part))
     return np.stack([known[k] for k in keys]).astype(np.float32), len(missing)

@@ -19,6 +19,7 @@ the stored vectors (no text is embedded again).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -68,8 +69,8 @@ def vector_index(dimension: int, count: int, ann_threshold: int | None = None):
 
 def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: bool) -> tuple[np.ndarray, int]:
     log.info("embedding %d passages with %s", len(rows), embedder.name)
-    return embed_with_cache([row["text"] for row in rows],
-                            lambda texts: embedder.encode_documents(texts, progress=progress), cache)
+    encode = functools.partial(embedder.encode_documents, progress=progress and cache is None)  # (else one bar here)
+    return embed_with_cache([row["text"] for row in rows], encode, cache, progress)
 
 
 MANIFEST = "segments.json"

@@ -30,3 +30,28 @@ def test_each_model_has_its_own_cache(tmp_path):
     again, computed = embed_with_cache(["y", "x"], lambda t: np.zeros((len(t), 2), np.float32), one)
     assert computed == 0 and (again == 1).all()
     assert two.get(["x"]) == {}
+
+
+def test_a_pass_stopped_midway_keeps_what_it_embedded(tmp_path, monkeypatch):
+    from storysearch.index import embedding_cache
+
+    monkeypatch.setattr(embedding_cache, "CACHED_TOGETHER", 3)
+    cache = EmbeddingCache(tmp_path, "model", "passage: ", 2)
+    texts = [f"passage {i}" for i in range(8)]
+    asked = []
+
+    def encode(part):
+        asked.append(list(part))
+        if len(asked) == 3:
+            raise MemoryError("killed midway")
+        return np.full((len(part), 2), len(asked), np.float32)
+
+    try:
+        embed_with_cache(texts, encode, cache)
+    except MemoryError:
+        pass
+    assert [len(part) for part in asked] == [3, 3, 2]
+    assert sorted(cache.get([embedding_cache.text_key(t) for t in texts])) == sorted(
+        embedding_cache.text_key(t) for t in texts[:6])  # the first two parts, kept before the third failed
+    vectors, computed = embed_with_cache(texts, lambda part: np.zeros((len(part), 2), np.float32), cache)
+    assert computed == 2 and (vectors[:3] == 1).all() and (vectors[6:] == 0).all()
