@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchinfo import describe, percentile  # noqa: E402
+from benchinfo import cores_used, describe, machine_cpu, percentile  # noqa: E402
 
 from storysearch.web.server import THREADS  # noqa: E402
 
@@ -194,6 +194,7 @@ def main() -> None:
                         errors.append(f"{path}: {body[:200]!r}")
 
         started, own_cpu, server_cpu = time.perf_counter(), time.process_time(), server_cpu_seconds(server.pid)
+        machine = machine_cpu()
         threads = [threading.Thread(target=client, args=(seed,)) for seed in range(args.clients)]
         for thread in threads:
             thread.start()
@@ -202,6 +203,7 @@ def main() -> None:
         wall = time.perf_counter() - started
         cores = {"server": (server_cpu_seconds(server.pid) - server_cpu) / wall,
                  "clients": (time.process_time() - own_cpu) / wall}
+        machine = cores_used(machine, machine_cpu(), wall)
         memory = server_memory(server.pid)
     finally:
         server.terminate()
@@ -218,7 +220,8 @@ def main() -> None:
     print(f"requests {total}, throughput {total / wall:.1f} req/s, errors {len(errors)}, "
           f"waits for a free server thread {queued} (waitress's queue warnings)")
     print(f"CPU in use during the run: server {cores['server']:.2f} cores, these clients {cores['clients']:.2f} "
-          f"cores, of {os.cpu_count()}")
+          f"cores, of {os.cpu_count()}; the machine: other work {machine['user'] + machine['nice'] + machine['system'] - cores['server'] - cores['clients']:.2f}, "
+          f"idle {machine['idle']:.2f}, taken by the hypervisor (steal) {machine['steal']:.2f} cores")
     print(f"server memory after the run: RSS {memory['Rss']:,.0f} MB, PSS {memory['Pss']:,.0f} MB "
           f"(summed over its processes; PSS counts a page shared by n of them 1/n in each)")
     print(f"{'all':>9}: p50 {percentile(everything, 50):7.1f} ms  p95 {percentile(everything, 95):7.1f} ms  "
