@@ -208,7 +208,7 @@ def export_generation(generation: Path, uri: str) -> str:
         if client.has_collection(collection):
             client.drop_collection(collection)
     store = StoryStore(generation / layout.STORIES)
-    outline = store.take_outline()
+    outline = list(store.take_outline())
     story_ids = [story.id for story in outline]
     matrix = sparse.open_term_matrix(generation / layout.SPARSE, story_ids)
     stories_schema, terms_schema, meta_schema = _schemas()

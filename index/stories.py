@@ -127,48 +127,58 @@ def _record(line: bytes, path: Path, where: str) -> Story:
 
 class RecordStore(Mapping):
     """Story records by id, read from their store when asked for, the last
-    STORIES_CACHED kept; ``take_outline()`` gives once the outline read when
-    the store opened (every story without its text: headline, byline, where
-    and when, places, parts). A subclass numbers the records (``_where``:
-    id -> its row in the store, in outline order) and reads one (``_read_now``)."""
+    STORIES_CACHED kept; ``take_outline()`` gives once the outline (every
+    story without its text: headline, byline, where and when, places,
+    parts), one story at a time as it is read, so an archive's outline never
+    sits in memory whole (100,000 stories' took 250 MB, which the process
+    kept). A subclass numbers the records (``_where``: id -> its row in the
+    store, in outline order; filled as the outline is read) and reads one
+    (``_read_now``)."""
 
     STORIES_CACHED = 4096
 
-    def __init__(self, where: dict, outline: list[Story]):
+    def __init__(self, where: dict, outline: Iterator[Story]):
         self._where = where
-        self._outline: list[Story] | None = outline
+        self._outline: Iterator[Story] | None = outline
         self._read = lru_cache(maxsize=self.STORIES_CACHED)(self._read_now)
 
     def _read_now(self, story_id: str) -> Story:
         raise NotImplementedError
 
-    def take_outline(self) -> list[Story]:
-        """The outline, once (the store keeps no reference to it)."""
+    def take_outline(self) -> Iterator[Story]:
+        """The outline, once, in the store's order."""
         outline, self._outline = self._outline, None
         return outline
 
+    def _numbered(self) -> dict:
+        """Every record's row (the outline read to its end if nobody has)."""
+        if self._outline is not None:
+            for _ in self.take_outline():
+                pass
+        return self._where
+
     def __getitem__(self, story_id: str) -> Story:
-        if story_id not in self._where:
+        if story_id not in self._numbered():
             raise KeyError(story_id)
         return self._read(story_id)
 
     def __contains__(self, story_id: object) -> bool:
-        return story_id in self._where
+        return story_id in self._numbered()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
+        return iter(self._numbered())
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._numbered())
 
 
 class StoryStore(RecordStore):
     """The stories of a ``stories.jsonl`` by id, read from disk when asked
     for: the store keeps each record's line number (by id) and where each
-    line starts (an array), and the last STORIES_CACHED it read, so an archive's stories need not all sit in
-    memory. The file stays open, so a generation removed while a request
-    reads it still reads. The outline is read by the same pass, in file
-    order."""
+    line starts (an array), and the last STORIES_CACHED it read, so an
+    archive's stories need not all sit in memory. The file stays open, so a
+    generation removed while a request reads it still reads. The outline is
+    read by the one pass that numbers the lines."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -176,16 +186,19 @@ class StoryStore(RecordStore):
             self._file = open(self.path, "rb")
         except FileNotFoundError:
             raise IndexDamaged(self.path, "missing") from None
-        rows: dict[str, int] = {}
-        offsets, outline = [0], []
-        for number, line in enumerate(self._file, 1):
-            story = _record(line, self.path, f"line {number}")
-            rows[story.id] = number - 1
-            offsets.append(offsets[-1] + len(line))
-            outline.append(replace(story, paragraphs=[], captions=[], duplicates=[], lines=[],
-                                   paragraph_roles=[], practices=[]))
+        self._offsets = np.zeros(1, dtype=np.int64)
+        super().__init__({}, self._outline_read())
+
+    def _outline_read(self) -> Iterator[Story]:
+        offsets = [0]
+        with open(self.path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                story = _record(line, self.path, f"line {number}")
+                self._where[story.id] = number - 1
+                offsets.append(offsets[-1] + len(line))
+                yield replace(story, paragraphs=[], captions=[], duplicates=[], lines=[], paragraph_roles=[],
+                              practices=[])
         self._offsets = np.array(offsets, dtype=np.int64)  # where each line starts, and the file's end
-        super().__init__(rows, outline)
 
     def _read_now(self, story_id: str) -> Story:
         row = self._where[story_id]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 from storysearch.index import layout
@@ -129,11 +130,17 @@ class SearchEngine:
         self.fusion = check_fusion(fusion)
         self.meta = meta
         self.stories = stories
-        outline = self.stories.take_outline()
         # the ids continued stories had on their later pages, before they were joined
-        self.joined_into = {part["id"]: story.id for story in outline for part in story.parts[1:]}
-        self.table = StoryTable(outline)
-        self._byline_names = Counter(name for story in outline for name in dict.fromkeys(story.authors))
+        self.joined_into: dict[str, str] = {}
+        self._byline_names: Counter = Counter()
+
+        def outline() -> Iterator[Story]:  # read once, a story at a time
+            for story in self.stories.take_outline():
+                self.joined_into.update((part["id"], story.id) for part in story.parts[1:])
+                self._byline_names.update(set(story.authors))  # each name once a story
+                yield story
+
+        self.table = StoryTable(outline())
         self.keyword = keyword(self.table)
         self._embedder = embedder
         self.warnings = self._analyzer_warnings() + self._precision_warnings()

@@ -136,7 +136,7 @@ class MilvusStoryStore(RecordStore):
         # the grams of the headlines, as Whoosh's headline_bigrams field holds them (index/keyword_store.py)
         self.headline_grams = {gram for story in outline
                                for gram in analysis.gram_lists(analysis.fold(story.title))[0]}
-        super().__init__({row["story_id"]: row["row"] for row in rows}, outline)
+        super().__init__({row["story_id"]: row["row"] for row in rows}, iter(outline))
 
     def _read_now(self, story_id: str) -> Story:
         rows = self.index.call("query", self._collection, filter=f"row == {self._where[story_id]}",

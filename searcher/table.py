@@ -7,7 +7,8 @@ whole set, never a cut of the first results.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -28,20 +29,26 @@ def _date_number(date: str) -> int:
 
 
 class _Codes:
-    """A multi-valued column: each row's values as codes, in CSR form."""
+    """A multi-valued column: each row's values as codes, in CSR form; made a row at a time (``add``)."""
 
-    def __init__(self, per_row: Sequence[Sequence[str]]):
-        self.values: list[str] = []
-        code: dict[str, int] = {}
-        codes, rows = [], []
-        for row, values in enumerate(per_row):
-            for value in dict.fromkeys(values):
-                codes.append(code.setdefault(value, len(code)))
-                rows.append(row)
-        self.values = list(code)
-        self.code = code
-        self.codes = np.asarray(codes, dtype=np.int32)
-        self.rows = np.asarray(rows, dtype=np.int64)
+    def __init__(self):
+        self.code: dict[str, int] = {}
+        self._codes, self._rows = array("i"), array("q")
+        self._added = 0
+
+    def add(self, values: Iterable[str]) -> None:
+        """The next row's values."""
+        for value in dict.fromkeys(values):
+            self._codes.append(self.code.setdefault(value, len(self.code)))
+            self._rows.append(self._added)
+        self._added += 1
+
+    def done(self) -> "_Codes":
+        self.values = list(self.code)
+        self.codes = np.frombuffer(self._codes, dtype=np.int32).copy()
+        self.rows = np.frombuffer(self._rows, dtype=np.int64).copy()
+        del self._codes, self._rows
+        return self
 
     def mask(self, value: str, size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
@@ -65,19 +72,28 @@ class _Codes:
 
 
 class StoryTable:
-    def __init__(self, stories: Sequence[Story]):
-        self.ids = [story.id for story in stories]
+    def __init__(self, stories: Iterable[Story]):
+        """The columns of ``stories``, read once, one story at a time (an
+        archive's outline comes as it is read: index/stories.RecordStore)."""
+        self.ids, sources, dates = [], [], array("q")
+        self.papers, self.authors, self.places, self.place_facet = _Codes(), _Codes(), _Codes(), _Codes()
+        for story in stories:
+            self.ids.append(story.id)
+            sources.append(story.source)
+            dates.append(_date_number(story.date))
+            self.papers.add([story.paper] if story.paper else [])
+            self.authors.add(story.authors)
+            # A place filter matches the place and everything inside it: each story
+            # holds every name on its places' paths. The facet lists cities and counties.
+            self.places.add(name for place in story.places for name in place["path"])
+            self.place_facet.add(place["path"][level] for place in story.places for level in PLACE_FACET_LEVELS
+                                 if len(place["path"]) > level)
+        for column in (self.papers, self.authors, self.places, self.place_facet):
+            column.done()
         self.row = {story_id: row for row, story_id in enumerate(self.ids)}
         self.size = len(self.ids)
-        self.sources = np.asarray([story.source for story in stories], dtype=object)
-        self.dates = np.asarray([_date_number(story.date) for story in stories], dtype=np.int64)
-        self.papers = _Codes([[story.paper] if story.paper else [] for story in stories])
-        self.authors = _Codes([story.authors for story in stories])
-        # A place filter matches the place and everything inside it: each story
-        # holds every name on its places' paths. The facet lists cities and counties.
-        self.places = _Codes([[name for place in story.places for name in place["path"]] for story in stories])
-        self.place_facet = _Codes([[place["path"][level] for place in story.places for level in PLACE_FACET_LEVELS
-                                    if len(place["path"]) > level] for story in stories])
+        self.sources = np.asarray(sources, dtype=object)
+        self.dates = np.frombuffer(dates, dtype=np.int64).copy()
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """The rows these filters let through; None when they let every row through."""
