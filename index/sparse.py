@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -338,19 +337,8 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
         names = [name for name in names if name not in merging] + [merged]
     for name in names:
         if not (folder / name).exists():
-            _link_tree(previous / name, folder / name)
+            layout.link_tree(previous / name, folder / name)  # (segments never change once written)
     _write_manifest(folder, names, deleted)
-
-
-def _link_tree(source: Path, target: Path) -> None:
-    """A segment of the previous generation, hard-linked (segments never
-    change once written), copied where links cannot be made."""
-    target.mkdir()
-    for path in source.iterdir():
-        try:
-            os.link(path, target / path.name)
-        except OSError:
-            shutil.copy2(path, target / path.name)
 
 
 def write_sparse_index(folder: Path, stories: list[Story]) -> None:
