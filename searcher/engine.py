@@ -294,7 +294,7 @@ class SearchEngine:
         related = np.zeros(self.table.size, dtype=bool)  # found by meaning only, above the floor
         runs: dict[str, list[Hit]] = {}
         if mode in ("keyword", "hybrid"):
-            found = self.keyword.match(parsed, unfiltered)
+            found = self.keyword.match(parsed, unfiltered, filters)
             matches = found.matches
             # keyword mode lists the matches; hybrid weighs the whole pool (shown if a match or close in meaning)
             listed = found.matches if mode == "keyword" else found.pool

@@ -2,15 +2,24 @@
 (index/milvus_store.py), and its follower for the server.
 
 MilvusEngine is a SearchEngine whose stores answer from Milvus: the term
-matrix's scores and postings (sparse vector searches), the passage vectors
-(a FLAT inner-product search) and the story records. The story table (the
-filter fields, read once from the stories collection when the engine opens),
-fusion, floors, explain, facets and sorting are the embedded backend's code,
+matrix's scores and postings (sparse vector searches), the passage
+vectors (a FLAT inner-product search) and the story records.
+Fusion, floors, explain, facets and sorting are the embedded backend's code,
 so the two backends rank alike by construction; tests/test_milvus_backend.py
 checks that they do.
+
+A filtered search sends its filter to Milvus (``filter_expression``): the
+semantic search asks for the nearest passages among the stories it lets
+through, the BM25 search scores only those. Which stories match the query's
+words is still asked of every story, and the story table (the filter
+fields as numpy columns, searcher/table.py, read once from the stories
+collection when the engine opens) stays in memory: facets count the whole
+match set with each filter left out in turn, and sorting by date reads it,
+neither of which Milvus can answer.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator
@@ -26,18 +35,74 @@ from storysearch.index.stories import RecordStore, Story
 
 from .conditions import story_matches
 from .engine import Notice, SearchEngine, check_k
-from .filters import FILTER_FIELDS
+from .filters import FILTER_FIELDS, FilterArg, Filters, request_filters
 from .hybrid import DEFAULT_FUSION
-from .lexical import KeywordSearcher, SparseScorer
+from .lexical import KeywordSearcher, SparseScorer, scoring_text
 from .live import POLL_SECONDS, FollowingEngine
 from .query import ParsedQuery
 from .semantic import SemanticSearcher
-from .table import StoryTable
+from .table import PLACE_SUFFIXES, StoryTable, date_number
 
 log = logging.getLogger(__name__)
 NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
                       "question (their index stays in the index folder); serve the folder for them",
                       "此服务暂不提供“其他地方的相似做法”。")
+
+
+def _literal(text: str) -> str:
+    """``text`` as a Milvus string literal: backslashes, quotes and line ends
+    escaped (Milvus reads no ``\\u`` escapes; other characters go as they are)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def _literals(texts) -> str:
+    return "[" + ", ".join(_literal(text) for text in dict.fromkeys(texts)) + "]"
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least string above every string that begins with ``prefix`` (in code
+    point order, which is UTF-8's byte order, Milvus's); None when none is."""
+    while prefix:
+        following = ord(prefix[-1]) + 1
+        following = 0xE000 if following == 0xD800 else following  # (no surrogates in UTF-8)
+        if following <= 0x10FFFF:
+            return prefix[:-1] + chr(following)
+        prefix = prefix[:-1]
+    return None
+
+
+def _conditions(filters: Filters, authors: list[str]) -> str:
+    """What ``filters`` let through (StoryTable.mask's rule), as a Milvus expression."""
+    found = []
+    if filters.source and filters.source_prefix:  # a range, not LIKE: Milvus Lite's LIKE "a\\b%" finds nothing
+        after = _after_prefix(filters.source)
+        found.append(f"source >= {_literal(filters.source)}" + (f" and source < {_literal(after)}" if after else ""))
+    elif filters.source:
+        found.append(f"source == {_literal(filters.source)}")
+    if filters.author:  # part of a name: the archive's names that hold it
+        found.append(f"ARRAY_CONTAINS_ANY(authors, {_literals(name for name in authors if filters.author in name)})")
+    if filters.paper:
+        found.append(f"paper == {_literal(filters.paper)}")
+    if filters.place:
+        found.append(f"ARRAY_CONTAINS_ANY(places, {_literals(filters.place + suffix for suffix in PLACE_SUFFIXES)})")
+    if filters.date_from:
+        found.append(f"date >= {date_number(filters.date_from)}")
+    if filters.date_to:
+        found.append(f"date != 0 and date <= {date_number(filters.date_to)}")
+    return " and ".join(f"({condition})" for condition in found)
+
+
+def filter_expression(parsed: ParsedQuery, filters: FilterArg, authors: list[str]) -> str:
+    """The Milvus filter expression of what a request lets through
+    (filters.request_filters), on the stories' and the passages' filter
+    fields; "" for every story. ``authors``: every byline name of the
+    archive (an author filter finds part of a name, which Milvus cannot
+    ask of an array, so it is sent as the names that hold it)."""
+    wanted, excluded = request_filters(parsed, filters)
+    found = [_conditions(wanted, authors)] if wanted else []
+    found += [f"not ({_conditions(unwanted, authors)})" for unwanted in excluded]
+    return " and ".join(found)
 
 
 def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +115,8 @@ def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
 class MilvusTermMatrix:
     """The term matrix's answers (index/sparse.py TermMatrix: ``vocabulary``,
     ``scores``, ``row_counts``) from the stories' sparse vectors: rows are
-    the stories collection's ``row`` keys, the story table's rows."""
+    the stories collection's ``row`` keys, the story table's rows;
+    ``within(where)`` answers for the rows a filter expression lets through only."""
 
     def __init__(self, index: MilvusIndex):
         self.index = index
@@ -59,13 +125,19 @@ class MilvusTermMatrix:
         self.vocabulary = {row["token"]: row["id"] for row in terms}
         self._df = np.array([row["df"] for row in terms], dtype=np.int64)
         self._stories = index.collections["stories"]
+        self._where = ""
+
+    def within(self, where: str) -> "MilvusTermMatrix":
+        narrowed = copy.copy(self)
+        narrowed._where = where
+        return narrowed
 
     def _search(self, field: str, weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         return self._search_each(field, [weights])[0]
 
     def _search_each(self, field: str, queries: list[dict[int, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each query's (rows, inner products), the rows that share no token left out; one request."""
-        found = self.index.call("search", self._stories, data=queries, anns_field=field,
+        found = self.index.call("search", self._stories, data=queries, anns_field=field, filter=self._where,
                                 limit=max(1, min(self.size, MAX_LIMIT)), search_params={"metric_type": "IP"},
                                 output_fields=["row"])  # (none named: Milvus Lite returns every field)
         return [_hits(hits) for hits in found]
@@ -97,6 +169,12 @@ class MilvusTermMatrix:
 class MilvusScorer(SparseScorer):
     """SparseScorer over MilvusTermMatrix: which stories hold each of a
     query's terms (all their bigrams) is one request, not one per bigram."""
+
+    def within(self, where: str) -> "MilvusScorer":
+        """This scorer for the rows the filter expression ``where`` lets through (the others score 0)."""
+        narrowed = copy.copy(self)
+        narrowed.matrix = self.matrix.within(where)
+        return narrowed
 
     def holding(self, term: str) -> np.ndarray:
         return self._holding_each([term])[0]
@@ -162,6 +240,13 @@ class MilvusKeywordSearcher(KeywordSearcher):
         self.stories = stories
         self._sparse = MilvusScorer(MilvusTermMatrix(index), table.ids)
 
+    def scores(self, parsed: ParsedQuery, filters: FilterArg = None) -> np.ndarray | None:
+        """BM25 of the stories the request lets through (the filter sent with the search), 0 for the others."""
+        where = filter_expression(parsed, filters, self.table.authors.values)
+        if not where or self.byline(parsed) is not None:  # (a byline name's boost is the archive's best score)
+            return super().scores(parsed, filters)
+        return self._sparse.within(where).scores(scoring_text(parsed))
+
     def _verified(self, candidates: np.ndarray, check) -> np.ndarray:
         """``candidates`` less the stories whose records fail ``check(story)``."""
         for row in np.flatnonzero(candidates).tolist():
@@ -202,14 +287,15 @@ class MilvusVectors:
         self.ntotal = int(index.values["passages"])
         self._collection = index.collections["passages"]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Best first; ids -1 (scores -inf) where fewer than ``k`` were found."""
+    def search(self, queries: np.ndarray, k: int, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """Best first, among the rows the filter expression ``where`` lets
+        through; ids -1 (scores -inf) where fewer than ``k`` were found."""
         queries = np.asarray(queries, dtype=np.float32)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         if k <= 0 or not len(queries):
             return scores, ids
-        found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector",
+        found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector", filter=where,
                                 limit=min(k, MAX_LIMIT), search_params={"metric_type": "IP"}, output_fields=["id"])
         for number, hits in enumerate(found):
             pids, distances = _hits(hits)
@@ -242,6 +328,15 @@ class MilvusPassages:
         return rows[0]["text"]
 
 
+class MilvusSemanticSearcher(SemanticSearcher):
+    """SemanticSearcher over MilvusVectors: a filtered search asks Milvus for
+    the nearest passages among the stories the request lets through."""
+
+    def narrowed(self, parsed: ParsedQuery, filters: FilterArg):
+        where = filter_expression(parsed, filters, self.table.authors.values)
+        return (lambda queries, depth: self.index.search(queries, depth, where)), None
+
+
 class MilvusEngine(SearchEngine):
     """The live generation in the Milvus at ``uri`` (or the one ``index`` opened)."""
 
@@ -257,8 +352,9 @@ class MilvusEngine(SearchEngine):
         self.warnings.append(NO_PRACTICES)
 
     def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
-        return SemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
-                                passages=MilvusPassages(self.index))
+        return MilvusSemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
+                                      passages=MilvusPassages(self.index))
+
 
     def similar_practices(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> list:
         """None: the practices' index is not in Milvus (NO_PRACTICES says so); the request is still checked."""
