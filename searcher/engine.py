@@ -224,10 +224,11 @@ class SearchEngine:
         """The practices as answers (searcher/practice_answers.py), opened on first use."""
         with self._lazy_lock:
             if self._practice_finder is None:
-                self._practice_finder = PracticeFinder(self.generation, self.stories,
-                                                       lambda story_id: self.semantic.story_vectors(story_id),
-                                                       self.semantic.floors)
+                self._practice_finder = self._open_practice_finder()
             return self._practice_finder
+
+    def _open_practice_finder(self) -> PracticeFinder:
+        return PracticeFinder.open(self.generation, self.stories, self.semantic.story_vectors, self.semantic.floors)
 
     @property
     def practices(self) -> PracticeCatalog:

@@ -2,8 +2,8 @@
 (index/milvus_store.py), and its follower for the server.
 
 MilvusEngine is a SearchEngine whose stores answer from Milvus: the term
-matrix's scores and postings (sparse vector searches), the passage
-vectors (a FLAT inner-product search) and the story records.
+matrix's scores and postings (sparse vector searches), the passage and
+practice vectors (FLAT inner-product searches) and the story records.
 Fusion, floors, explain, facets and sorting are the embedded backend's code,
 so the two backends rank alike by construction; tests/test_milvus_backend.py
 checks that they do.
@@ -31,22 +31,22 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.embedding import Embedder
 from storysearch.index.milvus_store import (MAX_LIMIT, MilvusIndex, MilvusUnavailable, connect,
                                             live_generation, open_index)
+from storysearch.index.practice_index import matrix_id
 from storysearch.index.stories import RecordStore, Story
 
 from .conditions import story_matches
-from .engine import Notice, SearchEngine, check_k
+from .engine import SearchEngine
 from .filters import FILTER_FIELDS, FilterArg, Filters, request_filters
 from .hybrid import DEFAULT_FUSION
 from .lexical import KeywordSearcher, SparseScorer, scoring_text
 from .live import POLL_SECONDS, FollowingEngine
+from .practice_answers import PracticeFinder
 from .query import ParsedQuery
 from .semantic import SemanticSearcher
 from .table import PLACE_SUFFIXES, StoryTable, date_number
 
 log = logging.getLogger(__name__)
-NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
-                      "question (their index stays in the index folder); serve the folder for them",
-                      "此服务暂不提供“其他地方的相似做法”。")
+PRACTICE_FIELDS = ["id", "story", "key", "name", "place"]  # a practice row (index/practice_index.py)
 
 
 def _literal(text: str) -> str:
@@ -114,17 +114,19 @@ def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
 
 class MilvusTermMatrix:
     """The term matrix's answers (index/sparse.py TermMatrix: ``vocabulary``,
-    ``scores``, ``row_counts``) from the stories' sparse vectors: rows are
-    the stories collection's ``row`` keys, the story table's rows;
-    ``within(where)`` answers for the rows a filter expression lets through only."""
+    ``scores``, ``row_counts``) from the sparse vectors of a collection
+    (``part``: the stories, whose primary keys are the story table's rows, or
+    the practices) and its vocabulary (``terms``); ``within(where)`` answers
+    for the rows a filter expression lets through only."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, part: str = "stories", terms: str = "terms", key: str = "row"):
         self.index = index
-        self.size = int(index.values["stories"])
-        terms = sorted(index.read("terms", ["id", "token", "df"]), key=lambda row: row["id"])
-        self.vocabulary = {row["token"]: row["id"] for row in terms}
-        self._df = np.array([row["df"] for row in terms], dtype=np.int64)
-        self._stories = index.collections["stories"]
+        self._key = key
+        self.size = int(index.values[part])
+        rows = sorted(index.read(terms, ["id", "token", "df"]), key=lambda row: row["id"])
+        self.vocabulary = {row["token"]: row["id"] for row in rows}
+        self._df = np.array([row["df"] for row in rows], dtype=np.int64)
+        self._collection = index.collections[part]
         self._where = ""
 
     def within(self, where: str) -> "MilvusTermMatrix":
@@ -137,9 +139,9 @@ class MilvusTermMatrix:
 
     def _search_each(self, field: str, queries: list[dict[int, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each query's (rows, inner products), the rows that share no token left out; one request."""
-        found = self.index.call("search", self._stories, data=queries, anns_field=field, filter=self._where,
+        found = self.index.call("search", self._collection, data=queries, anns_field=field, filter=self._where,
                                 limit=max(1, min(self.size, MAX_LIMIT)), search_params={"metric_type": "IP"},
-                                output_fields=["row"])  # (none named: Milvus Lite returns every field)
+                                output_fields=[self._key])  # (none named: Milvus Lite returns every field)
         return [_hits(hits) for hits in found]
 
     def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -278,14 +280,14 @@ class MilvusKeywordSearcher(KeywordSearcher):
 
 
 class MilvusVectors:
-    """The passage vectors (index/vectors.py VectorStore: ``d``, ``ntotal``,
-    ``search``, ``reconstruct``) in the passages collection."""
+    """The vectors (index/vectors.py VectorStore: ``d``, ``ntotal``, ``search``,
+    ``reconstruct``) of the passages collection, or of the practices'."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, part: str = "passages"):
         self.index = index
         self.d = int(index.values["dimension"])
-        self.ntotal = int(index.values["passages"])
-        self._collection = index.collections["passages"]
+        self.ntotal = int(index.values[part])
+        self._collection = index.collections[part]
 
     def search(self, queries: np.ndarray, k: int, where: str = "") -> tuple[np.ndarray, np.ndarray]:
         """Best first, among the rows the filter expression ``where`` lets
@@ -349,26 +351,19 @@ class MilvusEngine(SearchEngine):
         stories = MilvusStoryStore(self.index)
         self._assemble(self.index.values["meta"], stories,
                        lambda table: MilvusKeywordSearcher(self.index, table, stories), embedder, fusion)
-        self.warnings.append(NO_PRACTICES)
 
     def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
         return MilvusSemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
                                       passages=MilvusPassages(self.index))
 
-
-    def similar_practices(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> list:
-        """None: the practices' index is not in Milvus (NO_PRACTICES says so); the request is still checked."""
-        check_k(k)
-        self._similar_to(story_id, text)
-        return []
-
-    def practices_elsewhere(self, practice, k: int = 10) -> list:
-        return []
-
-    def preload(self) -> "MilvusEngine":
-        self.semantic  # noqa: B018 - loads the model and the passages' stories now rather than on the first query
-        self.vocabulary.warm()
-        return self
+    def _open_practice_finder(self) -> PracticeFinder:
+        """The practices collection's rows (read now: a few per story), vectors and term matrix."""
+        rows = sorted(({field: row[field] for field in PRACTICE_FIELDS}
+                       for row in self.index.read("practices", PRACTICE_FIELDS)), key=lambda row: row["id"])
+        matrix = MilvusScorer(MilvusTermMatrix(self.index, "practices", "practice_terms", "id"),
+                              [matrix_id(row) for row in rows])
+        return PracticeFinder(rows, MilvusVectors(self.index, "practices"), matrix, self.stories,
+                              self.semantic.story_vectors, self.semantic.floors)
 
 
 class MilvusLiveEngine(FollowingEngine):

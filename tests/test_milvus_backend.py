@@ -1,13 +1,16 @@
 """The Milvus backend (index/milvus_store.py, searcher/milvus.py) against
 Milvus Lite for real: it ranks, filters, counts and sorts as the embedded
-backend does, with the filters sent to Milvus; an export becomes visible
-whole or not at all; an unreachable Milvus is a clear error at start and
-503 JSON on requests."""
+backend does, with the filters sent to Milvus; it answers similar practices
+as the embedded backend does; an export becomes visible whole or not at
+all; an unreachable Milvus is a clear error at start and 503 JSON on
+requests."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +23,7 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL  # noqa: E402
 from storysearch.index.milvus_store import MilvusUnavailable, export_generation  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
-from storysearch.searcher.milvus import NO_PRACTICES, MilvusEngine, MilvusLiveEngine, filter_expression  # noqa: E402
+from storysearch.searcher.milvus import MilvusEngine, MilvusLiveEngine, filter_expression  # noqa: E402
 from storysearch.searcher.query import parse_query  # noqa: E402
 
 QUERIES = ["乡贤", "社区治理", "垃圾分类", "如何调解邻里纠纷？", "老旧小区停车难怎么解决", "电动自行车 -疫情",
@@ -186,7 +189,69 @@ def test_milvus_serves_records_similar_stories_and_suggestions(engine, milvus_en
     want = [(hit.docid, round(hit.score, 5)) for hit, _ in engine.similar_hits(story_id, k=5)]
     assert [(hit.docid, round(hit.score, 5)) for hit, _ in milvus_engine.similar_hits(story_id, k=5)] == want
     assert milvus_engine.completions("乡") == engine.completions("乡")
-    assert milvus_engine.similar_practices(text="乡贤调解") == [] and NO_PRACTICES in milvus_engine.warnings
+
+
+def assert_alike(expected, got):
+    """Equal, numbers to float32 rounding (magnified in a fused score, as in same_ranking), containers item by item."""
+    if isinstance(expected, dict):
+        assert got.keys() == expected.keys()
+        for key in expected:
+            assert_alike(expected[key], got[key])
+    elif isinstance(expected, (list, tuple)):
+        assert len(got) == len(expected)
+        for want, have in zip(expected, got):
+            assert_alike(want, have)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-3, abs=1e-4)
+    else:
+        assert got == expected
+
+
+def answers(found) -> list[dict]:
+    return [{**vars(answer), "also": answers(answer.also)} for answer in found]
+
+
+def test_milvus_answers_similar_practices_as_the_embedded_backend(engine, milvus_engine):
+    questions = json.loads((Path(__file__).parent / "fixtures" / "similar_practices.json").read_text(encoding="utf-8"))
+    found = 0
+    for item in questions["questions"][:8]:
+        expected = answers(engine.similar_practices(text=item["question"]))
+        assert_alike(expected, answers(milvus_engine.similar_practices(text=item["question"])))
+        found += len(expected)
+    for story_id in list(engine.stories)[::4]:
+        expected = answers(engine.similar_practices(story_id=story_id, k=5))
+        assert_alike(expected, answers(milvus_engine.similar_practices(story_id=story_id, k=5)))
+        found += len(expected)
+    for practice in engine.practices.list(k=10):
+        expected = answers(engine.practices_elsewhere(practice, 5))
+        assert_alike(expected, answers(milvus_engine.practices_elsewhere(milvus_engine.practices.get(practice.key), 5)))
+        found += len(expected)
+    assert found > 50  # the answers are not empty lists
+    assert not milvus_engine.warnings
+
+
+def test_the_pages_with_practices_work_from_milvus(engine, milvus_engine):
+    """The search page, the story page, the practice page and the API answer
+    with the same practices from Milvus as from the index folder."""
+    from storysearch.web.app import create_app
+
+    parking = "老旧小区停车难怎么解决"
+    folder, milvus = create_app(engine).test_client(), create_app(milvus_engine).test_client()
+    story = next(s for s in engine.stories.values() if s.headline == "乡贤润桑梓 共拓幸福路")
+    practice = engine.practices.get("六事工作法")
+    for path, query in (("/api/similar", {"text": parking, "k": 3}), (f"/api/similar/{story.id}", {"k": 4}),
+                        (f"/api/practice/{practice.name}", {})):
+        expected, got = folder.get(path, query_string=query), milvus.get(path, query_string=query)
+        assert got.status_code == 200
+        assert_alike(expected.get_json(), got.get_json())
+    page = milvus.get("/", query_string={"q": parking}).get_data(as_text=True)
+    block = page[page.index('id="answering-title"'):]
+    assert "崇贤街道" in block[:block.index("</section>")] and "此服务暂不提供" not in page
+    panel = milvus.get(f"/story/{story.id}").get_data(as_text=True)
+    first = engine.similar_practices(story_id=story.id, k=5)[0]
+    assert 'class="practice-answers"' in panel and first.name in panel
+    elsewhere = engine.practices_elsewhere(practice, 10)[0]
+    assert elsewhere.name in milvus.get(f"/practice/{practice.name}").get_data(as_text=True)
 
 
 def test_an_export_of_another_format_is_told_and_exported_again(tmp_path, archive, monkeypatch, capsys):
