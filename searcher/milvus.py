@@ -115,9 +115,9 @@ def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
 class MilvusTermMatrix:
     """The term matrix's answers (index/sparse.py TermMatrix: ``vocabulary``,
     ``scores``, ``row_counts``) from the sparse vectors of a collection
-    (``part``: the stories, whose primary keys are the story table's rows, or
-    the practices) and its vocabulary (``terms``); ``within(where)`` answers
-    for the rows a filter expression lets through only."""
+    (``part``: the stories, whose primary keys, ``key``, are the story
+    table's rows, or the practices) and its vocabulary (``terms``);
+    ``within(where)`` answers for the rows a filter expression lets through only."""
 
     def __init__(self, index: MilvusIndex, part: str = "stories", terms: str = "terms", key: str = "row"):
         self.index = index
@@ -314,14 +314,16 @@ class MilvusVectors:
 class MilvusPassages:
     """Which story each passage belongs to (read when the engine opens) and its text (read when asked for)."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, story_ids: list[str]):
+        """``story_ids``: the stories' ids by row (the story table's)."""
         self.index = index
-        self._collection = index.collections["passages"]
+        self._collection = index.collections["passage_texts"]
         self.story_of: dict[int, str] = {}
         self.of_story: dict[str, list[int]] = {}
-        for row in sorted(index.read("passages", ["id", "story_id"]), key=lambda row: row["id"]):
-            self.story_of[row["id"]] = row["story_id"]
-            self.of_story.setdefault(row["story_id"], []).append(row["id"])
+        for row in sorted(index.read("passages", ["id", "row"]), key=lambda row: row["id"]):
+            story_id = story_ids[row["row"]]
+            self.story_of[row["id"]] = story_id
+            self.of_story.setdefault(story_id, []).append(row["id"])
 
     def text(self, pid: int) -> str:
         rows = self.index.call("get", self._collection, ids=[int(pid)], output_fields=["text"])
@@ -354,7 +356,7 @@ class MilvusEngine(SearchEngine):
 
     def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
         return MilvusSemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
-                                      passages=MilvusPassages(self.index))
+                                      passages=MilvusPassages(self.index, self.table.ids))
 
     def _open_practice_finder(self) -> PracticeFinder:
         """The practices collection's rows (read now: a few per story), vectors and term matrix."""
