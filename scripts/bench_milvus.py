@@ -23,7 +23,6 @@ latency p50/p95.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -106,7 +105,7 @@ def run(engine, questions: list[tuple[str, str]], mode: str, filters=None) -> tu
 def compare_filtered(name: str, embedded, milvus, questions) -> None:
     questions = questions[:FILTERED_QUESTIONS]
     print(f"\n{name}, filtered: {len(questions)} queries, each with every filter, k={K}")
-    print(f"  {'filter':<42} {'mode':<9} {'same top 10':>11}   {'p50/p95 ms embedded':>20} {'Milvus':>14}")
+    print(f"  {'filter':<44} {'mode':<9} {'same top 10':>11}   {'p50/p95 ms embedded':>20} {'Milvus':>14}")
     for filters in FILTERS:
         for mode in MODES:
             found = {}
@@ -115,7 +114,8 @@ def compare_filtered(name: str, embedded, milvus, questions) -> None:
                 found[backend] = run(engine, questions, mode, filters)
             same = sum(found["embedded"][0][qid] == found["milvus"][0][qid] for qid, _ in questions)
             times = {backend: f"{percentile(t, 50):.1f} / {percentile(t, 95):.1f}" for backend, (_, t) in found.items()}
-            print(f"  {json.dumps(filters, ensure_ascii=False):<42} {mode:<9} {same / len(questions):>11.1%}   "
+            label = "&".join(f"{name}={value}" for name, value in filters.items())
+            print(f"  {label:<44} {mode:<9} {same / len(questions):>11.1%}   "
                   f"{times['embedded']:>20} {times['milvus']:>14}")
 
 
