@@ -2,15 +2,16 @@
 generation), opened and read here only. pymilvus is imported when a Milvus
 index is used, never by the embedded default.
 
-One generation is four collections named after it (``storysearch_stories_gen000007``,
-``…_passages_…``, ``…_terms_…``, ``…_meta_…``), never changed once written.
-The alias ``storysearch`` points at the live generation's meta collection,
-which names the other three: readers resolve that one alias, so moving it is
-the one atomic switch (Milvus moves an alias in one call) and plays the part
-of ``CURRENT``. An export writes, flushes, indexes and loads every
-collection before it moves the alias, so a half-written export is never
-visible; it then drops every generation but the live one and the one live
-before it.
+One generation is seven collections named after it and the export's
+FORMAT (``storysearch2_stories_gen000007``, ``…_passages_…``,
+``…_passage_texts_…``, ``…_terms_…``, ``…_practices_…``,
+``…_practice_terms_…``, ``…_meta_…``), never changed once written. The alias ``storysearch`` points at the live generation's meta
+collection, which names the others: readers resolve that one alias, so
+moving it is the one atomic switch (Milvus moves an alias in one call) and
+plays the part of ``CURRENT``. An export writes, flushes, indexes and loads
+every collection before it moves the alias, so a half-written export is
+never visible; it then drops every generation but the live one and the one
+live before it.
 
 Keyword ranking is the embedded backend's BM25 to the float: each story
 holds a sparse vector of BM25 document weights over our own analyzer's
@@ -20,19 +21,32 @@ idf from the document frequencies kept in the terms collection, so their
 inner product is the term matrix's score. A second sparse vector
 (``held``: 1 per token the story holds) counts the query tokens a story
 holds (the coordination bonus) and tells which stories hold all of a
-term's bigrams (the match rule).
+term's bigrams (the match rule). The practices (index/practice_index.py)
+are stored alike: a row per practice of a story with its vector and the
+sparse vectors of its name and definition, and their own vocabulary.
+
+The filter fields (source, paper, date, authors, places) are in the stories
+collection and, copied onto each passage, in the passages collection, so a
+filtered search sends its filter with the search (searcher/milvus.py). The
+passages collection holds nothing else but the vector and the story's row:
+Milvus Lite's search takes longer the more fields a collection has (a
+search of 400 of CMRC's 1,983 passages: 40 ms with the texts and no filter
+fields, 52 ms with both, 43 ms with the filter fields alone), so the texts
+are a collection of their own.
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import layout, sparse
+from .practice_index import matrix_folder, matrix_id, open_practice_vectors, read_rows
 from .stories import Story, StoryStore
 from .vectors import PassageStore, open_vectors
 
@@ -40,7 +54,11 @@ log = logging.getLogger(__name__)
 
 PREFIX = "storysearch"
 ALIAS = PREFIX  # the live generation's meta collection
-PARTS = ("stories", "passages", "terms", "meta")
+# What the collections hold and how: 2 added the passages' filter fields (their
+# texts moved to passage_texts) and the practices. A server reads only its own format; `index --backend milvus`
+# exports the live generation again when Milvus holds it in another.
+FORMAT = 2
+PARTS = ("stories", "passages", "passage_texts", "terms", "practices", "practice_terms", "meta")
 MAX_VARCHAR = 65535  # bytes: Milvus's longest VARCHAR
 MAX_LIST = 4096  # values in an ARRAY field
 INSERT_BATCH = 512
@@ -56,7 +74,7 @@ class MilvusUnavailable(RuntimeError):
 
 
 def collection_name(part: str, generation: str) -> str:
-    return f"{PREFIX}_{part}_{generation.replace('-', '')}"
+    return f"{PREFIX}{FORMAT}_{part}_{generation.replace('-', '')}"
 
 
 def connect(uri: str):
@@ -86,38 +104,50 @@ def _reason(exc: Exception) -> str:
 
 # ---------------------------------------------------------------------------- writing
 
-def _schemas():
+def _schema(description: str, key: str, key_type: str, fields: list[tuple]):
+    """A collection's schema: its primary ``key`` and ``fields`` (name, DataType name, options)."""
     from pymilvus import DataType, MilvusClient
 
-    def schema(description: str):
-        return MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=description)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=description)
+    schema.add_field(key, getattr(DataType, key_type), is_primary=True,
+                     **({"max_length": 64} if key_type == "VARCHAR" else {}))
+    for name, kind, options in fields:
+        schema.add_field(name, getattr(DataType, kind), **options)
+    return schema
 
-    stories = schema("storysearch stories: filter fields, records, BM25 sparse vectors")
-    stories.add_field("row", DataType.INT64, is_primary=True)  # the term matrix's row (the stories' file order)
-    stories.add_field("story_id", DataType.VARCHAR, max_length=1024)
-    stories.add_field("source", DataType.VARCHAR, max_length=4096)
-    stories.add_field("paper", DataType.VARCHAR, max_length=1024)
-    stories.add_field("date", DataType.INT64)  # yyyymmdd, 0 when unknown
-    stories.add_field("authors", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_LIST,
-                      max_length=1024)
-    stories.add_field("places", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_LIST,
-                      max_length=1024)  # every name on the paths of its places
-    stories.add_field("outline", DataType.VARCHAR, max_length=MAX_VARCHAR)  # the record without its text (JSON)
-    stories.add_field("record", DataType.VARCHAR, max_length=MAX_VARCHAR)  # the whole record (JSON)
-    stories.add_field("bm25", DataType.SPARSE_FLOAT_VECTOR)
-    stories.add_field("held", DataType.SPARSE_FLOAT_VECTOR)
 
-    terms = schema("storysearch vocabulary and document frequencies")
-    terms.add_field("id", DataType.INT64, is_primary=True)  # the token's number in the sparse vectors
-    terms.add_field("token", DataType.VARCHAR, max_length=1024)
-    terms.add_field("df", DataType.INT64)
-    terms.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+def _vector(dimension: int) -> tuple:
+    return "vector", "FLOAT_VECTOR", {"dim": dimension}
 
-    meta = schema("storysearch generation: its collections, BM25 parameters, the build's meta.json")
-    meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-    meta.add_field("value", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    meta.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
-    return stories, terms, meta
+
+UNUSED = ("unused", "FLOAT_VECTOR", {"dim": 2})  # Milvus wants a vector field in every collection
+
+
+def _text(length: int = 1024) -> tuple[str, dict]:
+    return "VARCHAR", {"max_length": length}
+
+
+def _names() -> tuple[str, dict]:
+    from pymilvus import DataType
+
+    return "ARRAY", {"element_type": DataType.VARCHAR, "max_capacity": MAX_LIST, "max_length": 1024}
+
+
+def _filter_fields() -> list[tuple]:
+    """What filters read (searcher/milvus.py filter_expression), in the stories' and the passages' collections."""
+    return [("source", *_text(4096)), ("paper", *_text()), ("date", "INT64", {}),  # date: yyyymmdd, 0 when unknown
+            ("authors", *_names()), ("places", *_names())]  # places: every name on the paths of its places
+
+
+SPARSE = [("bm25", "SPARSE_FLOAT_VECTOR", {}), ("held", "SPARSE_FLOAT_VECTOR", {})]
+TERMS = [("token", *_text()), ("df", "INT64", {})]  # key: the token's number in the sparse vectors
+
+
+def _filter_values(story: Story) -> dict:
+    places = list(dict.fromkeys(name for place in story.places for name in place["path"]))
+    return {"source": story.source, "paper": story.paper or "",
+            "date": int(story.date.replace("-", "")) if story.date else 0,
+            "authors": list(dict.fromkeys(story.authors))[:MAX_LIST], "places": places[:MAX_LIST]}
 
 
 def _json(value) -> str:
@@ -131,8 +161,10 @@ def _fits(text: str, what: str) -> str:
     return text
 
 
-def _sparse_rows(matrix: sparse.TermMatrix) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
-    """Each row's BM25 document weights and held tokens, by token number."""
+def _sparse_rows(matrix: sparse.TermMatrix) -> list[dict]:
+    """Each row's BM25 document weights and held tokens, by token number
+    (``{"bm25": …, "held": …}``); a row without tokens holds one zero weight
+    (a sparse vector may not be empty), found by no query."""
     numbers, weights = [[] for _ in range(matrix.size)], [[] for _ in range(matrix.size)]
     average = matrix.average_length
     for segment, at in matrix.segments:
@@ -147,31 +179,46 @@ def _sparse_rows(matrix: sparse.TermMatrix) -> tuple[list[dict[int, float]], lis
         for row, column, value in zip(rows.tolist(), entry_columns.tolist(), values.tolist()):
             numbers[row].append(column)
             weights[row].append(value)
-    bm25 = [dict(zip(n, w)) for n, w in zip(numbers, weights)]
-    held = [dict.fromkeys(n, 1.0) for n in numbers]
-    return bm25, held
+    return [{"bm25": dict(zip(n, w)) or {0: 0.0}, "held": dict.fromkeys(n, 1.0) or {0: 0.0}}
+            for n, w in zip(numbers, weights)]
+
+
+def _term_rows(matrix: sparse.TermMatrix) -> Iterator[dict]:
+    counts = matrix.row_counts()
+    return ({"id": number, "token": token, "df": int(counts[number]), "unused": [0.0, 0.0]}
+            for token, number in matrix.vocabulary.items())
 
 
 def _story_rows(store: StoryStore, outline: list[Story], matrix: sparse.TermMatrix) -> Iterator[dict]:
     """The stories collection's rows: each story of ``store`` (read in file
     order, as ``outline`` lists them) with its outline and sparse vectors."""
-    bm25, held = _sparse_rows(matrix)
-    for row, (brief, story) in enumerate(zip(outline, store.values(), strict=True)):
-        places = list(dict.fromkeys(name for place in story.places for name in place["path"]))
-        yield {"row": row, "story_id": story.id, "source": story.source, "paper": story.paper or "",
-               "date": int(story.date.replace("-", "")) if story.date else 0,
-               "authors": list(dict.fromkeys(story.authors))[:MAX_LIST], "places": places[:MAX_LIST],
+    for row, (brief, story, vectors) in enumerate(zip(outline, store.values(), _sparse_rows(matrix), strict=True)):
+        yield {"row": row, "story_id": story.id, **_filter_values(brief), **vectors,
                "outline": _fits(_json(brief.to_dict()), f"the outline of story {story.id}"),
-               "record": _fits(_json(story.to_dict()), f"the record of story {story.id}"),
-               # a story without tokens: one zero weight (a sparse vector may not be empty), found by no query
-               "bm25": bm25[row] or {0: 0.0}, "held": held[row] or {0: 0.0}}
+               "record": _fits(_json(story.to_dict()), f"the record of story {story.id}")}
 
 
-def _passage_rows(vectors, passages: PassageStore, row_of: dict[str, int]) -> Iterator[dict]:
+def _passage_rows(vectors, passages: PassageStore, outline: list[Story], row_of: dict[str, int]) -> Iterator[dict]:
+    """Each passage with its story's row and filter fields."""
     pids = np.sort(vectors.ids())
     for pid, story_id in zip(pids.tolist(), passages.stories(pids)):
-        yield {"id": pid, "row": row_of[story_id], "story_id": story_id,
-               "text": _fits(passages.text(pid), f"passage {pid}"), "vector": vectors.reconstruct(pid).tolist()}
+        row = row_of[story_id]
+        yield {"id": pid, "row": row, **_filter_values(outline[row]), "vector": vectors.reconstruct(pid).tolist()}
+
+
+def _passage_texts(vectors, passages: PassageStore) -> Iterator[dict]:
+    for pid in np.sort(vectors.ids()).tolist():
+        yield {"id": pid, "text": _fits(passages.text(pid), f"passage {pid}"), "unused": [0.0, 0.0]}
+
+
+def _practice_rows(generation: Path) -> tuple[Iterator[dict], sparse.TermMatrix]:
+    """The practices collection's rows (index/practice_index.py's, with their
+    vectors and sparse vectors) and their term matrix."""
+    rows = read_rows(generation)
+    vectors = open_practice_vectors(generation)
+    matrix = sparse.open_term_matrix(matrix_folder(generation), [matrix_id(row) for row in rows])
+    return ({**row, **weights, "vector": vectors.reconstruct(row["id"]).tolist()}
+            for row, weights in zip(rows, _sparse_rows(matrix), strict=True)), matrix
 
 
 def _insert(client, name: str, rows: Iterator[dict]) -> int:
@@ -188,67 +235,87 @@ def _insert(client, name: str, rows: Iterator[dict]) -> int:
     return count
 
 
+def _create(client, name: str, schema, indexes: dict[str, str], rows: Iterator[dict]) -> int:
+    """A collection of ``rows`` (written and flushed), then an index asked for
+    on each named vector field (FLAT: exact inner products, as the embedded
+    flat index: the vectors are normalized, so IP is cosine;
+    SPARSE_INVERTED_INDEX for the sparse ones). pymilvus would wait half a
+    second for each index, however small: ``_wait_indexed`` waits for them all."""
+    client.create_collection(name, schema=schema)
+    count = _insert(client, name, rows)
+    index = client.prepare_index_params()
+    for field, kind in indexes.items():
+        index.add_index(field, index_type=kind, metric_type="L2" if field == "unused" else "IP")
+    client.create_index(name, index, sync=False)
+    return count
+
+
+def _wait_indexed(client, names: Iterable[str]) -> None:
+    """Until every index of the collections ``names`` is built."""
+    pause = 0.01
+    for name in names:
+        for field in client.list_indexes(name):
+            while (state := client.describe_index(name, field)["state"]) != "Finished":
+                if state == "Failed":
+                    raise RuntimeError(f"Milvus could not index {field} of {name}")
+                time.sleep(pause)
+                pause = min(1.0, pause * 2)
+
+
 def export_generation(generation: Path, uri: str) -> str:
     """Copy the committed ``generation`` into new collections at ``uri`` and
-    make them live by moving the alias; returns the generation's name. A
-    failure before the alias moves leaves the live generation as it was
-    (the next export drops what it left)."""
-    from pymilvus import DataType, MilvusClient
-
+    make them live by moving the alias once each is written, flushed,
+    indexed and loaded; returns the generation's name. A failure before the
+    alias moves leaves the live generation as it was (the next export drops
+    what it left)."""
     generation = Path(generation)
     meta = layout.verify_generation(generation, deep=True)
     client = connect(uri)
     name = generation.name
     names = {part: collection_name(part, name) for part in PARTS}
-    previous = live_generation(client)
-    if previous == name:  # exported already (the corpus has not changed since)
+    if _alias_target(client) == names["meta"]:  # exported already (the corpus has not changed since)
         client.close()
         return name
+    previous = live_generation(client)
     for collection in names.values():  # left by an export of this generation that failed
         if client.has_collection(collection):
             client.drop_collection(collection)
     store = StoryStore(generation / layout.STORIES)
     outline = list(store.take_outline())
     story_ids = [story.id for story in outline]
-    matrix = sparse.open_term_matrix(generation / layout.SPARSE, story_ids)
-    stories_schema, terms_schema, meta_schema = _schemas()
-
-    index = client.prepare_index_params()
-    index.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    index.add_index("held", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    client.create_collection(names["stories"], schema=stories_schema, index_params=index)
-    _insert(client, names["stories"], _story_rows(store, outline, matrix))
-
-    vectors = open_vectors(generation)
-    passages = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
-                                          description="storysearch passages and their vectors")
-    passages.add_field("id", DataType.INT64, is_primary=True)
-    passages.add_field("row", DataType.INT64)
-    passages.add_field("story_id", DataType.VARCHAR, max_length=1024)
-    passages.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    passages.add_field("vector", DataType.FLOAT_VECTOR, dim=vectors.d)
-    index = client.prepare_index_params()
-    # FLAT: exact inner products, as the embedded flat index (the vectors are normalized: IP is cosine)
-    index.add_index("vector", index_type="FLAT", metric_type="IP")
-    client.create_collection(names["passages"], schema=passages, index_params=index)
     row_of = {story_id: row for row, story_id in enumerate(story_ids)}
-    _insert(client, names["passages"], _passage_rows(vectors, PassageStore(generation, story_ids, row_of), row_of))
+    matrix = sparse.open_term_matrix(generation / layout.SPARSE, story_ids)
+    vectors = open_vectors(generation)
+    sparse_indexes = {"bm25": "SPARSE_INVERTED_INDEX", "held": "SPARSE_INVERTED_INDEX"}
 
-    index = client.prepare_index_params()
-    index.add_index("unused", index_type="FLAT", metric_type="L2")
-    client.create_collection(names["terms"], schema=terms_schema, index_params=index)
-    counts = matrix.row_counts()
-    _insert(client, names["terms"], ({"id": number, "token": token, "df": int(counts[number]), "unused": [0.0, 0.0]}
-                                     for token, number in matrix.vocabulary.items()))
-
-    index = client.prepare_index_params()
-    index.add_index("unused", index_type="FLAT", metric_type="L2")
-    client.create_collection(names["meta"], schema=meta_schema, index_params=index)
-    values = {"generation": name, "collections": names, "stories": matrix.size,
+    _create(client, names["stories"], _schema(
+        "storysearch stories: filter fields, records, BM25 sparse vectors", "row", "INT64",  # row: the term matrix's
+        [("story_id", *_text()), *_filter_fields(), ("outline", *_text(MAX_VARCHAR)),  # outline: the record less its text
+         ("record", *_text(MAX_VARCHAR)), *SPARSE]), sparse_indexes, _story_rows(store, outline, matrix))
+    passages = PassageStore(generation, story_ids, row_of)
+    _create(client, names["passages"], _schema(
+        "storysearch passages: their vectors, their stories' rows and filter fields", "id", "INT64",
+        [("row", "INT64", {}), *_filter_fields(), _vector(vectors.d)]), {"vector": "FLAT"},
+        _passage_rows(vectors, passages, outline, row_of))
+    _create(client, names["passage_texts"], _schema(
+        "storysearch passages' texts", "id", "INT64", [("text", *_text(MAX_VARCHAR)), UNUSED]), {"unused": "FLAT"},
+        _passage_texts(vectors, passages))
+    terms = _schema("storysearch vocabulary and document frequencies", "id", "INT64", [*TERMS, UNUSED])
+    _create(client, names["terms"], terms, {"unused": "FLAT"}, _term_rows(matrix))
+    practices, practice_matrix = _practice_rows(generation)
+    count = _create(client, names["practices"], _schema(
+        "storysearch practices: a row per practice of a story, its vector and sparse vectors", "id", "INT64",
+        [("story", *_text()), ("key", *_text()), ("name", *_text()), ("place", *_text()), _vector(vectors.d),
+         *SPARSE]), {"vector": "FLAT", **sparse_indexes}, practices)
+    _create(client, names["practice_terms"], terms, {"unused": "FLAT"}, _term_rows(practice_matrix))
+    values = {"generation": name, "format": FORMAT, "collections": names, "stories": matrix.size,
               "average_length": matrix.average_length, "k1": sparse.K1, "b": sparse.B,
-              "dimension": vectors.d, "passages": int(vectors.ntotal), "meta": meta}
-    _insert(client, names["meta"], ({"key": key, "value": _fits(_json(value), f"meta {key}"), "unused": [0.0, 0.0]}
-                                    for key, value in values.items()))
+              "dimension": vectors.d, "passages": int(vectors.ntotal), "practices": count, "meta": meta}
+    _create(client, names["meta"], _schema(
+        "storysearch generation: its collections, BM25 parameters, the build's meta.json", "key", "VARCHAR",
+        [("value", *_text(MAX_VARCHAR)), UNUSED]), {"unused": "FLAT"},
+        ({"key": key, "value": _fits(_json(value), f"meta {key}"), "unused": [0.0, 0.0]} for key, value in values.items()))
+    _wait_indexed(client, names.values())
     for collection in names.values():
         client.load_collection(collection)
     _switch(client, names["meta"])
@@ -265,16 +332,23 @@ def _switch(client, meta_collection: str) -> None:
         client.create_alias(meta_collection, ALIAS)
 
 
-def live_generation(client) -> str | None:
-    """The generation the alias points at, or None."""
+def _alias_target(client) -> str | None:
+    """The meta collection the alias points at, or None."""
     if ALIAS not in client.list_aliases().get("aliases", []):  # (describing a missing alias logs a traceback)
         return None
-    return _generation_of(client.describe_alias(ALIAS)["collection_name"])
+    return client.describe_alias(ALIAS)["collection_name"]
+
+
+def live_generation(client) -> str | None:
+    """The generation the alias points at, or None."""
+    target = _alias_target(client)
+    return target and _generation_of(target)
 
 
 def _generation_of(collection: str) -> str | None:
+    """The generation a collection of any format belongs to (``gen-000007``), or None."""
     head, _, number = collection.rpartition("_gen")
-    if not head.startswith(PREFIX + "_") or not number.isdigit():
+    if not head.startswith(PREFIX) or not number.isdigit():
         return None
     return "gen-" + number
 
@@ -330,16 +404,20 @@ def open_index(uri: str, client=None) -> MilvusIndex:
     """The live generation at ``uri``; MilvusUnavailable when Milvus cannot be
     reached or holds no storysearch index."""
     client = client or connect(uri)
-    generation = live_generation(client)
-    if generation is None:
+    meta = _alias_target(client)
+    if meta is None:
         raise MilvusUnavailable(f"Milvus at {uri} holds no storysearch index; "
                                 f"build one with `storysearch index --backend milvus --milvus-uri {uri}`")
+    generation = _generation_of(meta)
     index = MilvusIndex(client, uri, generation, {}, {})
     # loaded collections stay loaded in Milvus Standalone, not in Milvus Lite once its file is reopened
-    index.call("load_collection", collection_name("meta", generation))
-    rows = index.call("query", collection_name("meta", generation), filter='key != ""',
-                      output_fields=["key", "value"])
+    index.call("load_collection", meta)
+    rows = index.call("query", meta, filter='key != ""', output_fields=["key", "value"])
     index.values = {row["key"]: json.loads(row["value"]) for row in rows}
+    if index.values.get("format", 1) != FORMAT:
+        raise MilvusUnavailable(f"Milvus at {uri} holds {generation} in export format {index.values.get('format', 1)}; "
+                                f"this version reads format {FORMAT}: export it again with "
+                                f"`storysearch index --backend milvus --milvus-uri {uri}`")
     index.collections = index.values["collections"]
     for collection in index.collections.values():
         index.call("load_collection", collection)

@@ -1,5 +1,6 @@
 """Agreement and latency of the Milvus backend against the embedded one,
-on the bundled corpus (its judged queries) and on CMRC 2018 dev.
+on the bundled corpus (its judged queries) and on CMRC 2018 dev, unfiltered
+and filtered.
 
     python scripts/bench_milvus.py [--data …/cmrc2018_dev.json] [--cache DIR] [--questions N]
 
@@ -11,6 +12,13 @@ of each, the share of queries whose top hit is the same (two empty lists
 agree), and search latency p50/p95 in ms. Query vectors come from the
 embedding cache (default ~/.cache/storysearch/embeddings) and are computed
 once, so the times are the searches', not the model's.
+
+Filtered: CMRC's paragraphs have no paper or date, so each is given one of
+PAPERS and a date in 2020 to 2023 by its position (filters never change a
+score, so the unfiltered figures are those of CMRC as it is); the first
+FILTERED_QUESTIONS questions are asked with each of FILTERS, in every mode:
+the share of requests whose ten hits are the same in both backends, and
+latency p50/p95.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ import sys
 import tempfile
 import time
 from importlib import metadata
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +53,11 @@ from storysearch.searcher.semantic import embedding_text  # noqa: E402
 MODES = ("keyword", "semantic", "hybrid")
 JUDGED = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "judged"
 K = 10
+PAPERS = ("甲报", "乙报", "丙报", "丁报")
+# about a quarter, a quarter, a sixteenth of the paragraphs
+FILTERS = ({"paper": "乙报"}, {"date_from": "2021", "date_to": "2021"}, {"paper": "丙报", "date_from": "2022-01",
+                                                                       "date_to": "2022-12"})
+FILTERED_QUESTIONS = 200
 
 
 def cmrc_generation(folder: Path, stories, embedder, cache: EmbeddingCache) -> None:
@@ -70,15 +84,39 @@ def with_cached_queries(embedder, texts: list[str], cache: EmbeddingCache) -> No
     embedder.query_vector = lambda text: known[text] if text in known else embed(text)
 
 
-def run(engine, questions: list[tuple[str, str]], mode: str) -> tuple[dict[str, list[str]], list[float]]:
+def with_papers_and_dates(stories):
+    """Each story with one of PAPERS and a date, by its position (something for filters to narrow)."""
+    return [replace(story, paper=PAPERS[number % len(PAPERS)],
+                    date=f"{2020 + number // 7 % 4}-{1 + number % 12:02d}-{1 + number % 28:02d}")
+            for number, story in enumerate(stories)]
+
+
+def run(engine, questions: list[tuple[str, str]], mode: str, filters=None) -> tuple[dict[str, list[str]], list[float]]:
     runs, times = {}, []
     for qid, question in questions:
         engine.forget_results()
         started = time.perf_counter()
-        hits = engine.search(question, mode, K)
+        hits = engine.search(question, mode, K, filters)
         times.append((time.perf_counter() - started) * 1000)
         runs[qid] = [hit.docid for hit in hits]
     return runs, times
+
+
+def compare_filtered(name: str, embedded, milvus, questions) -> None:
+    questions = questions[:FILTERED_QUESTIONS]
+    print(f"\n{name}, filtered: {len(questions)} queries, each with every filter, k={K}")
+    print(f"  {'filter':<44} {'mode':<9} {'same top 10':>11}   {'p50/p95 ms embedded':>20} {'Milvus':>14}")
+    for filters in FILTERS:
+        for mode in MODES:
+            found = {}
+            for backend, engine in (("embedded", embedded), ("milvus", milvus)):
+                run(engine, questions[:10], mode, filters)  # warm
+                found[backend] = run(engine, questions, mode, filters)
+            same = sum(found["embedded"][0][qid] == found["milvus"][0][qid] for qid, _ in questions)
+            times = {backend: f"{percentile(t, 50):.1f} / {percentile(t, 95):.1f}" for backend, (_, t) in found.items()}
+            label = "&".join(f"{name}={value}" for name, value in filters.items())
+            print(f"  {label:<44} {mode:<9} {same / len(questions):>11.1%}   "
+                  f"{times['embedded']:>20} {times['milvus']:>14}")
 
 
 def compare(name: str, embedded, milvus, questions, qrels) -> None:
@@ -120,14 +158,16 @@ def main() -> None:
                 read_qrels(JUDGED / "qrels.txt"))
 
         stories, questions, qrels = cmrc.load(args.data)
+        stories = with_papers_and_dates(stories)
         questions = questions[:args.questions]
         with_cached_queries(embedder, [embedding_text(q) for _, q in questions], queries)
         cmrc_generation(tmp / "cmrc", stories, embedder, documents)
         started = time.perf_counter()
         export_generation(layout.current_generation(tmp / "cmrc"), str(tmp / "cmrc.db"))
         print(f"\nCMRC 2018 dev exported to Milvus Lite in {time.perf_counter() - started:.1f} s")
-        compare("CMRC 2018 dev", SearchEngine(tmp / "cmrc", embedder), MilvusEngine(str(tmp / "cmrc.db"), embedder),
-                questions, {qid: qrels[qid] for qid, _ in questions})
+        embedded, milvus = SearchEngine(tmp / "cmrc", embedder), MilvusEngine(str(tmp / "cmrc.db"), embedder)
+        compare("CMRC 2018 dev", embedded, milvus, questions, {qid: qrels[qid] for qid, _ in questions})
+        compare_filtered("CMRC 2018 dev", embedded, milvus, questions)
     documents.close()
     queries.close()
 

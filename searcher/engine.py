@@ -231,10 +231,11 @@ class SearchEngine:
         """The practices as answers (searcher/practice_answers.py), opened on first use."""
         with self._lazy_lock:
             if self._practice_finder is None:
-                self._practice_finder = PracticeFinder(self.generation, self.stories,
-                                                       lambda story_id: self.semantic.story_vectors(story_id),
-                                                       self.semantic.floors)
+                self._practice_finder = self._open_practice_finder()
             return self._practice_finder
+
+    def _open_practice_finder(self) -> PracticeFinder:
+        return PracticeFinder.open(self.generation, self.stories, self.semantic.story_vectors, self.semantic.floors)
 
     @property
     def practices(self) -> PracticeCatalog:
@@ -301,7 +302,7 @@ class SearchEngine:
         related = np.zeros(self.table.size, dtype=bool)  # found by meaning only, above the floor
         runs: dict[str, list[Hit]] = {}
         if mode in ("keyword", "hybrid"):
-            found = self.keyword.match(parsed, unfiltered)
+            found = self.keyword.match(parsed, unfiltered, filters)
             matches = found.matches
             # keyword mode lists the matches; hybrid weighs the whole pool (shown if a match or close in meaning)
             listed = found.matches if mode == "keyword" else found.pool

@@ -107,3 +107,13 @@ FilterArg = Filters | Mapping[str, str] | None  # what searchers accept: typed, 
 
 def as_filters(value: FilterArg) -> Filters:
     return value if isinstance(value, Filters) else Filters.from_mapping(value)
+
+
+def request_filters(parsed: ParsedQuery, filters: FilterArg = None) -> tuple[Filters, list[Filters]]:
+    """What a request lets through: the stories that meet the first (its
+    filters and the query's filter fields) and none of the others (the
+    query's excluded filter fields, ``-author:某某``). The story table's
+    masks and the Milvus backend's filter expressions are both made from it."""
+    excluded = [Filters().with_query(ParsedQuery("", fields=((name, value),)))
+                for name, value in parsed.excluded if name in FILTER_FIELDS]
+    return as_filters(filters).with_query(parsed), excluded

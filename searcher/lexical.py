@@ -268,11 +268,26 @@ class KeywordSearcher(Searcher):
         """The stories holding ``phrase`` as it is written (after folding)."""
         return self._rows(substring_query(phrase) or Q.NullQuery)
 
-    def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None) -> KeywordMatch:
+    def scores(self, parsed: ParsedQuery, filters: FilterArg = None) -> np.ndarray | None:
+        """BM25 of every story for the query; None when it has no token the
+        archive knows. A filter never changes a score: here every story is
+        scored at once (a few vector operations), the Milvus backend scores
+        only those ``filters`` let through and leaves the others at 0."""
+        return self._sparse.scores(scoring_text(parsed))
+
+    def byline(self, parsed: ParsedQuery) -> np.ndarray | None:
+        """The stories of the byline name typed alone as the query, if it is one."""
+        if len(parsed.terms) == 1 and parsed.terms[0] in self.table.authors.code:
+            return self.table.authors.mask(parsed.terms[0], self.table.size)
+        return None
+
+    def match(self, parsed: ParsedQuery, allowed: np.ndarray | None = None,
+              filters: FilterArg = None) -> KeywordMatch:
         """BM25 for every story, the stories that match the query (the rule
         above) and the pool ranked for fusion, within ``allowed`` (a mask;
-        None for all)."""
-        scores = self._sparse.scores(scoring_text(parsed))
+        None for all). The stories ``filters`` (the request's) leave out may
+        match, but are never ranked: their scores may be 0 (``scores``)."""
+        scores = self.scores(parsed, filters)
         met = self.meeting_conditions(parsed, np.ones(self.table.size, dtype=bool) if allowed is None
                                       else allowed.copy())
         terms = match_terms(parsed.terms)
@@ -283,9 +298,8 @@ class KeywordSearcher(Searcher):
         for phrase in parsed.boosted:
             held = self.holding_phrase(phrase)
             scores = np.where(held, scores * PHRASE_BOOST, scores)
-        if len(parsed.terms) == 1 and parsed.terms[0] in self.table.authors.code:
-            # a byline name typed alone: that author's stories first (the exact name wins)
-            named = self.table.authors.mask(parsed.terms[0], self.table.size)
+        named = self.byline(parsed)
+        if named is not None:  # a byline name typed alone: that author's stories first (the exact name wins)
             scores = np.where(named, scores + scores.max(), scores)
         return KeywordMatch(scores, matches, met & (scores > 0))
 
@@ -319,5 +333,5 @@ class KeywordSearcher(Searcher):
         parsed = parse_query(query)
         if k <= 0 or not self.table.size:
             return []
-        found = self.match(parsed, self.table.allowed(parsed, filters))
+        found = self.match(parsed, self.table.allowed(parsed, filters), filters)
         return ranked(self._sparse.top(found.scores, found.matches, k), self.mode)

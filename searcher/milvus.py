@@ -2,15 +2,24 @@
 (index/milvus_store.py), and its follower for the server.
 
 MilvusEngine is a SearchEngine whose stores answer from Milvus: the term
-matrix's scores and postings (sparse vector searches), the passage vectors
-(a FLAT inner-product search) and the story records. The story table (the
-filter fields, read once from the stories collection when the engine opens),
-fusion, floors, explain, facets and sorting are the embedded backend's code,
+matrix's scores and postings (sparse vector searches), the passage and
+practice vectors (FLAT inner-product searches) and the story records.
+Fusion, floors, explain, facets and sorting are the embedded backend's code,
 so the two backends rank alike by construction; tests/test_milvus_backend.py
 checks that they do.
+
+A filtered search sends its filter to Milvus (``filter_expression``): the
+semantic search asks for the nearest passages among the stories it lets
+through, the BM25 search scores only those. Which stories match the query's
+words is still asked of every story, and the story table (the filter
+fields as numpy columns, searcher/table.py, read once from the stories
+collection when the engine opens) stays in memory: facets count the whole
+match set with each filter left out in turn, and sorting by date reads it,
+neither of which Milvus can answer.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator
@@ -22,22 +31,78 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.embedding import Embedder
 from storysearch.index.milvus_store import (MAX_LIMIT, MilvusIndex, MilvusUnavailable, connect,
                                             live_generation, open_index)
+from storysearch.index.practice_index import matrix_id
 from storysearch.index.stories import RecordStore, Story
 
 from .conditions import story_matches
-from .engine import Notice, SearchEngine, check_k
-from .filters import FILTER_FIELDS
+from .engine import SearchEngine
+from .filters import FILTER_FIELDS, FilterArg, Filters, request_filters
 from .hybrid import DEFAULT_FUSION
-from .lexical import KeywordSearcher, SparseScorer
+from .lexical import KeywordSearcher, SparseScorer, scoring_text
 from .live import POLL_SECONDS, FollowingEngine
+from .practice_answers import PracticeFinder
 from .query import ParsedQuery
 from .semantic import SemanticSearcher
-from .table import StoryTable
+from .table import PLACE_SUFFIXES, StoryTable, date_number
 
 log = logging.getLogger(__name__)
-NO_PRACTICES = Notice("the Milvus backend does not serve the practices of other places that answer a story or a "
-                      "question (their index stays in the index folder); serve the folder for them",
-                      "此服务暂不提供“其他地方的相似做法”。")
+PRACTICE_FIELDS = ["id", "story", "key", "name", "place"]  # a practice row (index/practice_index.py)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a Milvus string literal: backslashes, quotes and line ends
+    escaped (Milvus reads no ``\\u`` escapes; other characters go as they are)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def _literals(texts) -> str:
+    return "[" + ", ".join(_literal(text) for text in dict.fromkeys(texts)) + "]"
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least string above every string that begins with ``prefix`` (in code
+    point order, which is UTF-8's byte order, Milvus's); None when none is."""
+    while prefix:
+        following = ord(prefix[-1]) + 1
+        following = 0xE000 if following == 0xD800 else following  # (no surrogates in UTF-8)
+        if following <= 0x10FFFF:
+            return prefix[:-1] + chr(following)
+        prefix = prefix[:-1]
+    return None
+
+
+def _conditions(filters: Filters, authors: list[str]) -> str:
+    """What ``filters`` let through (StoryTable.mask's rule), as a Milvus expression."""
+    found = []
+    if filters.source and filters.source_prefix:  # a range, not LIKE: Milvus Lite's LIKE "a\\b%" finds nothing
+        after = _after_prefix(filters.source)
+        found.append(f"source >= {_literal(filters.source)}" + (f" and source < {_literal(after)}" if after else ""))
+    elif filters.source:
+        found.append(f"source == {_literal(filters.source)}")
+    if filters.author:  # part of a name: the archive's names that hold it
+        found.append(f"ARRAY_CONTAINS_ANY(authors, {_literals(name for name in authors if filters.author in name)})")
+    if filters.paper:
+        found.append(f"paper == {_literal(filters.paper)}")
+    if filters.place:
+        found.append(f"ARRAY_CONTAINS_ANY(places, {_literals(filters.place + suffix for suffix in PLACE_SUFFIXES)})")
+    if filters.date_from:
+        found.append(f"date >= {date_number(filters.date_from)}")
+    if filters.date_to:
+        found.append(f"date != 0 and date <= {date_number(filters.date_to)}")
+    return " and ".join(f"({condition})" for condition in found)
+
+
+def filter_expression(parsed: ParsedQuery, filters: FilterArg, authors: list[str]) -> str:
+    """The Milvus filter expression of what a request lets through
+    (filters.request_filters), on the stories' and the passages' filter
+    fields; "" for every story. ``authors``: every byline name of the
+    archive (an author filter finds part of a name, which Milvus cannot
+    ask of an array, so it is sent as the names that hold it)."""
+    wanted, excluded = request_filters(parsed, filters)
+    found = [_conditions(wanted, authors)] if wanted else []
+    found += [f"not ({_conditions(unwanted, authors)})" for unwanted in excluded]
+    return " and ".join(found)
 
 
 def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
@@ -49,25 +114,34 @@ def _hits(hits) -> tuple[np.ndarray, np.ndarray]:
 
 class MilvusTermMatrix:
     """The term matrix's answers (index/sparse.py TermMatrix: ``vocabulary``,
-    ``scores``, ``row_counts``) from the stories' sparse vectors: rows are
-    the stories collection's ``row`` keys, the story table's rows."""
+    ``scores``, ``row_counts``) from the sparse vectors of a collection
+    (``part``: the stories, whose primary keys, ``key``, are the story
+    table's rows, or the practices) and its vocabulary (``terms``);
+    ``within(where)`` answers for the rows a filter expression lets through only."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, part: str = "stories", terms: str = "terms", key: str = "row"):
         self.index = index
-        self.size = int(index.values["stories"])
-        terms = sorted(index.read("terms", ["id", "token", "df"]), key=lambda row: row["id"])
-        self.vocabulary = {row["token"]: row["id"] for row in terms}
-        self._df = np.array([row["df"] for row in terms], dtype=np.int64)
-        self._stories = index.collections["stories"]
+        self._key = key
+        self.size = int(index.values[part])
+        rows = sorted(index.read(terms, ["id", "token", "df"]), key=lambda row: row["id"])
+        self.vocabulary = {row["token"]: row["id"] for row in rows}
+        self._df = np.array([row["df"] for row in rows], dtype=np.int64)
+        self._collection = index.collections[part]
+        self._where = ""
+
+    def within(self, where: str) -> "MilvusTermMatrix":
+        narrowed = copy.copy(self)
+        narrowed._where = where
+        return narrowed
 
     def _search(self, field: str, weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         return self._search_each(field, [weights])[0]
 
     def _search_each(self, field: str, queries: list[dict[int, float]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each query's (rows, inner products), the rows that share no token left out; one request."""
-        found = self.index.call("search", self._stories, data=queries, anns_field=field,
+        found = self.index.call("search", self._collection, data=queries, anns_field=field, filter=self._where,
                                 limit=max(1, min(self.size, MAX_LIMIT)), search_params={"metric_type": "IP"},
-                                output_fields=["row"])  # (none named: Milvus Lite returns every field)
+                                output_fields=[self._key])  # (none named: Milvus Lite returns every field)
         return [_hits(hits) for hits in found]
 
     def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +171,12 @@ class MilvusTermMatrix:
 class MilvusScorer(SparseScorer):
     """SparseScorer over MilvusTermMatrix: which stories hold each of a
     query's terms (all their bigrams) is one request, not one per bigram."""
+
+    def within(self, where: str) -> "MilvusScorer":
+        """This scorer for the rows the filter expression ``where`` lets through (the others score 0)."""
+        narrowed = copy.copy(self)
+        narrowed.matrix = self.matrix.within(where)
+        return narrowed
 
     def holding(self, term: str) -> np.ndarray:
         return self._holding_each([term])[0]
@@ -162,6 +242,13 @@ class MilvusKeywordSearcher(KeywordSearcher):
         self.stories = stories
         self._sparse = MilvusScorer(MilvusTermMatrix(index), table.ids)
 
+    def scores(self, parsed: ParsedQuery, filters: FilterArg = None) -> np.ndarray | None:
+        """BM25 of the stories the request lets through (the filter sent with the search), 0 for the others."""
+        where = filter_expression(parsed, filters, self.table.authors.values)
+        if not where or self.byline(parsed) is not None:  # (a byline name's boost is the archive's best score)
+            return super().scores(parsed, filters)
+        return self._sparse.within(where).scores(scoring_text(parsed))
+
     def _verified(self, candidates: np.ndarray, check) -> np.ndarray:
         """``candidates`` less the stories whose records fail ``check(story)``."""
         for row in np.flatnonzero(candidates).tolist():
@@ -193,23 +280,24 @@ class MilvusKeywordSearcher(KeywordSearcher):
 
 
 class MilvusVectors:
-    """The passage vectors (index/vectors.py VectorStore: ``d``, ``ntotal``,
-    ``search``, ``reconstruct``) in the passages collection."""
+    """The vectors (index/vectors.py VectorStore: ``d``, ``ntotal``, ``search``,
+    ``reconstruct``) of the passages collection, or of the practices'."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, part: str = "passages"):
         self.index = index
         self.d = int(index.values["dimension"])
-        self.ntotal = int(index.values["passages"])
-        self._collection = index.collections["passages"]
+        self.ntotal = int(index.values[part])
+        self._collection = index.collections[part]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Best first; ids -1 (scores -inf) where fewer than ``k`` were found."""
+    def search(self, queries: np.ndarray, k: int, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+        """Best first, among the rows the filter expression ``where`` lets
+        through; ids -1 (scores -inf) where fewer than ``k`` were found."""
         queries = np.asarray(queries, dtype=np.float32)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         if k <= 0 or not len(queries):
             return scores, ids
-        found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector",
+        found = self.index.call("search", self._collection, data=queries.tolist(), anns_field="vector", filter=where,
                                 limit=min(k, MAX_LIMIT), search_params={"metric_type": "IP"}, output_fields=["id"])
         for number, hits in enumerate(found):
             pids, distances = _hits(hits)
@@ -226,14 +314,16 @@ class MilvusVectors:
 class MilvusPassages:
     """Which story each passage belongs to (read when the engine opens) and its text (read when asked for)."""
 
-    def __init__(self, index: MilvusIndex):
+    def __init__(self, index: MilvusIndex, story_ids: list[str]):
+        """``story_ids``: the stories' ids by row (the story table's)."""
         self.index = index
-        self._collection = index.collections["passages"]
+        self._collection = index.collections["passage_texts"]
         self._story_of: dict[int, str] = {}
         self._of_story: dict[str, list[int]] = {}
-        for row in sorted(index.read("passages", ["id", "story_id"]), key=lambda row: row["id"]):
-            self._story_of[row["id"]] = row["story_id"]
-            self._of_story.setdefault(row["story_id"], []).append(row["id"])
+        for row in sorted(index.read("passages", ["id", "row"]), key=lambda row: row["id"]):
+            story_id = story_ids[row["row"]]
+            self._story_of[row["id"]] = story_id
+            self._of_story.setdefault(story_id, []).append(row["id"])
 
     def stories(self, pids) -> list[str]:
         return [self._story_of[int(pid)] for pid in pids]
@@ -248,6 +338,15 @@ class MilvusPassages:
         return rows[0]["text"]
 
 
+class MilvusSemanticSearcher(SemanticSearcher):
+    """SemanticSearcher over MilvusVectors: a filtered search asks Milvus for
+    the nearest passages among the stories the request lets through."""
+
+    def narrowed(self, parsed: ParsedQuery, filters: FilterArg):
+        where = filter_expression(parsed, filters, self.table.authors.values)
+        return (lambda queries, depth: self.index.search(queries, depth, where)), None
+
+
 class MilvusEngine(SearchEngine):
     """The live generation in the Milvus at ``uri`` (or the one ``index`` opened)."""
 
@@ -260,25 +359,19 @@ class MilvusEngine(SearchEngine):
         stories = MilvusStoryStore(self.index)
         self._assemble(self.index.values["meta"], stories,
                        lambda table: MilvusKeywordSearcher(self.index, table, stories), embedder, fusion)
-        self.warnings.append(NO_PRACTICES)
 
     def _open_semantic(self, embedder: Embedder) -> SemanticSearcher:
-        return SemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
-                                passages=MilvusPassages(self.index))
+        return MilvusSemanticSearcher(None, embedder, self.stories, self.table, vectors=MilvusVectors(self.index),
+                                      passages=MilvusPassages(self.index, self.table.ids))
 
-    def similar_practices(self, story_id: str | None = None, text: str | None = None, k: int = 10) -> list:
-        """None: the practices' index is not in Milvus (NO_PRACTICES says so); the request is still checked."""
-        check_k(k)
-        self._similar_to(story_id, text)
-        return []
-
-    def practices_elsewhere(self, practice, k: int = 10) -> list:
-        return []
-
-    def preload(self) -> "MilvusEngine":
-        self.semantic  # noqa: B018 - loads the model and the passages' stories now rather than on the first query
-        self.vocabulary.warm()
-        return self
+    def _open_practice_finder(self) -> PracticeFinder:
+        """The practices collection's rows (read now: a few per story), vectors and term matrix."""
+        rows = sorted(({field: row[field] for field in PRACTICE_FIELDS}
+                       for row in self.index.read("practices", PRACTICE_FIELDS)), key=lambda row: row["id"])
+        matrix = MilvusScorer(MilvusTermMatrix(self.index, "practices", "practice_terms", "id"),
+                              [matrix_id(row) for row in rows])
+        return PracticeFinder(rows, MilvusVectors(self.index, "practices"), matrix, self.stories,
+                              self.semantic.story_vectors, self.semantic.floors)
 
 
 class MilvusLiveEngine(FollowingEngine):

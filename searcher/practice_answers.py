@@ -51,15 +51,25 @@ class PracticeAnswer:
 
 
 class PracticeFinder:
-    def __init__(self, generation: Path, stories: Mapping[str, Story], story_vectors, floors: Floors):
-        """``story_vectors(story_id)``: the vectors of a story's passages;
-        ``floors``: those of the precision the vectors were computed in."""
+    def __init__(self, rows: list[dict], vectors, matrix: SparseScorer, stories: Mapping[str, Story], story_vectors,
+                 floors: Floors):
+        """``rows``: the practice rows in id order (index/practice_index.py),
+        ``vectors`` their vectors by id (``search``, ``reconstruct``, ``ntotal``),
+        ``matrix`` BM25 over their names and definitions (rows named by
+        ``matrix_id``); ``story_vectors(story_id)``: the vectors of a story's
+        passages; ``floors``: those of the precision the vectors were computed in."""
         self.stories, self.floors = stories, floors
         self.story_vectors = story_vectors
-        self.rows = read_rows(generation)
-        self.vectors = open_practice_vectors(generation)
-        self.matrix = SparseScorer(matrix_folder(generation), [matrix_id(row) for row in self.rows])
+        self.rows, self.vectors, self.matrix = rows, vectors, matrix
         self.row_of = {matrix_id(row): row["id"] for row in self.rows}
+
+    @classmethod
+    def open(cls, generation: Path, stories: Mapping[str, Story], story_vectors, floors: Floors) -> "PracticeFinder":
+        """The practices of a generation folder (the Milvus backend's are in Milvus: searcher/milvus.py)."""
+        rows = read_rows(generation)
+        return cls(rows, open_practice_vectors(generation),
+                   SparseScorer(matrix_folder(generation), [matrix_id(row) for row in rows]), stories, story_vectors,
+                   floors)
 
     def _record(self, row: dict) -> dict:
         """The practice of a row as its story records it."""

@@ -1,7 +1,7 @@
 """Semantic search: story score = best passage score under the query vector."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from .filters import FilterArg
 from .floors import floors_for
 from .conditions import has_text_conditions, story_matches
 from .hits import Hit, ranked
-from .query import parse_query
+from .query import ParsedQuery, parse_query
 from .table import StoryTable
 
 PASSAGES_PER_STORY_GUESS = 4
@@ -62,6 +62,14 @@ class SemanticSearcher(Searcher):
     def embed_text(self, text: str) -> np.ndarray | None:
         return self.embedder.query_vector(text) if text.strip() else None
 
+    def narrowed(self, parsed: ParsedQuery, filters: FilterArg) -> tuple[Callable, np.ndarray | None]:
+        """How to search the passages of the stories the request lets through:
+        ``search(queries, depth)``, and the story table's mask of the stories
+        to keep of those it finds (None: all). faiss searches every passage
+        and the mask narrows what it found; the Milvus backend sends the
+        filter with the search (searcher/milvus.py)."""
+        return self.index.search, self.table.allowed(parsed, filters)
+
     def search(self, query: str, k: int = 10, filters: FilterArg = None, floored: bool = True) -> list[Hit]:
         return self.search_vector(self.embed(query), k, query, filters, floored)
 
@@ -75,21 +83,21 @@ class SemanticSearcher(Searcher):
     def search_vector(self, vector: np.ndarray | None, k: int = 10, query: str = "",
                       filters: FilterArg = None, floored: bool = True) -> list[Hit]:
         """Stories ranked by their best passage, keeping those that meet the
-        query's conditions and (``floored``) reach the word floor; asks faiss for more
+        query's conditions and (``floored``) reach the word floor; asks for more
         passages until ``k`` stories are found, the passages fall below the
-        floor or the index is exhausted."""
+        floor or those the request lets through are exhausted."""
         total = self.index.ntotal
         floor = self.floors.word if floored else None
         if vector is None or k <= 0 or total == 0:
             return []
         parsed = parse_query(query)
-        allowed = self.table.allowed(parsed, filters)
+        search, allowed = self.narrowed(parsed, filters)
         check_text = has_text_conditions(parsed)
         depth = min(total, k * PASSAGES_PER_STORY_GUESS)
         matrix = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         meets: dict[str, bool] = {}  # each story checked once, however many of its passages come up
         while True:
-            scores, ids = self.index.search(matrix, depth)
+            scores, ids = search(matrix, depth)
             best: dict[str, float] = {}
             found = ids[0] >= 0
             for score, story in zip(scores[0][found].tolist(), self.passages.stories(ids[0][found])):
@@ -98,8 +106,9 @@ class SemanticSearcher(Searcher):
                                     and (not check_text or story_matches(self.stories[story], parsed)))
                 if story not in best and meets[story] and (floor is None or score >= floor):
                     best[story] = score
-            below = floor is not None and (ids[0][-1] < 0 or scores[0][-1] < floor)
-            if len(best) >= k or depth >= total or below:
+            exhausted = ids[0][-1] < 0  # (a filtered search: fewer passages than asked for)
+            below = floor is not None and scores[0][-1] < floor
+            if len(best) >= k or depth >= total or exhausted or below:
                 break
             depth = min(total, depth * 4)
         top = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]

@@ -14,7 +14,7 @@ import numpy as np
 
 from storysearch.index.stories import Story
 
-from .filters import FILTER_FIELDS, FilterArg, Filters, as_filters
+from .filters import FilterArg, Filters, request_filters
 from .query import ParsedQuery
 
 NO_DATE = 0
@@ -24,7 +24,7 @@ PLACE_FACET_LEVELS = (1, 2)  # city and county on a path that starts at the prov
 PLACE_SUFFIXES = ("", "市", "区", "县", "省", "镇", "街道", "乡")  # 杭州 finds 杭州市
 
 
-def _date_number(date: str) -> int:
+def date_number(date: str) -> int:
     return int(date.replace("-", "")) if date else NO_DATE
 
 
@@ -80,7 +80,7 @@ class StoryTable:
         for story in stories:
             self.ids.append(story.id)
             sources.append(story.source)
-            dates.append(_date_number(story.date))
+            dates.append(date_number(story.date))
             self.papers.add([story.paper] if story.paper else [])
             self.authors.add(story.authors)
             # A place filter matches the place and everything inside it: each story
@@ -115,19 +115,18 @@ class StoryTable:
                 found |= self.places.mask(filters.place + suffix, self.size)
             mask &= found
         if filters.date_from:
-            mask &= self.dates >= _date_number(filters.date_from)
+            mask &= self.dates >= date_number(filters.date_from)
         if filters.date_to:
-            mask &= (self.dates <= _date_number(filters.date_to)) & (self.dates != NO_DATE)
+            mask &= (self.dates <= date_number(filters.date_to)) & (self.dates != NO_DATE)
         return mask
 
     def allowed(self, parsed: ParsedQuery, filters: FilterArg = None) -> np.ndarray | None:
-        """The rows the request's filters and the query's filter fields let
-        through, excluded filter fields (``-author:某某``) left out; None for all."""
-        mask = self.mask(as_filters(filters).with_query(parsed))
-        for name, value in parsed.excluded:
-            if name in FILTER_FIELDS:
-                excluded = self.mask(Filters().with_query(ParsedQuery("", fields=((name, value),))))
-                mask = ~excluded if mask is None else mask & ~excluded
+        """The rows the request lets through (filters.request_filters); None for all."""
+        wanted, excluded = request_filters(parsed, filters)
+        mask = self.mask(wanted)
+        for unwanted in excluded:
+            left_out = self.mask(unwanted)
+            mask = ~left_out if mask is None else mask & ~left_out
         return mask
 
     def facets(self, matches: np.ndarray, filters: Filters) -> dict[str, list[dict]]:

@@ -1,12 +1,16 @@
 """The Milvus backend (index/milvus_store.py, searcher/milvus.py) against
 Milvus Lite for real: it ranks, filters, counts and sorts as the embedded
-backend does; an export becomes visible whole or not at all; an unreachable
-Milvus is a clear error at start and 503 JSON on requests."""
+backend does, with the filters sent to Milvus; it answers similar practices
+as the embedded backend does; an export becomes visible whole or not at
+all; an unreachable Milvus is a clear error at start and 503 JSON on
+requests."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +23,8 @@ from storysearch.index.build import build_index  # noqa: E402
 from storysearch.index.embedding import DEFAULT_MODEL  # noqa: E402
 from storysearch.index.milvus_store import MilvusUnavailable, export_generation  # noqa: E402
 from storysearch.searcher import SearchEngine  # noqa: E402
-from storysearch.searcher.milvus import NO_PRACTICES, MilvusEngine, MilvusLiveEngine  # noqa: E402
+from storysearch.searcher.milvus import MilvusEngine, MilvusLiveEngine, filter_expression  # noqa: E402
+from storysearch.searcher.query import parse_query  # noqa: E402
 
 QUERIES = ["乡贤", "社区治理", "垃圾分类", "如何调解邻里纠纷？", "老旧小区停车难怎么解决", "电动自行车 -疫情",
            "“共同富裕”", "headline:乡村", "基层干部 为民办实事", "志愿服务队"]
@@ -92,6 +97,71 @@ def test_milvus_filters_and_facets_as_the_embedded_backend(archive_engines, filt
         assert 0 < got.total < 130  # the filter narrows the set and leaves some
 
 
+PLACES = '"萧山区", "萧山区市", "萧山区区", "萧山区县", "萧山区省", "萧山区镇", "萧山区街道", "萧山区乡"'
+# each filter kind: the request's filters, its query, and the expression sent to Milvus
+EXPRESSIONS = [
+    ({"paper": "杭州日报"}, "", '(paper == "杭州日报")'),
+    ({"date_from": "2023", "date_to": "2023-06"}, "", "(date >= 20230101) and (date != 0 and date <= 20230630)"),
+    ({"author": "王"}, "", '(ARRAY_CONTAINS_ANY(authors, ["王三"]))'),
+    ({"place": "萧山区"}, "", f"(ARRAY_CONTAINS_ANY(places, [{PLACES}]))"),
+    ({"source": "浙江日报/2022-01-01/01.txt"}, "", '(source == "浙江日报/2022-01-01/01.txt")'),
+    ({}, "source:浙江日报/2023", '(source >= "浙江日报/2023" and source < "浙江日报/2024")'),
+    ({"paper": "浙江日报"}, "-author:张一 -date:2024",
+     '(paper == "浙江日报") and not ((ARRAY_CONTAINS_ANY(authors, ["张一"]))) '
+     "and not ((date >= 20240101) and (date != 0 and date <= 20241231))"),
+    ({"paper": '浙江"日报\\', "author": "无此人"}, "",  # quoted as Milvus reads strings; a part no name holds
+     '(ARRAY_CONTAINS_ANY(authors, [])) and (paper == "浙江\\"日报\\\\")'),
+]
+
+
+def sent_filters(engine, monkeypatch) -> list[tuple[str, str]]:
+    """The (collection part, filter) of every search the engine sends to Milvus from now on."""
+    sent, call = [], engine.index.call
+    parts = {name: part for part, name in engine.index.collections.items()}
+
+    def recording(method, *args, **kwargs):
+        if method == "search":
+            sent.append((parts[args[0]], kwargs.get("filter", "")))
+        return call(method, *args, **kwargs)
+
+    monkeypatch.setattr(engine.index, "call", recording)
+    return sent
+
+
+@pytest.mark.parametrize("filters,query,expression", EXPRESSIONS,
+                         ids=["paper", "dates", "author", "place", "source", "source prefix", "exclusions", "quoted"])
+def test_each_filter_is_sent_to_milvus_as_an_expression(archive_engines, monkeypatch, filters, query, expression):
+    """The expression is what the story table's mask lets through, on the
+    stories and on the passages; a filtered search sends it with the
+    passages' search (asked once: the nearest among those it lets through)
+    and the BM25 search, never with the match rule's, and ranks as the
+    embedded backend."""
+    embedded, milvus = archive_engines
+    parsed = parse_query(query)
+    assert filter_expression(parsed, filters, milvus.table.authors.values) == expression
+    allowed = embedded.table.allowed(parsed, filters)
+    rows = {row["row"] for row in milvus.index.read("stories", ["row"], expression)}
+    assert rows == set(allowed.nonzero()[0].tolist())
+    assert {row["row"] for row in milvus.index.read("passages", ["row"], expression)} == rows
+    sent = sent_filters(milvus, monkeypatch)
+    for mode in ("semantic", "keyword"):
+        milvus.forget_results()
+        expected, got = embedded.ranking(f"{query} 垃圾分类", mode, filters), milvus.ranking(f"{query} 垃圾分类", mode,
+                                                                                            filters)
+        same_ranking(expected.hits, got.hits)
+        assert (got.total, got.facets) == (expected.total, expected.facets)
+    assert sent.count(("passages", expression)) == 1 and ("passages", "") not in sent
+    assert {("stories", expression)} <= set(sent)  # BM25 and the coordination count: the rows let through
+    assert ("stories", "") in sent  # the match rule: every story (the facets count every match)
+
+
+def test_an_unfiltered_search_sends_no_filter(milvus_engine, monkeypatch):
+    sent = sent_filters(milvus_engine, monkeypatch)
+    milvus_engine.forget_results()
+    milvus_engine.ranking("社区治理", "hybrid")
+    assert sent and {where for _, where in sent} == {""}
+
+
 @pytest.mark.parametrize("query", ["社区治理 -paper:杭州日报", "社区治理 author:赵四", "垃圾分类 date:2023",
                                    "“垃圾分类工作” -萧山区", "headline:西湖区 垃圾分类"])
 def test_milvus_meets_filter_fields_and_conditions_in_the_query(archive_engines, query):
@@ -118,7 +188,83 @@ def test_milvus_serves_records_similar_stories_and_suggestions(engine, milvus_en
     want = [(hit.docid, round(hit.score, 5)) for hit, _ in engine.similar_hits(story_id, k=5)]
     assert [(hit.docid, round(hit.score, 5)) for hit, _ in milvus_engine.similar_hits(story_id, k=5)] == want
     assert milvus_engine.completions("乡") == engine.completions("乡")
-    assert milvus_engine.similar_practices(text="乡贤调解") == [] and NO_PRACTICES in milvus_engine.warnings
+
+
+def assert_alike(expected, got):
+    """Equal, numbers to float32 rounding (magnified in a fused score, as in same_ranking), containers item by item."""
+    if isinstance(expected, dict):
+        assert got.keys() == expected.keys()
+        for key in expected:
+            assert_alike(expected[key], got[key])
+    elif isinstance(expected, (list, tuple)):
+        assert len(got) == len(expected)
+        for want, have in zip(expected, got):
+            assert_alike(want, have)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-3, abs=1e-4)
+    else:
+        assert got == expected
+
+
+def answers(found) -> list[dict]:
+    return [{**vars(answer), "also": answers(answer.also)} for answer in found]
+
+
+def test_milvus_answers_similar_practices_as_the_embedded_backend(engine, milvus_engine):
+    questions = json.loads((Path(__file__).parent / "fixtures" / "similar_practices.json").read_text(encoding="utf-8"))
+    found = 0
+    for item in questions["questions"][:8]:
+        expected = answers(engine.similar_practices(text=item["question"]))
+        assert_alike(expected, answers(milvus_engine.similar_practices(text=item["question"])))
+        found += len(expected)
+    for story_id in list(engine.stories)[::4]:
+        expected = answers(engine.similar_practices(story_id=story_id, k=5))
+        assert_alike(expected, answers(milvus_engine.similar_practices(story_id=story_id, k=5)))
+        found += len(expected)
+    for practice in engine.practices.list(k=10):
+        expected = answers(engine.practices_elsewhere(practice, 5))
+        assert_alike(expected, answers(milvus_engine.practices_elsewhere(milvus_engine.practices.get(practice.key), 5)))
+        found += len(expected)
+    assert found > 50  # the answers are not empty lists
+    assert not milvus_engine.warnings
+
+
+def test_the_pages_with_practices_work_from_milvus(engine, milvus_engine):
+    """The search page, the story page, the practice page and the API answer
+    with the same practices from Milvus as from the index folder."""
+    from storysearch.web.app import create_app
+
+    parking = "老旧小区停车难怎么解决"
+    folder, milvus = create_app(engine).test_client(), create_app(milvus_engine).test_client()
+    story = next(s for s in engine.stories.values() if s.headline == "乡贤润桑梓 共拓幸福路")
+    practice = engine.practices.get("六事工作法")
+    for path, query in (("/api/similar", {"text": parking, "k": 3}), (f"/api/similar/{story.id}", {"k": 4}),
+                        (f"/api/practice/{practice.name}", {})):
+        expected, got = folder.get(path, query_string=query), milvus.get(path, query_string=query)
+        assert got.status_code == 200
+        assert_alike(expected.get_json(), got.get_json())
+    page = milvus.get("/", query_string={"q": parking}).get_data(as_text=True)
+    block = page[page.index('id="answering-title"'):]
+    assert "崇贤街道" in block[:block.index("</section>")] and "此服务暂不提供" not in page
+    panel = milvus.get(f"/story/{story.id}").get_data(as_text=True)
+    first = engine.similar_practices(story_id=story.id, k=5)[0]
+    assert 'class="practice-answers"' in panel and first.name in panel
+    elsewhere = engine.practices_elsewhere(practice, 10)[0]
+    assert elsewhere.name in milvus.get(f"/practice/{practice.name}").get_data(as_text=True)
+
+
+def test_an_export_of_another_format_is_told_and_exported_again(tmp_path, archive, monkeypatch, capsys):
+    embedded, _dates = archive
+    uri = str(tmp_path / "old.db")
+    monkeypatch.setattr(milvus_store, "FORMAT", 1)  # as an older storysearch exported it
+    export_generation(embedded.generation, uri)
+    monkeypatch.undo()
+    with pytest.raises(MilvusUnavailable, match="in export format 1; this version reads format 2: export it again"):
+        MilvusEngine(uri)
+    assert cli.main(["serve", "--backend", "milvus", "--milvus-uri", uri]) == 2
+    assert "export it again" in capsys.readouterr().err
+    assert export_generation(embedded.generation, uri) == embedded.generation.name  # the same generation, again
+    assert len(MilvusEngine(uri).stories) == len(embedded.stories)
 
 
 def test_an_export_is_visible_whole_and_only_two_generations_are_kept(tmp_path, embedder, monkeypatch):
