@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchinfo import cores_used, describe, machine_cpu, percentile  # noqa: E402
 
+from storysearch.index import settings  # noqa: E402
 from storysearch.web.server import THREADS  # noqa: E402
 
 # A place and one or two of these terms make a query: 8,400 distinct ones.
@@ -141,7 +142,7 @@ def main() -> None:
                               stdout=server_log, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "HF_HUB_OFFLINE": "1",
                                    **({"STORYSEARCH_MODEL_THREADS": str(args.threads)} if args.threads else {}),
-                                   **({"STORYSEARCH_WORKERS": str(args.workers)} if args.workers else {})})
+                                   **({"STORYSEARCH_WORKERS": str(args.workers)} if args.workers is not None else {})})
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -212,7 +213,8 @@ def main() -> None:
     queued = sum("Task queue depth" in line for line in server_log)
     total = sum(len(v) for v in latencies.values())
     everything = [ms for values in latencies.values() for ms in values]
-    server_kind = (f"gunicorn, {args.workers} processes of {THREADS} threads" if (args.workers or 1) > 1
+    workers = (args.workers if args.workers is not None else settings.current().workers) or os.cpu_count() or 1
+    server_kind = (f"gunicorn, {workers} processes of {THREADS} threads" if workers > 1
                    else f"waitress, {THREADS} threads")
     print(f"{args.clients} clients for {wall:.1f} s against storysearch serve ({server_kind}, "
           f"model threads {args.threads or 'half the cores'}), index {args.index}, "

@@ -323,10 +323,12 @@ def _eval(args) -> int:
 def _serve(args) -> int:
     from storysearch.searcher.live import LiveEngine
     from storysearch.web.app import create_app
-    from storysearch.web.server import show_access_log
+    from storysearch.web.server import create_server, serve_forked, share_cores, show_access_log
     from storysearch.web.settings import WebSettings
 
     settings = WebSettings.from_settings(table.current())
+    workers = 1 if args.debug else table.current().workers or os.cpu_count() or 1
+    share_cores(workers)  # before the engine loads the model
     uri = _milvus_uri(args)
     if uri is None:
         live = LiveEngine(layout.index_dir(args.index), fusion=args.fusion)
@@ -340,10 +342,6 @@ def _serve(args) -> int:
         live.start()
         app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return 0
-    from storysearch.web.server import create_server, serve_forked, share_cores
-
-    share_cores()
-    workers = table.current().workers or os.cpu_count() or 1
     print(f"serving http://{args.host}:{args.port}/ (index {live.folder}, {live.current.generation.name}; "
           f"new generations are picked up as they appear; {workers} process{'es' * (workers > 1)})", flush=True)
     if workers > 1:  # each process follows the index (a thread started here would not survive the fork)

@@ -34,11 +34,12 @@ def _split_uri_accepting_utf8(uri: bytes):
 waitress.parser.split_uri = _split_uri_accepting_utf8
 
 
-def share_cores() -> int:
+def share_cores(processes: int = 1) -> int:
     """Divide the cores among a server's work, process-wide; only
     ``storysearch serve`` calls it, before the model is loaded. The embedding
-    model gets half the cores (at least one) for query embeddings unless the
-    setting ``model_threads`` says otherwise, so the request threads keep the
+    model gets half the cores (at least one) for query embeddings, shared
+    out among the server's ``processes``, unless the setting
+    ``model_threads`` says otherwise, so the request threads keep the
     rest: on 2 cores two model threads otherwise spin against them (a query
     took 130 ms instead of 37 ms on a busy machine). A vector search runs on
     one thread (index/vectors.search_on_one_thread). Returns the model's
@@ -47,7 +48,7 @@ def share_cores() -> int:
     from storysearch.index.vectors import search_on_one_thread
 
     current = settings.current()
-    threads = current.model_threads or max(1, (os.cpu_count() or 2) // 2)
+    threads = current.model_threads or max(1, (os.cpu_count() or 2) // 2 // processes)
     settings.use(settings.Settings({**current.values, "model_threads": threads},
                                    {**current.given, "model_threads": current.given.get("model_threads", "serve")}))
     search_on_one_thread()
