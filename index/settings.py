@@ -64,13 +64,13 @@ SETTINGS = (
             "free; on a busy 2-core machine it was slower)", "number"),
     Setting("ann_threshold", "STORYSEARCH_ANN_THRESHOLD", 200_000,
             "above this many passages the vectors get an HNSW index instead of exact search", "number"),
-    Setting("workers", "STORYSEARCH_WORKERS", 0,
-            "processes storysearch serve answers requests with: 0, one a core; 1, one process (waitress); more "
-            "(gunicorn's pre-fork server, each process forked once the index and the model are loaded, so "
-            "they share that memory until one writes to it). A request's Python work runs one request at a "
-            "time in a process, so one process uses about 1.4 of 2 cores under load and two use both (8 "
-            "clients: p95 92-115 against 120-131 ms, semantic); each process holds its own engine of a new "
-            "generation", "number", server=True),
+    Setting("workers", "STORYSEARCH_WORKERS", 1,
+            "processes storysearch serve answers requests with: 1, one process (waitress); more, gunicorn's "
+            "pre-fork server, each process forked once the index and the model are loaded, so they share that "
+            "memory until one writes to it; 0, one a core. A request's Python work runs one request at a time "
+            "in a process: one process used about 1.5 of this machine's 2 cores under load, two used 1.85 "
+            "(13-15 % more requests a second) for about 200 MB more. Each process holds its own engine of a "
+            "new generation", "number", server=True),
     Setting("config", "STORYSEARCH_CONFIG", None, "the server's TOML settings file", "path", server=True),
     Setting("frame_ancestors", "STORYSEARCH_FRAME_ANCESTORS", (),
             "origins allowed to frame the pages (none: framing refused)", "words", server=True),
