@@ -168,7 +168,7 @@ def _sparse_rows(matrix: sparse.TermMatrix) -> list[dict]:
     numbers, weights = [[] for _ in range(matrix.size)], [[] for _ in range(matrix.size)]
     average = matrix.average_length
     for segment, at in matrix.segments:
-        columns = np.array([matrix.vocabulary[token] for token in segment.tokens], dtype=np.int64)
+        columns = matrix.vocabulary.numbers(segment.tokens)
         entry_columns = np.repeat(columns, np.diff(np.asarray(segment.indptr)))
         rows = at[np.asarray(segment.rows)]
         live = rows >= 0

@@ -23,10 +23,10 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import re
 import shutil
 import tempfile
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

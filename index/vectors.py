@@ -58,13 +58,14 @@ def vector_index(dimension: int, count: int, ann_threshold: int | None = None):
     import faiss
 
     ann_threshold = settings.current().ann_threshold if ann_threshold is None else ann_threshold
-    if count > ann_threshold:
+    kind = "hnsw" if count > ann_threshold else "flat"
+    if kind == "hnsw":
         inner = faiss.IndexHNSWSQ(dimension, faiss.ScalarQuantizer.QT_fp16, HNSW_NEIGHBOURS,
                                   faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     else:
         inner = faiss.IndexFlatIP(dimension)
-    return faiss.IndexIDMap2(inner), _kind_name("hnsw" if count > ann_threshold else "flat")
+    return faiss.IndexIDMap2(inner), _kind_name(kind)
 
 
 def _embed(rows: list[dict], embedder, cache: EmbeddingCache | None, progress: bool) -> tuple[np.ndarray, int]:
@@ -438,6 +439,19 @@ class VectorStore:
         raise KeyError(pid)
 
 
+def _positions(keys: np.ndarray, wanted: np.ndarray, sorter: np.ndarray | None = None) -> np.ndarray | None:
+    """Where each of ``wanted`` is in ``keys`` (sorted, or in ``sorter``'s
+    order); None when one of them is not there."""
+    if not len(wanted):
+        return np.zeros(0, dtype=np.int64)
+    if not len(keys):
+        return None
+    at = np.minimum(np.searchsorted(keys, wanted, sorter=sorter), len(keys) - 1)
+    if sorter is not None:
+        at = sorter[at]
+    return at if (keys[at] == wanted).all() else None
+
+
 class PassageStore:
     """Which story each live passage belongs to, a story's passages, and a
     passage's text read from disk when asked for. All of it is kept in
@@ -476,11 +490,8 @@ class PassageStore:
                              [len(story_pids) for _, story_pids in listed]).astype(np.int32)
             live = ~np.isin(ids, np.array(sorted(deleted), dtype=np.int64))
             ids, rows = ids[live], rows[live]
-            if len(ids) and not len(at):
-                raise layout.IndexDamaged(folder / f"{name}.lines.npy", "it lists no passages")
-            sorter = np.argsort(at[:, 0])
-            line = sorter[np.minimum(np.searchsorted(at[:, 0], ids, sorter=sorter), max(len(at) - 1, 0))]
-            if (rows < 0).any() or (len(ids) and (at[line, 0] != ids).any()):
+            line = _positions(at[:, 0], ids, np.argsort(at[:, 0]))
+            if (rows < 0).any() or line is None:
                 raise layout.IndexDamaged(folder / f"{name}.stories.json", "it lists passages of stories or lines "
                                                                            "the index around it lacks")
             pids.append(ids)
@@ -500,9 +511,9 @@ class PassageStore:
 
     def _at(self, pids: np.ndarray) -> np.ndarray:
         """Where each of ``pids`` is in the sorted ids; KeyError for one the store lacks."""
-        at = np.minimum(np.searchsorted(self._pids, pids), max(len(self._pids) - 1, 0))
-        if len(pids) and (not len(self._pids) or (self._pids[at] != pids).any()):
-            raise KeyError(next(int(p) for p in np.atleast_1d(pids) if p not in self._pids))
+        at = _positions(self._pids, pids)
+        if at is None:
+            raise KeyError(next(int(p) for p in pids if p not in self._pids))
         return at
 
     def stories(self, pids: Sequence[int]) -> list[str]:
@@ -520,8 +531,8 @@ class PassageStore:
         """A passage's text, read now; IndexDamaged if the file changed under us."""
         at = int(self._at(np.array([pid], dtype=np.int64))[0])
         handle, path = self._files[self._segment[at]]
-        stored, offset, length = self._lines[self._segment[at]][self._line[at]]
+        _pid, offset, length = self._lines[self._segment[at]][self._line[at]]
         record = _passage_record(os.pread(handle.fileno(), int(length), int(offset)), path, f"passage {pid}")
-        if record["id"] != pid or stored != pid:
+        if record["id"] != pid:
             raise layout.IndexDamaged(path, f"the line of passage {pid} holds passage {record['id']}")
         return record["text"]
