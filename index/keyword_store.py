@@ -17,6 +17,7 @@ import time
 import zlib
 from array import array
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from . import layout, settings, sparse
 from .analysis import bigram_analyzer, text_analysis
-from .stories import Story
+from .stories import Story, story_parts
 
 # A segment's files stay apart, not assembled into one compound file: Whoosh
 # reads a compound file through a BytesIO, which copies the postings and term
@@ -51,18 +52,20 @@ def _add_documents(writer, stories: list[Story]) -> None:
                             body_bigrams=story.condition_body)
 
 
-def write_keyword_index(folder: Path, stories: list[Story]) -> dict[str, float]:
+def write_keyword_index(folder: Path, stories: Sequence[Story], part_stories: int = 0) -> dict[str, float]:
     """A new Whoosh index of ``stories`` in ``folder`` (which must not
-    exist); seconds spent tokenizing and writing."""
+    exist), a segment a part of ``part_stories`` (stories.story_parts);
+    seconds spent tokenizing and writing."""
     spent = {"tokenize_s": 0.0, "whoosh_s": 0.0}
     clock = time.perf_counter
     started = clock()
-    with _BulkIndex(folder) as index:
-        for story in stories:
-            tokenizing = clock()
-            grams = story_grams(story)
-            spent["tokenize_s"] += clock() - tokenizing
-            index.add(story, *grams)
+    for number, part in enumerate(story_parts(stories, part_stories)):
+        with _BulkIndex(folder, new=number == 0) as index:
+            for story in part:
+                tokenizing = clock()
+                grams = story_grams(story)
+                spent["tokenize_s"] += clock() - tokenizing
+                index.add(story, *grams)
     spent["whoosh_s"] = clock() - started - spent["tokenize_s"]
     return spent
 
@@ -75,48 +78,56 @@ def story_grams(story: Story) -> tuple[tuple[list[str], list[int]], tuple[list[s
             analysis.gram_lists(analysis.fold(story.condition_body)))
 
 
-def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: list[Story],
-                       processes: int | None = None) -> dict[str, float]:
+def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: Sequence[Story],
+                       processes: int | None = None, part_stories: int | None = None) -> dict[str, float]:
     """The Whoosh index and the term matrix of a full build; seconds spent on
     each. ``processes`` (the setting build_processes unless given): 1, one
     pass, each story tokenized once for both; 2, the term matrix written by a
     second process while this one writes the Whoosh index (where the
-    platform can fork)."""
-    processes = settings.current().build_processes if processes is None else processes
+    platform can fork). Both are written in parts of ``part_stories`` stories
+    (the setting build_part_stories unless given), a segment each: a part's
+    postings are written out before the next part is read."""
+    current = settings.current()
+    processes = current.build_processes if processes is None else processes
+    part_stories = current.build_part_stories if part_stories is None else part_stories
     if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-        return _write_in_two_processes(whoosh_folder, sparse_folder, stories)
+        return _write_in_two_processes(whoosh_folder, sparse_folder, stories, part_stories)
     spent = {"tokenize_s": 0.0, "whoosh_s": 0.0, "term_matrix_s": 0.0}
     clock = time.perf_counter
-    matrix = sparse.SegmentBuilder()
-    with _BulkIndex(whoosh_folder) as index:
-        for story in stories:
-            started = clock()
-            analysed = sparse.analyse_story(story)
-            tokenized = clock()
-            index.add(story, analysed.headline_grams, analysed.body_grams)
-            indexed = clock()
-            matrix.add(story.id, analysed.tokens)
-            spent["tokenize_s"] += tokenized - started
-            spent["whoosh_s"] += indexed - tokenized
-            spent["term_matrix_s"] += clock() - indexed
-        started = clock()
-    spent["whoosh_s"] += clock() - started  # the postings written at commit
+
+    def segments():
+        for number, part in enumerate(story_parts(stories, part_stories)):
+            matrix = sparse.SegmentBuilder()
+            with _BulkIndex(whoosh_folder, new=number == 0) as index:
+                for story in part:
+                    started = clock()
+                    analysed = sparse.analyse_story(story)
+                    tokenized = clock()
+                    index.add(story, analysed.headline_grams, analysed.body_grams)
+                    spent["tokenize_s"] += tokenized - started
+                    spent["whoosh_s"] += clock() - tokenized
+                    matrix.add(story.id, analysed.tokens)
+                started = clock()
+            spent["whoosh_s"] += clock() - started  # the postings written at commit
+            yield matrix.segment()
+
     started = clock()
-    sparse.write_segment(sparse_folder, matrix.segment())
-    spent["term_matrix_s"] += clock() - started
+    sparse.write_segments(sparse_folder, segments())
+    spent["term_matrix_s"] = clock() - started - spent["tokenize_s"] - spent["whoosh_s"]
     return spent
 
 
-def _write_in_two_processes(whoosh_folder: Path, sparse_folder: Path, stories: list[Story]) -> dict[str, float]:
+def _write_in_two_processes(whoosh_folder: Path, sparse_folder: Path, stories: Sequence[Story],
+                            part_stories: int) -> dict[str, float]:
     """The term matrix written by a forked process (it inherits the stories:
     nothing is sent to it), the Whoosh index here; an error in either is raised here."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_matrix_process, args=(sparse_folder, stories, send), daemon=True)
+    child = context.Process(target=_matrix_process, args=(sparse_folder, stories, part_stories, send), daemon=True)
     child.start()
     send.close()
     try:
-        spent = write_keyword_index(whoosh_folder, stories)
+        spent = write_keyword_index(whoosh_folder, stories, part_stories)
         try:
             outcome = receive.recv()
         except EOFError:
@@ -133,11 +144,11 @@ def _write_in_two_processes(whoosh_folder: Path, sparse_folder: Path, stories: l
     return {**spent, "term_matrix_s": outcome}
 
 
-def _matrix_process(folder: Path, stories: list[Story], send) -> None:
+def _matrix_process(folder: Path, stories: Sequence[Story], part_stories: int, send) -> None:
     """(In the forked process.) Write the term matrix; send the seconds it took, or the error."""
     try:
         started = time.perf_counter()
-        sparse.write_sparse_index(folder, stories)
+        sparse.write_sparse_index(folder, stories, part_stories)
         send.send(time.perf_counter() - started)
     except BaseException as exc:  # noqa: BLE001 - every error goes back to the build
         try:
@@ -158,13 +169,16 @@ class _BulkIndex:
 
     Memory: about 30 bytes a posting (some 500 postings a story)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, new: bool = True):
+        """``new``: a new index in ``folder`` (which must not exist); else
+        one more segment of the index there."""
         from whoosh import index as whoosh_index
         from whoosh.codec.whoosh3 import W3FieldWriter
         from whoosh.writing import SegmentWriter
 
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), whoosh_schema())
+        if new:
+            folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), whoosh_schema()) if new else whoosh_index.open_dir(str(folder))
         self.writer = SegmentWriter(ix, **WRITER_OPTIONS)
         if type(self.writer.fieldwriter) is not W3FieldWriter:  # _TermWriter writes that codec's blocks
             self.writer.cancel()
@@ -177,7 +191,7 @@ class _BulkIndex:
 
     def __exit__(self, kind, error, traceback) -> None:
         if error is None:
-            self.writer.commit()
+            self.writer.commit(merge=False)  # (the segments of earlier parts stay as they are)
         else:
             self.writer.cancel()
 

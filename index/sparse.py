@@ -34,13 +34,13 @@ import numpy as np
 
 from . import layout
 from .analysis import text_analysis
-from .stories import Story
+from .stories import Story, story_parts
 
 HEADLINE_REPEAT = 3
 GRAM_MARK = "\u241f"  # a symbol that no analysed word contains
 K1, B = 1.2, 0.75
 MANIFEST = "segments.json"
-MAX_SEGMENTS = 8  # more: the small ones are merged into one
+MAX_SEGMENTS = 8  # more: the small ones (under half the largest) are merged into one
 MAX_DELETED_SHARE = 0.2  # more of the stored rows deleted: every segment is compacted into one
 
 
@@ -296,7 +296,7 @@ def _write_manifest(folder: Path, names: list[str], deleted: dict[str, set[str]]
 
 def write_term_matrix(folder: Path, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> None:
     """A matrix of one segment whose row i holds ``tokens[i]`` and is called ``ids[i]``."""
-    write_segment(folder, Segment.from_tokens(ids, tokens))
+    write_segments(folder, [Segment.from_tokens(ids, tokens)])
 
 
 def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequence[str],
@@ -321,8 +321,10 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     total = sum(len(segment.ids) for segment in stored.values())
     if total and sum(map(len, deleted.values())) > MAX_DELETED_SHARE * total:
         merging = names
-    elif len(names) > MAX_SEGMENTS:
-        merging = sorted(names, key=lambda name: len(stored[name].ids))[:len(names) - 1]  # all but the largest
+    elif len(names) > MAX_SEGMENTS:  # the small ones (a full build's parts stay as they are)
+        largest = max(len(segment.ids) for segment in stored.values())
+        small = [name for name in names if len(stored[name].ids) < largest / 2]
+        merging = small if len(small) > 1 else []
     else:
         merging = []
     if merging:
@@ -341,19 +343,28 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     _write_manifest(folder, names, deleted)
 
 
-def write_sparse_index(folder: Path, stories: list[Story]) -> None:
+def write_sparse_index(folder: Path, stories: Sequence[Story], part_stories: int = 0) -> None:
+    """The matrix of ``stories``, a segment a part of ``part_stories`` (stories.story_parts)."""
+    write_segments(folder, (story_segment(part) for part in story_parts(stories, part_stories)))
+
+
+def story_segment(stories: Iterable[Story]) -> Segment:
     builder = SegmentBuilder()
     for story in stories:
         builder.add(story.id, story_tokens(story))
-    write_segment(folder, builder.segment())
+    return builder.segment()
 
 
-def write_segment(folder: Path, segment: Segment) -> None:
-    """A matrix of the one segment ``segment``."""
+def write_segments(folder: Path, segments: Iterable[Segment]) -> None:
+    """A matrix of ``segments`` in order, each written as it comes (a full
+    build's parts: it need not hold them all)."""
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
-    segment.write(folder / "seg-000001")
-    _write_manifest(folder, ["seg-000001"], {})
+    names = []
+    for number, segment in enumerate(segments, 1):
+        names.append(f"seg-{number:06d}")
+        segment.write(folder / names[-1])
+    _write_manifest(folder, names, {})
 
 
 def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:

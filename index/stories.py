@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -106,6 +106,13 @@ class Story:
         values = {k: v for k, v in data.items() if k in known}
         values["flags"] = StoryFlags(**data.get("flags", {}))
         return cls(**values)
+
+
+def story_parts(stories: Sequence[Story], size: int) -> list[Sequence[Story]]:
+    """``stories`` in consecutive parts of ``size`` (one part when size is 0 or they are fewer)."""
+    if not size or len(stories) <= size:
+        return [stories]
+    return [stories[first:first + size] for first in range(0, len(stories), size)]
 
 
 def read_stories(path: Path) -> list[Story]:

@@ -1,7 +1,8 @@
 """How cost grows with the archive: synthetic archives of 1k, 10k and 100k
-stories built from real text, measured for index size on disk, memory of
-the serving process, and query latency per mode; plus embedding throughput
-on real passages.
+stories (and 1M: ``--sizes 1000000``) built from real text, measured for
+build time, the build's peak memory, index size on disk, memory of the
+serving process, and query latency per mode; plus embedding throughput on
+real passages.
 
     python scripts/bench_scale.py [--sizes 1000 10000 100000] [--queries 200]
     python scripts/bench_scale.py --end-to-end [--sizes 10000] [--ann-threshold N]
@@ -39,6 +40,7 @@ import datetime
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -153,6 +155,27 @@ def synthetic_archive(n: int, paragraphs, headlines, places, rng: random.Random,
     return stories
 
 
+def derived_vectors(real_vectors: np.ndarray, count: int, rng: np.random.Generator,
+                    chunk: int = 100_000) -> np.ndarray:
+    """``count`` real passage vectors picked at random, each with a little
+    noise, normalised; made a chunk at a time (a million stories' noise at
+    once would take 7 GB)."""
+    vectors = np.empty((count, real_vectors.shape[1]), dtype=np.float32)
+    for first in range(0, count, chunk):
+        part = vectors[first:first + chunk]
+        part[:] = real_vectors[rng.integers(len(real_vectors), size=len(part))]
+        part += (NOISE / np.sqrt(part.shape[1])) * rng.standard_normal(part.shape, dtype=np.float32)
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+    return vectors
+
+
+def peak_rss_mb() -> tuple[int, int]:
+    """The largest RSS this process had, and the largest of its ended
+    children (the term matrix's process of a build in two)."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+
+
 def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder, rng) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     timings = {}
@@ -164,11 +187,9 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         spent = write_keyword_side(generation / layout.WHOOSH, generation / layout.SPARSE, stories)
         timings["keyword_index_s"] = spent["tokenize_s"] + spent["whoosh_s"]
         timings["term_matrix_s"] = spent["term_matrix_s"]
+        timings["keyword_peak_mb"] = peak_rss_mb()
         rows = story_passage_rows(stories)
-        picks = np.asarray([rng.randrange(len(real_vectors)) for _ in rows])
-        noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal((len(rows), embedder.dimension))
-        vectors = real_vectors[picks] + NOISE * noise.astype(np.float32) / np.sqrt(embedder.dimension)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = derived_vectors(real_vectors, len(rows), np.random.default_rng(rng.randrange(1 << 30)))
         started = time.perf_counter()
         kind = save_vectors(generation, rows, vectors, embedder.dimension)
         timings["vector_index_s"] = time.perf_counter() - started
@@ -309,7 +330,11 @@ def main() -> None:
     rng = random.Random(2026)
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
-    print("| stories | passages | vectors | Whoosh build | term matrix build | size on disk | "
+    current = settings.current()
+    print(f"keyword side: {current.build_processes} process(es), parts of {current.build_part_stories:,} stories "
+          "(STORYSEARCH_BUILD_PROCESSES, STORYSEARCH_BUILD_PART_STORIES)", flush=True)
+    print("| stories | passages | vectors | Whoosh build | term matrix build | vector index build | "
+          "peak RSS after the keyword side (this process; the term matrix's) | size on disk | "
           "serving RSS (model alone; file-backed; anonymous beyond the model's) | the same from a cold page cache "
           "(file-backed) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
           f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
@@ -329,7 +354,9 @@ def main() -> None:
             engine.search("乡贤", "hybrid", 10)  # open everything once
             measured = latency(engine, queries, vectors)
             print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
-                  f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | {disk_mb(folder):.0f} MB | "
+                  f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | "
+                  f"{built['vector_index_s']:.0f} s | {built['keyword_peak_mb'][0]:,} MB; "
+                  f"{built['keyword_peak_mb'][1]:,} MB | {disk_mb(folder):.0f} MB | "
                   f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB; "
                   f"{memory['anon_beyond_model_mb']} MB) | {cold['serving_mb']} MB ({cold['file_mb']} MB) | "
                   + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values())

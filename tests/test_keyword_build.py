@@ -186,3 +186,38 @@ def test_segments_are_written_as_separate_files_after_a_build_and_an_update(arch
         held = {ids[docnum] for docnum in searcher.document_numbers()}
     kept = {story.id for story in archive[:10] if story.source != archive[0].source}
     assert held == kept | {story.id for story in archive[10:20]}
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_build_in_parts_finds_and_scores_what_a_build_in_one_part_does(archive, tmp_path, processes):
+    """A full build writes a part's postings before it reads the next part
+    (its memory is one part's): Whoosh and the term matrix get a segment a
+    part, and every query is answered as from one."""
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "parts").mkdir()
+    write_keyword_side(tmp_path / "whole" / "whoosh", tmp_path / "whole" / "terms", archive, processes, 0)
+    write_keyword_side(tmp_path / "parts" / "whoosh", tmp_path / "parts" / "terms", archive, processes, 100)
+    parts = -(-len(archive) // 100)
+    assert parts >= 3
+    ids = [story.id for story in archive]
+    whole = sparse.open_term_matrix(tmp_path / "whole" / "terms", ids)
+    split = sparse.open_term_matrix(tmp_path / "parts" / "terms", ids)
+    assert len(split.segments) == parts and len(whole.segments) == 1
+    assert sorted(split.vocabulary) == sorted(whole.vocabulary)
+    assert (split.row_counts()[split.vocabulary.numbers(whole.vocabulary)] == whole.row_counts()).all()
+    for tokens in (["乡贤"], sparse.text_tokens("基层治理 乡贤参与"), sparse.text_tokens("孟航 Smith")):
+        for got, expected in zip(split.scores(tokens), whole.scores(tokens)):
+            np.testing.assert_array_equal(got, expected)
+    from whoosh.query import Phrase, Term
+
+    with open_keyword_index(tmp_path / "whole").searcher() as one, \
+            open_keyword_index(tmp_path / "parts").searcher() as several:
+        assert len(several.reader().leaf_readers()) == parts
+        assert several.doc_count() == one.doc_count() == len(archive)
+        for query in (Term("body_bigrams", "乡贤"), Phrase("body_bigrams", ["基层", "层治", "治理"]),
+                      Term("headline_bigrams", "治理"), Term("source", archive[-1].source)):
+            def found(searcher):
+                ids = searcher.reader().column_reader("id")
+                return sorted(ids[docnum] for docnum in searcher.search(query, limit=None).docs())
+            assert found(several) == found(one) and found(one), query
+        assert (several.doc_frequency("body_bigrams", "的") == one.doc_frequency("body_bigrams", "的") > 128)

@@ -52,6 +52,28 @@ def test_a_build_scores_as_bm25s(tmp_path):
     assert_same_as_reference(tmp_path / "m", docs)
 
 
+def test_a_build_in_parts_keeps_its_parts_when_updates_merge(tmp_path, monkeypatch):
+    """A full build of a large archive writes a segment a part; updates past
+    MAX_SEGMENTS merge the small segments they added, never the parts (which
+    would take the memory the parts were written to save)."""
+    monkeypatch.setattr(sparse, "MAX_SEGMENTS", 4)
+    rng = random.Random(3)
+    parts = [documents(rng, 30, f"p{n}-") for n in range(3)]
+    docs = {row_id: tokens for part in parts for row_id, tokens in part.items()}
+    sparse.write_segments(tmp_path / "g0", [sparse.Segment.from_tokens(list(part), list(part.values()))
+                                            for part in parts])
+    assert_same_as_reference(tmp_path / "g0", docs)
+    for step in range(1, 6):
+        fresh = documents(rng, 2, f"u{step}-")
+        docs.update(fresh)
+        sparse.update_term_matrix(tmp_path / f"g{step}", tmp_path / f"g{step - 1}", set(), list(fresh),
+                                  list(fresh.values()))
+        assert_same_as_reference(tmp_path / f"g{step}", docs)
+        names = segments(tmp_path / f"g{step}")["segments"]
+        assert names[:3] == ["seg-000001", "seg-000002", "seg-000003"] and len(names) <= 4
+    assert segments(tmp_path / "g2")["segments"] == ["seg-000001", "seg-000002", "seg-000003", "seg-000006"]
+
+
 def test_updates_merges_and_compaction_score_as_a_rebuild(tmp_path):
     rng = random.Random(2)
     docs = documents(rng, 50, "a")
