@@ -75,7 +75,7 @@ from storysearch.searcher.hybrid import DEFAULT_WEIGHTS, FUSION_DEPTH  # noqa: E
 
 NOISE = 0.15
 MEMORY_PROBE = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 def rss(field='VmRSS'):
     for line in open('/proc/self/status'):
@@ -86,9 +86,14 @@ load_embedder(DEFAULT_MODEL).encode_queries(['warm up'])
 model, model_anon = rss(), rss('RssAnon')
 from storysearch.searcher import SearchEngine
 engine = SearchEngine(Path(sys.argv[1])).preload()
+def measure():
+    return {'serving_mb': rss(), 'file_mb': rss('RssFile'), 'anon_beyond_model_mb': rss('RssAnon') - model_anon}
 engine.search('乡贤 社区治理', 'hybrid', 10)
-print(json.dumps({'model_mb': model, 'serving_mb': rss(), 'file_mb': rss('RssFile'),
-                  'anon_beyond_model_mb': rss('RssAnon') - model_anon}))
+after_one = measure()
+queries = json.loads(Path(sys.argv[2]).read_text(encoding='utf-8'))
+for query in queries:
+    engine.search(query, 'hybrid', 10)
+print(json.dumps({'model_mb': model, **after_one, 'queries': len(queries), 'after_queries': measure()}))
 """
 
 
@@ -104,10 +109,17 @@ def evict(folder: Path) -> None:
                 os.close(descriptor)
 
 
-def memory_probe(folder: Path, cold: bool) -> dict:
+def memory_probe(folder: Path, cold: bool, queries: list[str]) -> dict:
+    """The serving process's memory after opening the index and one hybrid
+    search, and again after a hybrid search for each of ``queries`` (query
+    embedding included): what a server holds once its working set is in."""
     if cold:
         evict(folder)
-    probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder)], capture_output=True, text=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as asked:
+        json.dump(queries, asked, ensure_ascii=False)
+        asked.flush()
+        probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(folder), asked.name], capture_output=True,
+                               text=True)
     if probe.returncode != 0:
         raise SystemExit(f"the memory probe failed:\n{probe.stderr[-2000:]}")
     return json.loads(probe.stdout.strip().splitlines()[-1])
@@ -311,6 +323,9 @@ def main() -> None:
     parser.add_argument("--end-to-end", action="store_true",
                         help="time build_index adding one page to an index built from page files")
     parser.add_argument("--ann-threshold", type=int, default=None)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build each archive in KEEP/index-SIZE and keep it; one found there is measured again, "
+                             "not built")
     args = parser.parse_args()
     print(describe(), flush=True)
     embedder = load_embedder(DEFAULT_MODEL)
@@ -336,29 +351,36 @@ def main() -> None:
     print("| stories | passages | vectors | Whoosh build | term matrix build | vector index build | "
           "peak RSS after the keyword side (this process; the term matrix's) | size on disk | "
           "serving RSS (model alone; file-backed; anonymous beyond the model's) | the same from a cold page cache "
-          "(file-backed) | keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
+          f"(file-backed) | after {args.queries} hybrid queries (file-backed; anonymous beyond the model's) | "
+          "keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
           f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
           flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "index"
-            stories = synthetic_archive(size, paragraphs, headlines, places, rng)
-            built = build(folder, stories, real_vectors, embedder, rng)
-            del stories
+            folder = args.keep / f"index-{size}" if args.keep else Path(tmp) / "index"
+            if (folder / layout.CURRENT).is_file():
+                built = None  # kept from an earlier run
+            else:
+                stories = synthetic_archive(size, paragraphs, headlines, places, rng)
+                built = build(folder, stories, real_vectors, embedder, rng)
+                del stories
             page = synthetic_archive(PAGE_STORIES, paragraphs, headlines, places, rng, first=size)
             started = time.perf_counter()
             update_sparse_index(Path(tmp) / "update", layout.current_generation(folder) / layout.SPARSE, set(), page)
             matrix_update = time.perf_counter() - started
-            memory, cold = memory_probe(folder, cold=False), memory_probe(folder, cold=True)
+            memory, cold = memory_probe(folder, False, queries), memory_probe(folder, True, queries)
             engine = SearchEngine(folder, embedder)
             engine.search("乡贤", "hybrid", 10)  # open everything once
             measured = latency(engine, queries, vectors)
-            print(f"| {size:,} | {built['passages']:,} | {built['vector_index']} | "
-                  f"{built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | "
-                  f"{built['vector_index_s']:.0f} s | {built['keyword_peak_mb'][0]:,} MB; "
-                  f"{built['keyword_peak_mb'][1]:,} MB | {disk_mb(folder):.0f} MB | "
+            steady = cold["after_queries"]
+            building = (f"{built['vector_index']} | {built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | "
+                        f"{built['vector_index_s']:.0f} s | {built['keyword_peak_mb'][0]:,} MB; "
+                        f"{built['keyword_peak_mb'][1]:,} MB" if built else "(kept) | - | - | - | -")
+            passages = layout.read_meta(layout.current_generation(folder))["counts"]["passages"]
+            print(f"| {size:,} | {passages:,} | {building} | {disk_mb(folder):.0f} MB | "
                   f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB; "
                   f"{memory['anon_beyond_model_mb']} MB) | {cold['serving_mb']} MB ({cold['file_mb']} MB) | "
+                  f"{steady['serving_mb']} MB ({steady['file_mb']} MB; {steady['anon_beyond_model_mb']} MB) | "
                   + " | ".join(f"{p50:.1f} / {p95:.1f} ms" for p50, p95 in measured.values())
                   + f" | {matrix_update:.2f} s |", flush=True)
 
