@@ -214,3 +214,26 @@ def test_hnsw_segments_keep_half_precision_vectors_that_score_as_exact(tmp_path)
         np.testing.assert_allclose(scores[0], stored[hits[0]] @ query, atol=1e-3)
         assert hits[0, 0] == int(np.argmax(stored @ query))
     np.testing.assert_allclose(found.reconstruct(7), stored[7], atol=1e-3)
+
+
+def test_counts_are_kept_in_16_bits_and_a_segment_of_float32_counts_still_serves(tmp_path, monkeypatch):
+    docs = documents(random.Random(4), 40, "d")
+    sparse.write_term_matrix(tmp_path / "m", list(docs), list(docs.values()))
+    assert np.load(tmp_path / "m" / "seg-000001" / "counts.npy").dtype == np.uint16
+    # the matrix as the code before wrote it (float32 counts): read, updated and merged alike
+    shutil.copytree(tmp_path / "m", tmp_path / "old")
+    counts = tmp_path / "old" / "seg-000001" / "counts.npy"
+    np.save(counts, np.load(counts).astype(np.float32))
+    assert_same_as_reference(tmp_path / "old", docs)
+    monkeypatch.setattr(sparse, "MAX_DELETED_SHARE", 0.0)  # the update compacts: the old segment is merged
+    drop = set(sorted(docs)[:3])
+    fresh = documents(random.Random(5), 3, "n")
+    sparse.update_term_matrix(tmp_path / "new", tmp_path / "old", drop, list(fresh), list(fresh.values()))
+    for row_id in drop:
+        docs.pop(row_id)
+    docs.update(fresh)
+    assert_same_as_reference(tmp_path / "new", docs)
+    (merged,) = segments(tmp_path / "new")["segments"]
+    assert np.load(tmp_path / "new" / merged / "counts.npy").dtype == np.uint16
+    # a row holding a token more often than 16 bits count scores as if it held it 65,535 times
+    assert sparse.Segment.from_tokens(["long"], [["t0"] * 70_000 + ["t1"]]).counts.tolist() == [65_535, 1]
