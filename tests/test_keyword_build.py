@@ -3,6 +3,7 @@ Whoosh and the term matrix, Whoosh's postings written a term at a time.
 Every new path is compared with the one it replaced: the same grams, the
 same term matrix row, the same matrix files, the same Whoosh files."""
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -221,3 +222,34 @@ def test_a_build_in_parts_finds_and_scores_what_a_build_in_one_part_does(archive
                 return sorted(ids[docnum] for docnum in searcher.search(query, limit=None).docs())
             assert found(several) == found(one) and found(one), query
         assert (several.doc_frequency("body_bigrams", "的") == one.doc_frequency("body_bigrams", "的") > 128)
+
+
+def test_storysearch_index_in_parts_serves_as_a_build_in_one(engine, embedder, tmp_path, monkeypatch):
+    """`storysearch index` with small parts (the bundled corpus in parts of 8
+    stories): the index checks clean and keyword searches rank as the
+    session's one-part index does, before and after an update."""
+    from storysearch.index import settings
+    from storysearch.index.build import build_index
+    from storysearch.index.check import check_index
+    from storysearch.index.embedding import DEFAULT_MODEL
+    from storysearch.searcher import SearchEngine
+
+    monkeypatch.setenv("STORYSEARCH_BUILD_PART_STORIES", "8")
+    settings.use(settings.load())
+    corpus = tmp_path / "corpus"
+    shutil.copytree(layout.DEFAULT_CORPUS, corpus)
+    report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
+    assert report.stories > 16
+    generation = layout.current_generation(tmp_path / "index")
+    assert len(sparse._read_manifest(generation / layout.SPARSE)["segments"]) == -(-report.stories // 8)
+    assert check_index(tmp_path / "index").ok
+    parted = SearchEngine(tmp_path / "index", embedder)
+    for query in ("乡贤", "社区治理 停车", "垃圾分类"):
+        assert ([(h.docid, round(h.score, 5)) for h in parted.search(query, "keyword", 10)]
+                == [(h.docid, round(h.score, 5)) for h in engine.search(query, "keyword", 10)]), query
+    (corpus / "added.txt").write_text("老旧小区停车难题破解\n\n本报记者 张三\n\n社区通过错峰共享车位，缓解了老旧小区停车难。\n",
+                                      encoding="utf-8")
+    update = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
+    assert update.incremental and update.added
+    hits = SearchEngine(tmp_path / "index", embedder).search("错峰共享车位", "keyword", 3)
+    assert hits and hits[0].docid.startswith("added-")
