@@ -63,9 +63,10 @@ SETTINGS = (
             "(the text then tokenized in both: more work in all, so only worth it where a second core is "
             "free; on a busy 2-core machine it was slower)", "number"),
     Setting("build_part_stories", "STORYSEARCH_BUILD_PART_STORIES", 200_000,
-            "a full build writes the keyword side in parts of this many stories, a Whoosh segment and a term "
-            "matrix segment each, so it holds one part's postings (about 3 GB a 100,000 stories), not the whole "
-            "archive's; 0: the archive in one part", "number"),
+            "a full build writes the keyword side in parts of this many stories (a Whoosh segment each; the "
+            "term matrix's parts merged on disk into one segment), so it holds one part's postings (about "
+            "3 GB a 100,000 stories) besides the stories, not the whole archive's; 0: the archive in one part",
+            "number"),
     Setting("ann_threshold", "STORYSEARCH_ANN_THRESHOLD", 200_000,
             "above this many passages the vectors get an HNSW index instead of exact search", "number"),
     Setting("workers", "STORYSEARCH_WORKERS", 1,

@@ -40,7 +40,7 @@ HEADLINE_REPEAT = 3
 GRAM_MARK = "\u241f"  # a symbol that no analysed word contains
 K1, B = 1.2, 0.75
 MANIFEST = "segments.json"
-MAX_SEGMENTS = 8  # more: the small ones (under half the largest) are merged into one
+MAX_SEGMENTS = 8  # more: the small ones are merged into one
 # How often a row holds a token, stored in 16 bits (half of a segment's
 # entries, and of what a server reads for every query's common tokens: at
 # 100,000 stories 264 MB as float32). A row holding one token more than
@@ -114,7 +114,11 @@ class TokenTable(Sequence):
 
     @classmethod
     def of(cls, tokens: Iterable[str]) -> "TokenTable":
-        return cls(marisa_trie.Trie(tokens))
+        """The table of ``tokens`` (repeats allowed): its key ids are those of
+        the set of tokens alone, whatever their order and repeats (the trie in
+        label order: in marisa's default weight order a repeated token weighs
+        more, which renumbers the keys; see merge_parts)."""
+        return cls(marisa_trie.Trie(tokens, order=marisa_trie.LABEL_ORDER))
 
     def __len__(self) -> int:
         return len(self.trie)
@@ -328,10 +332,8 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     total = sum(len(segment.ids) for segment in stored.values())
     if total and sum(map(len, deleted.values())) > MAX_DELETED_SHARE * total:
         merging = names
-    elif len(names) > MAX_SEGMENTS:  # the small ones (a full build's parts stay as they are)
-        largest = max(len(segment.ids) for segment in stored.values())
-        small = [name for name in names if len(stored[name].ids) < largest / 2]
-        merging = small if len(small) > 1 else []
+    elif len(names) > MAX_SEGMENTS:
+        merging = sorted(names, key=lambda name: len(stored[name].ids))[:len(names) - 1]  # all but the largest
     else:
         merging = []
     if merging:
@@ -363,15 +365,66 @@ def story_segment(stories: Iterable[Story]) -> Segment:
 
 
 def write_segments(folder: Path, segments: Iterable[Segment]) -> None:
-    """A matrix of ``segments`` in order, each written as it comes (a full
-    build's parts: it need not hold them all)."""
+    """A matrix of one segment holding the rows of ``segments`` in order,
+    each written as it comes (a full build's parts: it need not hold them
+    all) and, when there are several, merged on disk (merge_parts)."""
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
-    names = []
+    parts = []
     for number, segment in enumerate(segments, 1):
-        names.append(f"seg-{number:06d}")
-        segment.write(folder / names[-1])
-    _write_manifest(folder, names, {})
+        parts.append(folder / f"part-{number:06d}")
+        segment.write(parts[-1])
+        del segment  # (not held while the next part is made)
+    if len(parts) == 1:
+        parts[0].rename(folder / "seg-000001")
+    else:
+        merge_parts(parts, folder / "seg-000001")
+        for part in parts:
+            shutil.rmtree(part)
+    _write_manifest(folder, ["seg-000001"], {})
+
+
+def merge_parts(parts: list[Path], target: Path) -> None:
+    """One segment in ``target`` of the segments in ``parts`` (their rows
+    one after another, none deleted), the same files a build in one part
+    writes, made on disk a part at a time: its entries are written through
+    memory maps, so the merge holds one part's entries, not the archive's.
+    Every part keeps its entries by column, then row; so does the whole, as
+    a part's rows follow the earlier parts' (each column's entries are the
+    parts' blocks of it, in order)."""
+    segments = [Segment.read(part) for part in parts]
+    table = TokenTable.of(itertools.chain.from_iterable(segment.tokens for segment in segments))
+    columns = [table.columns(list(segment.tokens)) for segment in segments]  # a part's column -> the whole's
+    sizes = np.zeros(len(table), dtype=np.int64)
+    for segment, to_whole in zip(segments, columns):
+        sizes[to_whole] += np.diff(segment.indptr)  # (a part holds each token once: no column repeats)
+    indptr = np.zeros(len(table) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    del sizes
+    target.mkdir()
+    entries = int(indptr[-1])
+    rows = np.lib.format.open_memmap(target / "rows.npy", mode="w+", dtype=np.int32, shape=(entries,))
+    counts = np.lib.format.open_memmap(target / "counts.npy", mode="w+", dtype=COUNT_TYPE, shape=(entries,))
+    filled = indptr[:-1].copy()  # where each column's next block goes
+    first_row = 0
+    for segment, to_whole in zip(segments, columns):
+        part_indptr = np.asarray(segment.indptr)
+        lengths = np.diff(part_indptr)
+        where = np.repeat(filled[to_whole] - part_indptr[:-1], lengths)
+        where += np.arange(len(where))
+        rows[where] = np.asarray(segment.rows) + np.int32(first_row)
+        counts[where] = segment.counts
+        filled[to_whole] += lengths
+        first_row += len(segment.ids)
+        del where
+    rows.flush()
+    counts.flush()
+    del rows, counts
+    np.save(target / "indptr.npy", indptr)
+    np.save(target / "lengths.npy", _concat([np.asarray(segment.lengths) for segment in segments], np.float32))
+    table.trie.save(str(target / "tokens.marisa"))
+    (target / "ids.json").write_text(json.dumps([row_id for segment in segments for row_id in segment.ids],
+                                                ensure_ascii=False), encoding="utf-8")
 
 
 def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:

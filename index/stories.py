@@ -110,7 +110,7 @@ class Story:
 
 def story_parts(stories: Sequence[Story], size: int) -> list[Sequence[Story]]:
     """``stories`` in consecutive parts of ``size`` (one part when size is 0 or they are fewer)."""
-    if not size or len(stories) <= size:
+    if size <= 0 or len(stories) <= size:
         return [stories]
     return [stories[first:first + size] for first in range(0, len(stories), size)]
 

@@ -349,7 +349,8 @@ def main() -> None:
     print(f"keyword side: {current.build_processes} process(es), parts of {current.build_part_stories:,} stories "
           "(STORYSEARCH_BUILD_PROCESSES, STORYSEARCH_BUILD_PART_STORIES)", flush=True)
     print("| stories | passages | vectors | Whoosh build | term matrix build | vector index build | "
-          "peak RSS after the keyword side (this process; the term matrix's) | size on disk | "
+          "peak RSS by the end of the keyword side (this process, since it started; the term matrix's process) | "
+          "size on disk | "
           "serving RSS (model alone; file-backed; anonymous beyond the model's) | the same from a cold page cache "
           f"(file-backed) | after {args.queries} hybrid queries (file-backed; anonymous beyond the model's) | "
           "keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
@@ -373,9 +374,13 @@ def main() -> None:
             engine.search("乡贤", "hybrid", 10)  # open everything once
             measured = latency(engine, queries, vectors)
             steady = cold["after_queries"]
-            building = (f"{built['vector_index']} | {built['keyword_index_s']:.0f} s | {built['term_matrix_s']:.0f} s | "
-                        f"{built['vector_index_s']:.0f} s | {built['keyword_peak_mb'][0]:,} MB; "
-                        f"{built['keyword_peak_mb'][1]:,} MB" if built else "(kept) | - | - | - | -")
+            if built:
+                own, child = built["keyword_peak_mb"]
+                building = (f"{built['vector_index']} | {built['keyword_index_s']:.0f} s | "
+                            f"{built['term_matrix_s']:.0f} s | {built['vector_index_s']:.0f} s | {own:,} MB; "
+                            + (f"{child:,} MB" if current.build_processes > 1 else "-"))
+            else:
+                building = "(kept) | - | - | - | -"
             passages = layout.read_meta(layout.current_generation(folder))["counts"]["passages"]
             print(f"| {size:,} | {passages:,} | {building} | {disk_mb(folder):.0f} MB | "
                   f"{memory['serving_mb']} MB ({memory['model_mb']} MB; {memory['file_mb']} MB; "

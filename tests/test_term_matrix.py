@@ -14,6 +14,8 @@ from storysearch.index import layout, sparse
 from storysearch.index.build import build_index
 from storysearch.index.embedding import DEFAULT_MODEL
 
+from test_keyword_build import assert_same_matrix
+
 VOCABULARY = [f"t{i}" for i in range(40)]
 
 
@@ -50,28 +52,6 @@ def test_a_build_scores_as_bm25s(tmp_path):
     docs = documents(random.Random(1), 60, "d")
     sparse.write_term_matrix(tmp_path / "m", list(docs), list(docs.values()))
     assert_same_as_reference(tmp_path / "m", docs)
-
-
-def test_a_build_in_parts_keeps_its_parts_when_updates_merge(tmp_path, monkeypatch):
-    """A full build of a large archive writes a segment a part; updates past
-    MAX_SEGMENTS merge the small segments they added, never the parts (which
-    would take the memory the parts were written to save)."""
-    monkeypatch.setattr(sparse, "MAX_SEGMENTS", 4)
-    rng = random.Random(3)
-    parts = [documents(rng, 30, f"p{n}-") for n in range(3)]
-    docs = {row_id: tokens for part in parts for row_id, tokens in part.items()}
-    sparse.write_segments(tmp_path / "g0", [sparse.Segment.from_tokens(list(part), list(part.values()))
-                                            for part in parts])
-    assert_same_as_reference(tmp_path / "g0", docs)
-    for step in range(1, 6):
-        fresh = documents(rng, 2, f"u{step}-")
-        docs.update(fresh)
-        sparse.update_term_matrix(tmp_path / f"g{step}", tmp_path / f"g{step - 1}", set(), list(fresh),
-                                  list(fresh.values()))
-        assert_same_as_reference(tmp_path / f"g{step}", docs)
-        names = segments(tmp_path / f"g{step}")["segments"]
-        assert names[:3] == ["seg-000001", "seg-000002", "seg-000003"] and len(names) <= 4
-    assert segments(tmp_path / "g2")["segments"] == ["seg-000001", "seg-000002", "seg-000003", "seg-000006"]
 
 
 def test_updates_merges_and_compaction_score_as_a_rebuild(tmp_path):
@@ -237,3 +217,18 @@ def test_counts_are_kept_in_16_bits_and_a_segment_of_float32_counts_still_serves
     assert np.load(tmp_path / "new" / merged / "counts.npy").dtype == np.uint16
     # a row holding a token more often than 16 bits count scores as if it held it 65,535 times
     assert sparse.Segment.from_tokens(["long"], [["t0"] * 70_000 + ["t1"]]).counts.tolist() == [65_535, 1]
+
+
+def test_a_matrix_written_in_parts_is_the_matrix_written_whole(tmp_path):
+    """Parts of a full build are merged on disk (sparse.merge_parts) into the
+    files one segment of every row is: same tokens, columns, rows, counts."""
+    docs = documents(random.Random(6), 70, "d")
+    for token in ("only-first", "only-last"):  # tokens a single part holds
+        docs["d0" if token == "only-first" else "d69"].append(token)
+    sparse.write_term_matrix(tmp_path / "whole", list(docs), list(docs.values()))
+    rows = list(docs.items())
+    sparse.write_segments(tmp_path / "parts", [sparse.Segment.from_tokens([i for i, _ in rows[first:first + 16]],
+                                                                          [t for _, t in rows[first:first + 16]])
+                                               for first in range(0, len(rows), 16)])
+    assert_same_matrix(tmp_path / "parts", tmp_path / "whole")
+    assert_same_as_reference(tmp_path / "parts", docs)
