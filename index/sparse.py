@@ -117,7 +117,7 @@ class TokenTable(Sequence):
         """The table of ``tokens`` (repeats allowed): its key ids are those of
         the set of tokens alone, whatever their order and repeats (the trie in
         label order: in marisa's default weight order a repeated token weighs
-        more, which renumbers the keys; see merge_parts)."""
+        more, which renumbers the keys; see merge_segments)."""
         return cls(marisa_trie.Trie(tokens, order=marisa_trie.LABEL_ORDER))
 
     def __len__(self) -> int:
@@ -255,30 +255,6 @@ def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
-def _merge(segments: list[tuple[Segment, set[str]]]) -> Segment:
-    """One segment holding the live rows of ``segments`` (each with its
-    deleted rows), from their stored counts."""
-    vocabulary: dict[str, int] = {}
-    columns, rows, counts, lengths, ids = [], [], [], [], []
-    first = 0
-    for segment, deleted in segments:
-        live = np.array([row_id not in deleted for row_id in segment.ids], dtype=bool)
-        new_row = np.full(len(segment.ids), -1, dtype=np.int64)
-        new_row[live] = first + np.arange(int(live.sum()))
-        to_global = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in segment.tokens], dtype=np.int64)
-        entry_columns = np.repeat(to_global, np.diff(np.asarray(segment.indptr)))
-        entry_rows = new_row[np.asarray(segment.rows)]
-        kept = entry_rows >= 0
-        columns.append(entry_columns[kept])
-        rows.append(entry_rows[kept].astype(np.int32))
-        counts.append(np.asarray(segment.counts)[kept])
-        lengths.append(np.asarray(segment.lengths)[live])
-        ids.extend(row_id for row_id, alive in zip(segment.ids, live) if alive)
-        first += int(live.sum())
-    return Segment._from_entries(list(vocabulary), _concat(columns, np.int64), _concat(rows, np.int32),
-                                 _concat(counts, np.float32), _concat(lengths, np.float32), ids)
-
-
 def _read_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     try:
@@ -339,8 +315,8 @@ def update_term_matrix(folder: Path, previous: Path, drop: set[str], ids: Sequen
     if merging:
         number += 1
         merged = f"seg-{number:06d}"
-        _merge([(Segment.read((folder if (folder / name).exists() else previous) / name), deleted[name])
-                for name in names if name in merging]).write(folder / merged)
+        merge_segments([(Segment.read((folder if (folder / name).exists() else previous) / name), deleted[name])
+                        for name in names if name in merging], folder / merged)
         deleted[merged] = set()
         for name in merging:  # the segment written a moment ago, if it was merged (the others are not linked yet)
             if (folder / name).exists():
@@ -367,7 +343,7 @@ def story_segment(stories: Iterable[Story]) -> Segment:
 def write_segments(folder: Path, segments: Iterable[Segment]) -> None:
     """A matrix of one segment holding the rows of ``segments`` in order,
     each written as it comes (a full build's parts: it need not hold them
-    all) and, when there are several, merged on disk (merge_parts)."""
+    all) and, when there are several, merged on disk (merge_segments)."""
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     parts = []
@@ -378,26 +354,40 @@ def write_segments(folder: Path, segments: Iterable[Segment]) -> None:
     if len(parts) == 1:
         parts[0].rename(folder / "seg-000001")
     else:
-        merge_parts(parts, folder / "seg-000001")
+        merge_segments([(Segment.read(part), set()) for part in parts], folder / "seg-000001")
         for part in parts:
             shutil.rmtree(part)
     _write_manifest(folder, ["seg-000001"], {})
 
 
-def merge_parts(parts: list[Path], target: Path) -> None:
-    """One segment in ``target`` of the segments in ``parts`` (their rows
-    one after another, none deleted), the same files a build in one part
-    writes, made on disk a part at a time: its entries are written through
-    memory maps, so the merge holds one part's entries, not the archive's.
-    Every part keeps its entries by column, then row; so does the whole, as
-    a part's rows follow the earlier parts' (each column's entries are the
-    parts' blocks of it, in order)."""
-    segments = [Segment.read(part) for part in parts]
-    table = TokenTable.of(itertools.chain.from_iterable(segment.tokens for segment in segments))
-    columns = [table.columns(list(segment.tokens)) for segment in segments]  # a part's column -> the whole's
+def merge_segments(segments: list[tuple[Segment, set[str]]], target: Path) -> None:
+    """One segment in ``target`` holding the live rows of ``segments`` (each
+    with its deleted rows), one segment's after another, from their stored
+    counts: the same segment Segment.from_tokens makes of those rows. Made on
+    disk a segment at a time: the entries are written through memory maps,
+    so a merge holds one segment's entries, not the whole's (a full build's
+    parts, a compaction of an archive). Every segment keeps its entries by
+    column, then row; so does the whole, as a segment's rows follow the
+    earlier segments' (a column's entries are the segments' blocks of it)."""
+    table = TokenTable.of(itertools.chain.from_iterable(segment.tokens for segment, _ in segments))
+    columns = [table.columns(list(segment.tokens)) for segment, _ in segments]  # a segment's column -> the whole's
+    new_rows, live_entries = [], []  # a segment's row -> the whole's (-1: deleted); its live entries by column
     sizes = np.zeros(len(table), dtype=np.int64)
-    for segment, to_whole in zip(segments, columns):
-        sizes[to_whole] += np.diff(segment.indptr)  # (a part holds each token once: no column repeats)
+    first = 0
+    for (segment, deleted), to_whole in zip(segments, columns):
+        live = np.array([row_id not in deleted for row_id in segment.ids], dtype=bool)
+        new_row = np.full(len(segment.ids), -1, dtype=np.int64)
+        new_row[live] = first + np.arange(int(live.sum()))
+        indptr = np.asarray(segment.indptr)
+        if live.all():
+            per_column = np.diff(indptr)
+        else:  # live entries before each column's end, less those before its start
+            held = np.concatenate([[0], np.cumsum(live[np.asarray(segment.rows)])])
+            per_column = held[indptr[1:]] - held[indptr[:-1]]
+        sizes[to_whole] += per_column  # (a segment holds each token once: no column repeats)
+        new_rows.append(new_row)
+        live_entries.append(per_column)
+        first += int(live.sum())
     indptr = np.zeros(len(table) + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
     del sizes
@@ -406,25 +396,24 @@ def merge_parts(parts: list[Path], target: Path) -> None:
     rows = np.lib.format.open_memmap(target / "rows.npy", mode="w+", dtype=np.int32, shape=(entries,))
     counts = np.lib.format.open_memmap(target / "counts.npy", mode="w+", dtype=COUNT_TYPE, shape=(entries,))
     filled = indptr[:-1].copy()  # where each column's next block goes
-    first_row = 0
-    for segment, to_whole in zip(segments, columns):
-        part_indptr = np.asarray(segment.indptr)
-        lengths = np.diff(part_indptr)
-        where = np.repeat(filled[to_whole] - part_indptr[:-1], lengths)
-        where += np.arange(len(where))
-        rows[where] = np.asarray(segment.rows) + np.int32(first_row)
-        counts[where] = segment.counts
-        filled[to_whole] += lengths
-        first_row += len(segment.ids)
-        del where
+    for (segment, _), to_whole, new_row, per_column in zip(segments, columns, new_rows, live_entries):
+        segment_rows = new_row[np.asarray(segment.rows)]
+        kept = segment_rows >= 0
+        where = np.repeat(filled[to_whole], per_column)  # each live entry's column block's start, in order
+        where += np.arange(len(where)) - np.repeat(np.cumsum(per_column) - per_column, per_column)
+        rows[where] = segment_rows[kept]
+        counts[where] = np.minimum(np.asarray(segment.counts)[kept], np.iinfo(COUNT_TYPE).max)
+        filled[to_whole] += per_column
+        del segment_rows, kept, where
     rows.flush()
     counts.flush()
     del rows, counts
     np.save(target / "indptr.npy", indptr)
-    np.save(target / "lengths.npy", _concat([np.asarray(segment.lengths) for segment in segments], np.float32))
+    np.save(target / "lengths.npy", _concat([np.asarray(segment.lengths)[new_row >= 0] for (segment, _), new_row
+                                             in zip(segments, new_rows)], np.float32))
     table.trie.save(str(target / "tokens.marisa"))
-    (target / "ids.json").write_text(json.dumps([row_id for segment in segments for row_id in segment.ids],
-                                                ensure_ascii=False), encoding="utf-8")
+    (target / "ids.json").write_text(json.dumps([row_id for (segment, deleted) in segments for row_id in segment.ids
+                                                 if row_id not in deleted], ensure_ascii=False), encoding="utf-8")
 
 
 def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:

@@ -220,7 +220,7 @@ def test_counts_are_kept_in_16_bits_and_a_segment_of_float32_counts_still_serves
 
 
 def test_a_matrix_written_in_parts_is_the_matrix_written_whole(tmp_path):
-    """Parts of a full build are merged on disk (sparse.merge_parts) into the
+    """Parts of a full build are merged on disk (sparse.merge_segments) into the
     files one segment of every row is: same tokens, columns, rows, counts."""
     docs = documents(random.Random(6), 70, "d")
     for token in ("only-first", "only-last"):  # tokens a single part holds
