@@ -172,8 +172,7 @@ class Segment:
         order = np.argsort(columns, kind="stable") if by_row else np.lexsort((rows, columns))
         indptr = np.zeros(len(table) + 1, dtype=np.int64)
         np.cumsum(np.bincount(columns, minlength=len(table)), out=indptr[1:])
-        counts = np.minimum(counts, np.iinfo(COUNT_TYPE).max).astype(COUNT_TYPE)
-        return cls(table, indptr, rows[order], counts[order], lengths, ids)
+        return cls(table, indptr, rows[order], _stored_counts(counts)[order], lengths, ids)
 
     def write(self, folder: Path) -> None:
         folder.mkdir()
@@ -253,6 +252,20 @@ class SegmentBuilder:
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _stored_counts(counts) -> np.ndarray:
+    """Counts as a segment stores them (COUNT_TYPE, capped at its largest value)."""
+    return np.minimum(counts, np.iinfo(COUNT_TYPE).max).astype(COUNT_TYPE)
+
+
+def _live_per_column(segment: Segment, live: np.ndarray) -> np.ndarray:
+    """How many of each column's entries belong to rows where ``live`` (by segment row) is true."""
+    indptr = np.asarray(segment.indptr)
+    if live.all():
+        return np.diff(indptr)
+    held = np.concatenate([[0], np.cumsum(live[np.asarray(segment.rows)])])  # live entries before each
+    return held[indptr[1:]] - held[indptr[:-1]]
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -378,12 +391,7 @@ def merge_segments(segments: list[tuple[Segment, set[str]]], target: Path) -> No
         live = np.array([row_id not in deleted for row_id in segment.ids], dtype=bool)
         new_row = np.full(len(segment.ids), -1, dtype=np.int64)
         new_row[live] = first + np.arange(int(live.sum()))
-        indptr = np.asarray(segment.indptr)
-        if live.all():
-            per_column = np.diff(indptr)
-        else:  # live entries before each column's end, less those before its start
-            held = np.concatenate([[0], np.cumsum(live[np.asarray(segment.rows)])])
-            per_column = held[indptr[1:]] - held[indptr[:-1]]
+        per_column = _live_per_column(segment, live)
         sizes[to_whole] += per_column  # (a segment holds each token once: no column repeats)
         new_rows.append(new_row)
         live_entries.append(per_column)
@@ -399,10 +407,12 @@ def merge_segments(segments: list[tuple[Segment, set[str]]], target: Path) -> No
     for (segment, _), to_whole, new_row, per_column in zip(segments, columns, new_rows, live_entries):
         segment_rows = new_row[np.asarray(segment.rows)]
         kept = segment_rows >= 0
-        where = np.repeat(filled[to_whole], per_column)  # each live entry's column block's start, in order
-        where += np.arange(len(where)) - np.repeat(np.cumsum(per_column) - per_column, per_column)
+        # each live entry, in order: its column's block in the whole, less where the column's live
+        # entries start among the segment's, plus its place among them
+        where = np.repeat(filled[to_whole] - (np.cumsum(per_column) - per_column), per_column)
+        where += np.arange(len(where))
         rows[where] = segment_rows[kept]
-        counts[where] = np.minimum(np.asarray(segment.counts)[kept], np.iinfo(COUNT_TYPE).max)
+        counts[where] = _stored_counts(np.asarray(segment.counts)[kept])
         filled[to_whole] += per_column
         del segment_rows, kept, where
     rows.flush()
@@ -412,8 +422,9 @@ def merge_segments(segments: list[tuple[Segment, set[str]]], target: Path) -> No
     np.save(target / "lengths.npy", _concat([np.asarray(segment.lengths)[new_row >= 0] for (segment, _), new_row
                                              in zip(segments, new_rows)], np.float32))
     table.trie.save(str(target / "tokens.marisa"))
-    (target / "ids.json").write_text(json.dumps([row_id for (segment, deleted) in segments for row_id in segment.ids
-                                                 if row_id not in deleted], ensure_ascii=False), encoding="utf-8")
+    (target / "ids.json").write_text(json.dumps([row_id for (segment, _), new_row in zip(segments, new_rows)
+                                                 for row_id, row in zip(segment.ids, new_row.tolist()) if row >= 0],
+                                                ensure_ascii=False), encoding="utf-8")
 
 
 def update_sparse_index(folder: Path, previous: Path, drop: set[str], stories: list[Story]) -> None:
@@ -528,12 +539,7 @@ class TermMatrix:
         """How many live rows hold each token (by its number in ``vocabulary``): its document frequency."""
         counts = np.zeros(len(self.vocabulary), dtype=np.int64)
         for number, (segment, at) in enumerate(self.segments):
-            indptr = np.asarray(segment.indptr)
-            if (at >= 0).all():
-                per_column = np.diff(indptr)
-            else:  # live entries before each column's end, less those before its start
-                live = np.concatenate([[0], np.cumsum(at[np.asarray(segment.rows)] >= 0)])
-                per_column = live[indptr[1:]] - live[indptr[:-1]]
+            per_column = _live_per_column(segment, at >= 0)
             if number == 0:  # the vocabulary numbers its tokens as its columns
                 counts[:len(per_column)] += per_column
             else:

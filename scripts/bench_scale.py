@@ -22,7 +22,9 @@ measured after opening the index and one hybrid search: its RSS, the part
 that is file-backed (mapped index files, shared and reclaimable) and the
 anonymous memory beyond the model's; once with the index's files in the page
 cache as the build left them, once after dropping them from it (a server
-started later).
+started later), and then again after a hybrid search for each of the run's
+questions (the search's working set in). ``--keep DIR`` keeps each archive
+in DIR/index-SIZE; run again, it measures the kept one without building it.
 
 ``--end-to-end`` measures instead what adding one page costs: the synthetic
 stories are written as page files (PAPER/DATE/NN.txt, ten stories a page), the
@@ -175,10 +177,15 @@ def derived_vectors(real_vectors: np.ndarray, count: int, rng: np.random.Generat
     vectors = np.empty((count, real_vectors.shape[1]), dtype=np.float32)
     for first in range(0, count, chunk):
         part = vectors[first:first + chunk]
-        part[:] = real_vectors[rng.integers(len(real_vectors), size=len(part))]
-        part += (NOISE / np.sqrt(part.shape[1])) * rng.standard_normal(part.shape, dtype=np.float32)
-        part /= np.linalg.norm(part, axis=1, keepdims=True)
+        part[:] = with_noise(real_vectors[rng.integers(len(real_vectors), size=len(part))],
+                             rng.standard_normal(part.shape, dtype=np.float32))
     return vectors
+
+
+def with_noise(vectors: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Real vectors moved by a little of ``noise`` (standard normal), normalised again."""
+    moved = vectors + (NOISE / np.sqrt(vectors.shape[-1])) * noise
+    return moved / np.linalg.norm(moved, axis=-1, keepdims=True)
 
 
 def peak_rss_mb() -> tuple[int, int]:
@@ -262,9 +269,8 @@ class DerivedEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             seed = int.from_bytes(__import__("hashlib").sha1(text.encode("utf-8")).digest()[:8], "little")
-            noise = np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
-            vector = self.real[seed % len(self.real)] + NOISE * noise / np.sqrt(self.dimension)
-            out[i] = vector / np.linalg.norm(vector)
+            out[i] = with_noise(self.real[seed % len(self.real)],
+                                np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32))
         return out
 
 
