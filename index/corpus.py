@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
 import time
 import unicodedata
@@ -117,6 +118,10 @@ def read_corpus(folder: Path, known: dict[str, dict] | None = None) -> tuple[lis
     known = known or {}
     for path in sorted(folder.rglob("*.txt")):
         source = path.relative_to(folder).as_posix()
+        if not _utf8_name(source):  # its ids, records and meta could not be written
+            skipped.append(SkippedFile(os.fsencode(source).decode("utf-8", "backslashreplace"),
+                                       "its name is not UTF-8 text (rename the file)"))
+            continue
         recorded = known.get(source)
         if recorded and recorded.get("mtime_ns") is not None:
             try:
@@ -135,6 +140,16 @@ def read_corpus(folder: Path, known: dict[str, dict] | None = None) -> tuple[lis
         except OSError as exc:
             skipped.append(SkippedFile(source, f"cannot be read: {exc.strerror or exc}"))
     return pages, skipped
+
+
+def _utf8_name(source: str) -> bool:
+    """Whether a file's path is text: a name's bytes that are not UTF-8
+    come out of the file system as lone surrogates."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_page(folder: Path, source: str) -> Page:

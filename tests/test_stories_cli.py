@@ -1,5 +1,6 @@
 """`storysearch stories` and bad files in a corpus."""
 import json
+import os
 
 from storysearch.index import layout
 from storysearch.index.build import build_index
@@ -42,11 +43,13 @@ def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
     corpus.mkdir()
     (corpus / "good.txt").write_bytes(PAGE.encode("gb18030"))
     (corpus / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    (corpus / os.fsdecode("乡贤.txt".encode("gbk"))).write_bytes(PAGE.encode("utf-8"))  # a name in GBK
     report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
     assert report.stories == 1
-    assert [(s.source, s.reason) for s in report.skipped] == [("empty.txt", "the file is empty")]
+    skipped = [("empty.txt", "the file is empty"), ("\\xcf\\xe7\\xcf\\xcd.txt", "its name is not UTF-8 text (rename the file)")]
+    assert [(s.source, s.reason) for s in report.skipped] == skipped
     meta = json.loads((layout.current_generation(tmp_path / "index") / "meta.json").read_text(encoding="utf-8"))
-    assert meta["skipped"] == [{"source": "empty.txt", "reason": "the file is empty"}]
+    assert meta["skipped"] == [{"source": source, "reason": reason} for source, reason in skipped]
 
 
 def test_stories_explain_gives_every_line_a_role_and_a_reason(tmp_path, capsys):
