@@ -26,7 +26,7 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import marisa_trie
@@ -34,6 +34,7 @@ import numpy as np
 
 from . import layout
 from .analysis import text_analysis
+from .idtable import IdTable
 from .stories import Story, story_parts
 
 HEADLINE_REPEAT = 3
@@ -473,9 +474,9 @@ class TermMatrix:
     every array is ``ids[i]``): which rows hold a token and how often, and
     BM25 scores over them."""
 
-    def __init__(self, folder: Path, ids: list[str]):
+    def __init__(self, folder: Path, ids: Sequence[str]):
         manifest = _read_manifest(folder)
-        position = {row_id: row for row, row_id in enumerate(ids)}
+        ids = ids if isinstance(ids, IdTable) else IdTable(ids)
         self.size = len(ids)
         self.lengths = np.zeros(len(ids), dtype=np.float32)
         self.segments: list[tuple[Segment, np.ndarray]] = []  # each with its rows' positions (-1: deleted)
@@ -483,17 +484,17 @@ class TermMatrix:
         for name in manifest["segments"]:
             segment = Segment.read(Path(folder) / name)
             deleted = _deleted(manifest, name)
-            at = np.array([-1 if row_id in deleted else position.get(row_id, -2) for row_id in segment.ids],
-                          dtype=np.int64)
+            at = ids.rows(segment.ids, missing=-2)
+            at[np.fromiter((row_id in deleted for row_id in segment.ids), dtype=bool, count=len(at))] = -1
             if (at == -2).any():
                 raise layout.IndexDamaged(Path(folder) / name, "it holds rows the index around it does not")
             live = at >= 0
             found += int(live.sum())
             self.lengths[at[live]] = np.asarray(segment.lengths)[live]
-            self.segments.append((segment, at))
+            self.segments.append((replace(segment, ids=[]), at))  # (rows are known by position now)
         # Every token of the matrix, numbered: the largest segment's tokens as
         # its columns, then the few the others add (an archive's vocabulary is large).
-        self.segments.sort(key=lambda item: -len(item[0].ids))
+        self.segments.sort(key=lambda item: -len(item[0].lengths))
         first = self.segments[0][0].tokens if self.segments else TokenTable.of([])
         added: dict[str, int] = {}
         for segment, _ in self.segments[1:]:
@@ -547,7 +548,7 @@ class TermMatrix:
         return counts
 
 
-def open_term_matrix(folder: Path, ids: list[str]) -> TermMatrix:
+def open_term_matrix(folder: Path, ids: Sequence[str]) -> TermMatrix:
     """The matrix in ``folder`` answering in the order of ``ids``; IndexDamaged
     unless its live rows are exactly ``ids``."""
     return TermMatrix(folder, ids)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .idtable import IdTable
 from .layout import IndexDamaged
 
 
@@ -139,12 +141,12 @@ class RecordStore(Mapping):
     parts), one story at a time as it is read, so an archive's outline never
     sits in memory whole (100,000 stories' took 250 MB, which the process
     kept). A subclass numbers the records (``_where``: id -> its row in the
-    store, in outline order; filled as the outline is read) and reads one
-    (``_read_now``)."""
+    store, in outline order; complete once the outline is read) and reads
+    one (``_read_now``)."""
 
     STORIES_CACHED = 4096
 
-    def __init__(self, where: dict, outline: Iterator[Story]):
+    def __init__(self, where: Mapping[str, int], outline: Iterator[Story]):
         self._where = where
         self._outline: Iterator[Story] | None = outline
         self._read = lru_cache(maxsize=self.STORIES_CACHED)(self._read_now)
@@ -157,7 +159,7 @@ class RecordStore(Mapping):
         outline, self._outline = self._outline, None
         return outline
 
-    def _numbered(self) -> dict:
+    def _numbered(self) -> Mapping[str, int]:
         """Every record's row (the outline read to its end if nobody has)."""
         if self._outline is not None:
             for _ in self.take_outline():
@@ -197,15 +199,19 @@ class StoryStore(RecordStore):
         super().__init__({}, self._outline_read())
 
     def _outline_read(self) -> Iterator[Story]:
-        offsets = [0]
+        offsets, ids = array("q", [0]), []
         with open(self.path, "rb") as handle:
             for number, line in enumerate(handle, 1):
                 story = _record(line, self.path, f"line {number}")
-                self._where[story.id] = number - 1
+                ids.append(story.id)
                 offsets.append(offsets[-1] + len(line))
                 yield replace(story, paragraphs=[], captions=[], duplicates=[], lines=[], paragraph_roles=[],
                               practices=[])
-        self._offsets = np.array(offsets, dtype=np.int64)  # where each line starts, and the file's end
+        try:
+            self._where = IdTable(ids).row
+        except ValueError as exc:  # (DuplicateIds, or an id marisa cannot hold)
+            raise IndexDamaged(self.path, str(exc)) from None
+        self._offsets = np.frombuffer(offsets, dtype=np.int64)  # where each line starts, and the file's end
 
     def _read_now(self, story_id: str) -> Story:
         row = self._where[story_id]

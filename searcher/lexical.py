@@ -150,7 +150,7 @@ class SparseScorer:
     vector operations, with a bonus for matching all query tokens. Rows are
     called stories below."""
 
-    def __init__(self, matrix: "Path | sparse.TermMatrix", ids: list[str]):
+    def __init__(self, matrix: "Path | sparse.TermMatrix", ids: Sequence[str]):
         """``matrix``: a term matrix folder, or a matrix already open (the
         Milvus backend's answers as one: searcher/milvus.py)."""
         self.matrix = sparse.open_term_matrix(matrix, ids) if isinstance(matrix, Path) else matrix

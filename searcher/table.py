@@ -8,10 +8,11 @@ whole set, never a cut of the first results.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from storysearch.index.idtable import IdTable
 from storysearch.index.stories import Story
 
 from .filters import FilterArg, Filters, request_filters
@@ -33,7 +34,7 @@ class _Codes:
 
     def __init__(self):
         self.code: dict[str, int] = {}
-        self._codes, self._rows = array("i"), array("q")
+        self._codes, self._rows = array("i"), array("i")
         self._added = 0
 
     def add(self, values: Iterable[str]) -> None:
@@ -46,7 +47,7 @@ class _Codes:
     def done(self) -> "_Codes":
         self.values = list(self.code)
         self.codes = np.frombuffer(self._codes, dtype=np.int32).copy()
-        self.rows = np.frombuffer(self._rows, dtype=np.int64).copy()
+        self.rows = np.frombuffer(self._rows, dtype=np.int32).copy()
         del self._codes, self._rows
         return self
 
@@ -56,9 +57,9 @@ class _Codes:
             mask[self.rows[self.codes == self.code[value]]] = True
         return mask
 
-    def mask_containing(self, part: str, size: int) -> np.ndarray:
-        """The rows with a value that contains ``part`` (``俞`` finds 俞琳)."""
-        wanted = [code for value, code in self.code.items() if part in value]
+    def mask_where(self, test: Callable[[str], bool], size: int) -> np.ndarray:
+        """The rows with a value that passes ``test``."""
+        wanted = [code for value, code in self.code.items() if test(value)]
         mask = np.zeros(size, dtype=bool)
         mask[self.rows[np.isin(self.codes, wanted)]] = True
         return mask
@@ -74,12 +75,15 @@ class _Codes:
 class StoryTable:
     def __init__(self, stories: Iterable[Story]):
         """The columns of ``stories``, read once, one story at a time (an
-        archive's outline comes as it is read: index/stories.RecordStore)."""
-        self.ids, sources, dates = [], [], array("q")
-        self.papers, self.authors, self.places, self.place_facet = _Codes(), _Codes(), _Codes(), _Codes()
+        archive's outline comes as it is read: index/stories.RecordStore).
+        Every column is codes in arrays, the ids an IdTable: no Python
+        object a story."""
+        ids, dates = [], array("q")
+        self.sources, self.papers, self.authors = _Codes(), _Codes(), _Codes()
+        self.places, self.place_facet = _Codes(), _Codes()
         for story in stories:
-            self.ids.append(story.id)
-            sources.append(story.source)
+            ids.append(story.id)
+            self.sources.add([story.source])
             dates.append(date_number(story.date))
             self.papers.add([story.paper] if story.paper else [])
             self.authors.add(story.authors)
@@ -88,11 +92,11 @@ class StoryTable:
             self.places.add(name for place in story.places for name in place["path"])
             self.place_facet.add(place["path"][level] for place in story.places for level in PLACE_FACET_LEVELS
                                  if len(place["path"]) > level)
-        for column in (self.papers, self.authors, self.places, self.place_facet):
+        for column in (self.sources, self.papers, self.authors, self.places, self.place_facet):
             column.done()
-        self.row = {story_id: row for row, story_id in enumerate(self.ids)}
+        self.ids = IdTable(ids)  # (the ids as read, dropped once numbered)
+        self.row = self.ids.row
         self.size = len(self.ids)
-        self.sources = np.asarray(sources, dtype=object)
         self.dates = np.frombuffer(dates, dtype=np.int64).copy()
 
     def mask(self, filters: Filters) -> np.ndarray | None:
@@ -102,11 +106,11 @@ class StoryTable:
         mask = np.ones(self.size, dtype=bool)
         if filters.source:
             if filters.source_prefix:
-                mask &= np.fromiter((s.startswith(filters.source) for s in self.sources), bool, self.size)
+                mask &= self.sources.mask_where(lambda source: source.startswith(filters.source), self.size)
             else:
-                mask &= self.sources == filters.source
-        if filters.author:  # a name or organisation of the byline, or part of one
-            mask &= self.authors.mask_containing(filters.author, self.size)
+                mask &= self.sources.mask(filters.source, self.size)
+        if filters.author:  # a name or organisation of the byline, or part of one (俞 finds 俞琳)
+            mask &= self.authors.mask_where(lambda name: filters.author in name, self.size)
         if filters.paper:
             mask &= self.papers.mask(filters.paper, self.size)
         if filters.place:

@@ -1,0 +1,102 @@
+"""Ids numbered by row, held compactly: what a server keeps of every story's
+id (the story table's rows, the story store's lines, the term matrix's rows).
+
+As Python objects, an id and its row cost some 60 to 100 bytes in each
+list or dict that holds them, and a server held them four times over (the
+story table's list and dict, the story store's dict, each term matrix
+segment's list): at a million stories they and the sources' strings were
+300 of the 853 MB the process held beyond the model. Here the ids sit in
+one marisa trie, which shares their common prefixes, and two int32 arrays
+number them: row -> the trie's key id and back.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import marisa_trie
+import numpy as np
+
+
+class DuplicateIds(ValueError):
+    """The same id given for two rows."""
+
+
+# marisa keeps keys as C strings of UTF-8: an id holding NUL or a lone
+# surrogate (a file name's undecodable byte) cannot be one, nor be asked for.
+NUL = "\x00"
+UNSTORABLE = "an id holds the character NUL or a lone surrogate (not UTF-8 text)"
+
+
+class IdTable(Sequence):
+    """``ids[row]`` is the id of a row; ``ids.row[id]`` (a Mapping) its row."""
+
+    def __init__(self, ids: Iterable[str]):
+        ids = ids if isinstance(ids, list) else list(ids)
+        if any(NUL in value for value in ids):
+            raise ValueError(UNSTORABLE)
+        try:
+            self._trie = marisa_trie.Trie(ids)
+        except UnicodeEncodeError:
+            raise ValueError(UNSTORABLE) from None
+        if len(self._trie) != len(ids):
+            repeated = [value for value, count in Counter(ids).items() if count > 1]
+            raise DuplicateIds(f"{len(repeated)} ids given twice or more, as {repeated[0]!r}")
+        self._key_of_row = np.fromiter(map(self._trie.__getitem__, ids), dtype=np.int32, count=len(ids))
+        self._row_of_key = np.empty(len(ids), dtype=np.int32)
+        self._row_of_key[self._key_of_row] = np.arange(len(ids), dtype=np.int32)
+        self.row = _Rows(self)
+
+    def __len__(self) -> int:
+        return len(self._key_of_row)
+
+    def __getitem__(self, row: int) -> str:
+        return self._trie.restore_key(int(self._key_of_row[row]))
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self._trie.restore_key, self._key_of_row.tolist())
+
+    def __contains__(self, value: object) -> bool:
+        return self._key(value) >= 0
+
+    def _key(self, value: object) -> int:
+        """The trie's key id of ``value``; -1 if not an id of the table."""
+        if not isinstance(value, str) or NUL in value:
+            return -1
+        try:
+            return self._trie.get(value, -1)
+        except UnicodeEncodeError:
+            return -1
+
+    def rows(self, ids: Iterable[str], missing: int = -1) -> np.ndarray:
+        """The row of each of ``ids`` (``missing`` for one not in the table)."""
+        keys = np.fromiter(map(self._key, ids), dtype=np.int64)
+        rows = np.full(len(keys), missing, dtype=np.int64)
+        found = keys >= 0
+        rows[found] = self._row_of_key[keys[found]]
+        return rows
+
+    def row_of(self, value: str) -> int:
+        key = self._key(value)
+        if key < 0:
+            raise KeyError(value)
+        return int(self._row_of_key[key])
+
+
+class _Rows(Mapping):
+    """An id table as a Mapping from id to row."""
+
+    def __init__(self, ids: IdTable):
+        self._ids = ids
+
+    def __getitem__(self, value: str) -> int:
+        return self._ids.row_of(value)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
