@@ -11,13 +11,14 @@ docnum-to-story lookups.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import pickle
 import time
 import zlib
 from array import array
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .stories import Story, story_parts
 # stories, growing with the archive); apart, a searcher reads them by seeking.
 WRITER_OPTIONS = {"limitmb": 256, "compound": False}
 TEXT_FIELDS = ("body_bigrams", "headline_bigrams")  # in Whoosh's order (by name)
+log = logging.getLogger(__name__)
 
 
 def whoosh_schema():
@@ -78,21 +80,57 @@ def story_grams(story: Story) -> tuple[tuple[list[str], list[int]], tuple[list[s
             analysis.gram_lists(analysis.fold(story.condition_body)))
 
 
+# Below this many stories a build's keyword side takes seconds: a second
+# process (a fork, the text tokenized twice) is not worth choosing.
+TWO_PROCESSES_FROM = 5_000
+IDLE_SAMPLE_S = 0.25
+
+
+def idle_cores(interval: float = IDLE_SAMPLE_S) -> float:
+    """How many of the machine's cores sat idle over ``interval`` (this
+    process sleeping meanwhile), from Linux's /proc/stat; 0 where it
+    cannot be read."""
+    def sample() -> tuple[int, int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            lines = stat.read().splitlines()
+        ticks = [int(value) for value in lines[0].split()[1:9]]  # user … steal (guest time is in user)
+        return ticks[3] + ticks[4], sum(ticks), sum(line.startswith("cpu") for line in lines[1:])
+    try:
+        idle, total, cores = sample()
+        time.sleep(interval)
+        idle_after, total_after, _ = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return cores * (idle_after - idle) / max(total_after - total, 1)
+
+
+def keyword_processes(setting: int, stories: int, idle: Callable[[], float] = idle_cores) -> int:
+    """How many processes write the keyword side: the setting
+    build_processes, or for its 0 two where the archive is large enough to
+    gain (TWO_PROCESSES_FROM) and two cores are idle as the build reaches it
+    (one for each process; on a busy machine two were slower than one), else one."""
+    if setting:
+        return min(setting, 2)
+    return 2 if stories >= TWO_PROCESSES_FROM and idle() >= 1.5 else 1
+
+
 def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: Sequence[Story],
                        processes: int | None = None, part_stories: int | None = None) -> dict[str, float]:
     """The Whoosh index and the term matrix of a full build; seconds spent on
-    each. ``processes`` (the setting build_processes unless given): 1, one
+    each, and how many processes wrote them (``processes``). ``processes``
+    (the setting build_processes unless given; keyword_processes): 1, one
     pass, each story tokenized once for both; 2, the term matrix written by a
     second process while this one writes the Whoosh index (where the
     platform can fork). Both are written in parts of ``part_stories`` stories
     (the setting build_part_stories unless given), a segment each: a part's
     postings are written out before the next part is read."""
     current = settings.current()
-    processes = current.build_processes if processes is None else processes
+    processes = keyword_processes(current.build_processes if processes is None else processes, len(stories))
     part_stories = current.build_part_stories if part_stories is None else part_stories
     if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-        return _write_in_two_processes(whoosh_folder, sparse_folder, stories, part_stories)
-    spent = {"tokenize_s": 0.0, "whoosh_s": 0.0, "term_matrix_s": 0.0}
+        log.info("keyword side: two processes (Whoosh, and the term matrix alongside)")
+        return {**_write_in_two_processes(whoosh_folder, sparse_folder, stories, part_stories), "processes": 2}
+    spent = {"tokenize_s": 0.0, "whoosh_s": 0.0, "term_matrix_s": 0.0, "processes": 1}
     clock = time.perf_counter
 
     def segments():

@@ -57,11 +57,13 @@ SETTINGS = (
     Setting("userdict", "STORYSEARCH_USERDICT", (),
             "extra user dictionaries for the analyzer, one word a line, separated by the path separator "
             "(re-index after a change)", "paths"),
-    Setting("build_processes", "STORYSEARCH_BUILD_PROCESSES", 1,
+    Setting("build_processes", "STORYSEARCH_BUILD_PROCESSES", 0,
             "processes a full build writes the keyword side with: 1 writes the Whoosh index and the term matrix "
             "in one pass, each story tokenized once; 2 writes the term matrix in a second process meanwhile "
             "(the text then tokenized in both: more work in all, so only worth it where a second core is "
-            "free; on a busy 2-core machine it was slower)", "number"),
+            "free: at 100,000 stories 342 s against 523 s on an idle 2-core machine, slower on a busy one); "
+            "0: 2 where two cores sit idle as the build reaches the keyword side and it has 5,000 stories or "
+            "more, else 1", "number"),
     Setting("build_part_stories", "STORYSEARCH_BUILD_PART_STORIES", 200_000,
             "a full build writes the keyword side in parts of this many stories (a Whoosh segment each; the "
             "term matrix's parts merged on disk into one segment), so it holds one part's postings (about "

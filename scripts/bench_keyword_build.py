@@ -2,7 +2,7 @@
 matrix of a synthetic archive (bench_scale.py's: real paragraphs under real
 headlines), each timed, in stories/s, with the time projected to 100,000.
 
-    python scripts/bench_keyword_build.py [--sizes 10000] [--processes 1|2] [--profile FILE]
+    python scripts/bench_keyword_build.py [--sizes 10000] [--processes 0|1|2] [--profile FILE]
 
 No model is loaded. It calls ``write_keyword_side`` as a build does (with
 ``--processes``, that setting), or in code from before it
@@ -76,9 +76,9 @@ def main() -> None:
     args = parser.parse_args()
     print(describe(), flush=True)
     print(f"code: {Path(keyword_store.__file__).resolve().parent.parent}"
-          + (f", processes: {args.processes}" if args.processes else ""), flush=True)
+          + (f", processes: {args.processes}" if args.processes is not None else ""), flush=True)
     paragraphs, headlines, places = real_text()
-    print("| stories | tokenizing (shared) | Whoosh | term matrix | keyword side | stories/s | "
+    print("| stories | processes | tokenizing (shared) | Whoosh | term matrix | keyword side | stories/s | "
           "projected for 100,000 | peak RSS |", flush=True)
     for size in args.sizes:
         stories = synthetic_archive(size, paragraphs, headlines, places, random.Random(2026))
@@ -95,7 +95,7 @@ def main() -> None:
         total = timings["total_s"]
         shown = [f"{timings[name]:.1f} s" if name in timings else "-"
                  for name in ("tokenize_s", "whoosh_s", "term_matrix_s")]
-        print(f"| {size:,} | {' | '.join(shown)} | {total:.1f} s | {size / total:.0f} | "
+        print(f"| {size:,} | {timings.get('processes', '-')} | {' | '.join(shown)} | {total:.1f} s | {size / total:.0f} | "
               f"{PROJECTED / (size / total) / 60:.1f} min | "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB |", flush=True)
 

@@ -207,6 +207,7 @@ def build(folder: Path, stories: list[Story], real_vectors: np.ndarray, embedder
         timings["keyword_index_s"] = spent["tokenize_s"] + spent["whoosh_s"]
         timings["term_matrix_s"] = spent["term_matrix_s"]
         timings["keyword_peak_mb"] = peak_rss_mb()
+        timings["keyword_processes"] = spent.get("processes", settings.current().build_processes)
         rows = story_passage_rows(stories)
         vectors = derived_vectors(real_vectors, len(rows), np.random.default_rng(rng.randrange(1 << 30)))
         started = time.perf_counter()
@@ -352,7 +353,8 @@ def main() -> None:
     picks = rng.sample(range(len(questions)), args.queries)
     queries, vectors = [questions[i] for i in picks], question_vectors[picks]
     current = settings.current()
-    print(f"keyword side: {current.build_processes} process(es), parts of {current.build_part_stories:,} stories "
+    print(f"keyword side: the setting build_processes {current.build_processes} (0: chosen by the build, "
+          f"in the Whoosh build column), parts of {current.build_part_stories:,} stories "
           "(STORYSEARCH_BUILD_PROCESSES, STORYSEARCH_BUILD_PART_STORIES)", flush=True)
     print("| stories | passages | vectors | Whoosh build | term matrix build | vector index build | "
           "peak RSS by the end of the keyword side (this process, since it started; the term matrix's process) | "
@@ -382,9 +384,11 @@ def main() -> None:
             steady = cold["after_queries"]
             if built:
                 own, child = built["keyword_peak_mb"]
-                building = (f"{built['vector_index']} | {built['keyword_index_s']:.0f} s | "
-                            f"{built['term_matrix_s']:.0f} s | {built['vector_index_s']:.0f} s | {own:,} MB; "
-                            + (f"{child:,} MB" if current.build_processes > 1 else "-"))
+                two = built["keyword_processes"] > 1
+                building = (f"{built['vector_index']} | {built['keyword_index_s']:.0f} s "
+                            f"({built['keyword_processes']} process{'es' if two else ''}) | "
+                            f"{built['term_matrix_s']:.0f} s{' (alongside)' if two else ''} | "
+                            f"{built['vector_index_s']:.0f} s | {own:,} MB; " + (f"{child:,} MB" if two else "-"))
             else:
                 building = "(kept) | - | - | - | -"
             passages = layout.read_meta(layout.current_generation(folder))["counts"]["passages"]

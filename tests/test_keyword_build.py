@@ -12,7 +12,8 @@ import pytest
 from storysearch.index import layout, sparse, stories as stories_module
 from storysearch.index.analysis import text_analysis
 from storysearch.index.corpus import read_corpus
-from storysearch.index.keyword_store import (WRITER_OPTIONS, _add_documents, open_keyword_index, update_keyword_index,
+from storysearch.index.keyword_store import (TWO_PROCESSES_FROM, WRITER_OPTIONS, _add_documents, idle_cores,
+                                             keyword_processes, open_keyword_index, update_keyword_index,
                                              whoosh_schema, write_keyword_index, write_keyword_side)
 from storysearch.index.segment import split_stories
 from storysearch.index.stories import Story
@@ -168,7 +169,7 @@ def test_the_keyword_side_is_what_the_two_writers_write(archive, tmp_path, proce
     write_keyword_index(tmp_path / "whoosh", archive)
     sparse.write_sparse_index(tmp_path / "terms", archive)
     spent = write_keyword_side(tmp_path / "whoosh2", tmp_path / "terms2", archive, processes)
-    assert set(spent) == {"tokenize_s", "whoosh_s", "term_matrix_s"}
+    assert set(spent) == {"tokenize_s", "whoosh_s", "term_matrix_s", "processes"} and spent["processes"] == processes
     assert whoosh_files(tmp_path / "whoosh") == whoosh_files(tmp_path / "whoosh2")
     assert matrix_files(tmp_path / "terms") == matrix_files(tmp_path / "terms2")
 
@@ -180,6 +181,20 @@ def test_an_empty_archive(tmp_path, processes):
     assert sorted(p.name for p in (tmp_path / "bulk").iterdir()) == sorted(
         p.name for p in (tmp_path / "whoosh").iterdir())
     assert sparse.matrix_ids(tmp_path / "terms") == []
+
+
+def test_a_second_process_is_chosen_where_two_cores_are_idle_and_the_archive_is_large():
+    sampled = []
+
+    def idle(cores: float):
+        return lambda: sampled.append(cores) or cores
+
+    assert [keyword_processes(setting, 100_000, idle(2.0)) for setting in (1, 2, 3)] == [1, 2, 2]
+    assert keyword_processes(0, TWO_PROCESSES_FROM, idle(1.9)) == 2
+    assert keyword_processes(0, 100_000, idle(1.2)) == 1  # another job holds a core: one process
+    assert sampled == [1.9, 1.2]  # (a setting other than 0 is obeyed without looking)
+    assert keyword_processes(0, TWO_PROCESSES_FROM - 1, idle(2.0)) == 1 and sampled == [1.9, 1.2]
+    assert 0.0 <= idle_cores(0.05) <= len(Path("/proc/stat").read_text().splitlines())
 
 
 def test_an_error_writing_the_term_matrix_in_the_second_process_is_raised(archive, tmp_path):
