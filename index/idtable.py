@@ -11,6 +11,7 @@ number them: row -> the trie's key id and back.
 """
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -42,19 +43,22 @@ class IdTable(Sequence):
         if len(self._trie) != len(ids):
             repeated = [value for value, count in Counter(ids).items() if count > 1]
             raise DuplicateIds(f"{len(repeated)} ids given twice or more, as {repeated[0]!r}")
-        self._key_of_row = np.fromiter(map(self._trie.__getitem__, ids), dtype=np.int32, count=len(ids))
-        self._row_of_key = np.empty(len(ids), dtype=np.int32)
-        self._row_of_key[self._key_of_row] = np.arange(len(ids), dtype=np.int32)
+        # (Python arrays: one id or row is read from them as an int without
+        # numpy's scalar; numpy views of them serve the lookups of many)
+        self._key_of_row = array("i", map(self._trie.__getitem__, ids))
+        self._row_of_key = array("i", bytes(4 * len(ids)))
+        np.frombuffer(self._row_of_key, dtype=np.int32)[self._key_of_row] = np.arange(len(ids), dtype=np.int32)
+        self._restore = self._trie.restore_key
         self.row = _Rows(self)
 
     def __len__(self) -> int:
         return len(self._key_of_row)
 
     def __getitem__(self, row: int) -> str:
-        return self._trie.restore_key(int(self._key_of_row[row]))
+        return self._restore(self._key_of_row[row])
 
     def __iter__(self) -> Iterator[str]:
-        return map(self._trie.restore_key, self._key_of_row.tolist())
+        return map(self._restore, self._key_of_row)
 
     def __contains__(self, value: object) -> bool:
         return self._key(value) >= 0
@@ -73,14 +77,14 @@ class IdTable(Sequence):
         keys = np.fromiter(map(self._key, ids), dtype=np.int64)
         rows = np.full(len(keys), missing, dtype=np.int64)
         found = keys >= 0
-        rows[found] = self._row_of_key[keys[found]]
+        rows[found] = np.frombuffer(self._row_of_key, dtype=np.int32)[keys[found]]
         return rows
 
     def row_of(self, value: str) -> int:
         key = self._key(value)
         if key < 0:
             raise KeyError(value)
-        return int(self._row_of_key[key])
+        return self._row_of_key[key]
 
 
 class _Rows(Mapping):

@@ -34,7 +34,8 @@ class _Codes:
 
     def __init__(self):
         self.code: dict[str, int] = {}
-        self._codes, self._rows = array("i"), array("i")
+        # rows in int64: numpy indexes with those as they are, converts int32 ones (a facet took 1.4 times as long)
+        self._codes, self._rows = array("i"), array("q")
         self._added = 0
 
     def add(self, values: Iterable[str]) -> None:
@@ -47,7 +48,7 @@ class _Codes:
     def done(self) -> "_Codes":
         self.values = list(self.code)
         self.codes = np.frombuffer(self._codes, dtype=np.int32).copy()
-        self.rows = np.frombuffer(self._rows, dtype=np.int32).copy()
+        self.rows = np.frombuffer(self._rows, dtype=np.int64).copy()
         del self._codes, self._rows
         return self
 
