@@ -57,6 +57,9 @@ def _check_counts(report: CheckReport, meta: dict, stories: list) -> None:
     per_source: dict[str, int] = {}
     for story in stories:
         per_source[story.source] = per_source.get(story.source, 0) + 1
+    repeated = len(stories) - len({story.id for story in stories})
+    if repeated:
+        report.problems.append(f"{layout.STORIES} holds {repeated} story ids more than once")
     if len(stories) != meta.get("counts", {}).get("stories"):
         report.problems.append(f"{layout.STORIES} holds {len(stories)} stories where meta.json records "
                                f"{meta.get('counts', {}).get('stories')}")

@@ -30,7 +30,8 @@ UNSTORABLE = "an id holds the character NUL or a lone surrogate (not UTF-8 text)
 
 
 class IdTable(Sequence):
-    """``ids[row]`` is the id of a row; ``ids.row[id]`` (a Mapping) its row."""
+    """``ids[row]`` is the id of a row (an int: no slices); ``ids.row[id]``
+    (a Mapping) its row."""
 
     def __init__(self, ids: Iterable[str]):
         ids = ids if isinstance(ids, list) else list(ids)
@@ -49,7 +50,7 @@ class IdTable(Sequence):
         self._row_of_key = array("i", bytes(4 * len(ids)))
         np.frombuffer(self._row_of_key, dtype=np.int32)[self._key_of_row] = np.arange(len(ids), dtype=np.int32)
         self._restore = self._trie.restore_key
-        self.row = _Rows(self)
+        self.row = _Rows(self._trie, self._row_of_key)
 
     def __len__(self) -> int:
         return len(self._key_of_row)
@@ -61,9 +62,25 @@ class IdTable(Sequence):
         return map(self._restore, self._key_of_row)
 
     def __contains__(self, value: object) -> bool:
-        return self._key(value) >= 0
+        return value in self.row
 
-    def _key(self, value: object) -> int:
+    def rows(self, ids: Iterable[str], missing: int = -1) -> np.ndarray:
+        """The row of each of ``ids`` (``missing`` for one not in the table)."""
+        keys = np.fromiter(map(self.row.key, ids), dtype=np.int64)
+        rows = np.full(len(keys), missing, dtype=np.int64)
+        found = keys >= 0
+        rows[found] = np.frombuffer(self._row_of_key, dtype=np.int32)[keys[found]]
+        return rows
+
+
+class _Rows(Mapping):
+    """An id table as a Mapping from id to row (holding the trie and the
+    numbering, not the table: no reference cycle to wait for the collector)."""
+
+    def __init__(self, trie: marisa_trie.Trie, row_of_key: array):
+        self._trie, self._row_of_key = trie, row_of_key
+
+    def key(self, value: object) -> int:
         """The trie's key id of ``value``; -1 if not an id of the table."""
         if not isinstance(value, str) or NUL in value:
             return -1
@@ -72,35 +89,17 @@ class IdTable(Sequence):
         except UnicodeEncodeError:
             return -1
 
-    def rows(self, ids: Iterable[str], missing: int = -1) -> np.ndarray:
-        """The row of each of ``ids`` (``missing`` for one not in the table)."""
-        keys = np.fromiter(map(self._key, ids), dtype=np.int64)
-        rows = np.full(len(keys), missing, dtype=np.int64)
-        found = keys >= 0
-        rows[found] = np.frombuffer(self._row_of_key, dtype=np.int32)[keys[found]]
-        return rows
-
-    def row_of(self, value: str) -> int:
-        key = self._key(value)
+    def __getitem__(self, value: str) -> int:
+        key = self.key(value)
         if key < 0:
             raise KeyError(value)
         return self._row_of_key[key]
 
-
-class _Rows(Mapping):
-    """An id table as a Mapping from id to row."""
-
-    def __init__(self, ids: IdTable):
-        self._ids = ids
-
-    def __getitem__(self, value: str) -> int:
-        return self._ids.row_of(value)
-
     def __contains__(self, value: object) -> bool:
-        return value in self._ids
+        return self.key(value) >= 0
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return map(self._trie.restore_key, np.argsort(np.frombuffer(self._row_of_key, dtype=np.int32)).tolist())
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._row_of_key)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
+import threading
 import time
 import zlib
 from array import array
@@ -104,14 +106,35 @@ def idle_cores(interval: float = IDLE_SAMPLE_S) -> float:
     return cores * (idle_after - idle) / max(total_after - total, 1)
 
 
-def keyword_processes(setting: int, stories: int, idle: Callable[[], float] = idle_cores) -> int:
+def usable_cores() -> float:
+    """The cores this process may run on: its CPU affinity, less where its
+    cgroup's quota (``cpu.max``) allows less."""
+    cores = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, int(quota) / int(period))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def keyword_processes(setting: int, stories: int, idle: Callable[[], float] = idle_cores,
+                      usable: Callable[[], float] = usable_cores,
+                      threads: Callable[[], int] = threading.active_count) -> int:
     """How many processes write the keyword side: the setting
     build_processes, or for its 0 two where the archive is large enough to
-    gain (TWO_PROCESSES_FROM) and two cores are idle as the build reaches it
-    (one for each process; on a busy machine two were slower than one), else one."""
+    gain (TWO_PROCESSES_FROM), this process may use two cores and about
+    two sit idle (1.5 or more) as the build reaches it, one for each
+    process (on a busy machine two were slower than one), and this process
+    runs no other thread (a fork copies only the calling thread: one
+    holding a lock, as a Ray driver's or a server's may, would leave the
+    child waiting on it for ever); else one."""
     if setting:
         return min(setting, 2)
-    return 2 if stories >= TWO_PROCESSES_FROM and idle() >= 1.5 else 1
+    if stories < TWO_PROCESSES_FROM or threads() > 1 or usable() < 2:
+        return 1
+    return 2 if idle() >= 1.5 else 1
 
 
 def write_keyword_side(whoosh_folder: Path, sparse_folder: Path, stories: Sequence[Story],

@@ -476,7 +476,10 @@ class TermMatrix:
 
     def __init__(self, folder: Path, ids: Sequence[str]):
         manifest = _read_manifest(folder)
-        ids = ids if isinstance(ids, IdTable) else IdTable(ids)
+        try:
+            ids = ids if isinstance(ids, IdTable) else IdTable(ids)
+        except ValueError as exc:  # (the rows the index around it names, given twice)
+            raise layout.IndexDamaged(Path(folder), f"the rows it is opened with: {exc}") from None
         self.size = len(ids)
         self.lengths = np.zeros(len(ids), dtype=np.float32)
         self.segments: list[tuple[Segment, np.ndarray]] = []  # each with its rows' positions (-1: deleted)
@@ -550,5 +553,5 @@ class TermMatrix:
 
 def open_term_matrix(folder: Path, ids: Sequence[str]) -> TermMatrix:
     """The matrix in ``folder`` answering in the order of ``ids``; IndexDamaged
-    unless its live rows are exactly ``ids``."""
+    unless its live rows are exactly ``ids`` (each once)."""
     return TermMatrix(folder, ids)

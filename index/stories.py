@@ -142,9 +142,12 @@ class RecordStore(Mapping):
     sits in memory whole (100,000 stories' took 250 MB, which the process
     kept). A subclass numbers the records (``_where``: id -> its row in the
     store, in outline order; complete once the outline is read) and reads
-    one (``_read_now``)."""
+    one (``_read_now``); ``ids``, where it numbers them with an IdTable
+    once the outline is read, is that table (a story table over the
+    outline takes it rather than numbering the same ids again)."""
 
     STORIES_CACHED = 4096
+    ids: IdTable | None = None
 
     def __init__(self, where: Mapping[str, int], outline: Iterator[Story]):
         self._where = where
@@ -208,9 +211,10 @@ class StoryStore(RecordStore):
                 yield replace(story, paragraphs=[], captions=[], duplicates=[], lines=[], paragraph_roles=[],
                               practices=[])
         try:
-            self._where = IdTable(ids).row
+            self.ids = IdTable(ids)
         except ValueError as exc:  # (DuplicateIds, or an id marisa cannot hold)
             raise IndexDamaged(self.path, str(exc)) from None
+        self._where = self.ids.row
         self._offsets = np.frombuffer(offsets, dtype=np.int64)  # where each line starts, and the file's end
 
     def _read_now(self, story_id: str) -> Story:

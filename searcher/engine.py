@@ -140,7 +140,7 @@ class SearchEngine:
                 self._byline_names.update(set(story.authors))  # each name once a story
                 yield story
 
-        self.table = StoryTable(outline())
+        self.table = StoryTable(outline(), lambda: self.stories.ids)
         self.keyword = keyword(self.table)
         self._embedder = embedder
         self.warnings = self._analyzer_warnings() + self._precision_warnings()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -314,7 +314,7 @@ class MilvusVectors:
 class MilvusPassages:
     """Which story each passage belongs to (read when the engine opens) and its text (read when asked for)."""
 
-    def __init__(self, index: MilvusIndex, story_ids: list[str]):
+    def __init__(self, index: MilvusIndex, story_ids: Sequence[str]):
         """``story_ids``: the stories' ids by row (the story table's)."""
         self.index = index
         self._collection = index.collections["passage_texts"]

@@ -74,11 +74,12 @@ class _Codes:
 
 
 class StoryTable:
-    def __init__(self, stories: Iterable[Story]):
+    def __init__(self, stories: Iterable[Story], numbered: Callable[[], IdTable | None] = lambda: None):
         """The columns of ``stories``, read once, one story at a time (an
         archive's outline comes as it is read: index/stories.RecordStore).
         Every column is codes in arrays, the ids an IdTable: no Python
-        object a story."""
+        object a story. ``numbered()``, once they are read: the same ids
+        already numbered in this order (the story store's), or None."""
         ids, dates = [], array("q")
         self.sources, self.papers, self.authors = _Codes(), _Codes(), _Codes()
         self.places, self.place_facet = _Codes(), _Codes()
@@ -95,7 +96,10 @@ class StoryTable:
                                  if len(place["path"]) > level)
         for column in (self.sources, self.papers, self.authors, self.places, self.place_facet):
             column.done()
-        self.ids = IdTable(ids)  # (the ids as read, dropped once numbered)
+        given = numbered()
+        if given is not None and (len(given) != len(ids) or (ids and (given[0], given[-1]) != (ids[0], ids[-1]))):
+            raise ValueError("the ids given are not the stories' in their order")
+        self.ids = given if given is not None else IdTable(ids)  # (the ids as read, dropped once numbered)
         self.row = self.ids.row
         self.size = len(self.ids)
         self.dates = np.frombuffer(dates, dtype=np.int64).copy()

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storysearch.index import layout
+from storysearch.index import layout, sparse
 from storysearch.index.build import build_index
 from storysearch.index.check import check_index
 from storysearch.index.corpus import read_corpus
 from storysearch.index.embedding import DEFAULT_MODEL
-from storysearch.index.stories import StoryIdCollision, read_stories, story_id
+from storysearch.index.stories import StoryIdCollision, StoryStore, read_stories, story_id
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.live import LiveEngine
 from storysearch.cli import main
@@ -122,6 +122,23 @@ def test_a_same_size_edit_is_noticed_by_check_and_index(built):
     report = build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
     assert not report.up_to_date and "sha256 differs" in report.damaged
     assert "县长" not in "".join(s.text for s in SearchEngine(folder).stories.values())
+
+
+def test_a_story_id_given_twice_is_damage_the_server_and_check_name(built):
+    corpus, folder, cache = built
+    path = live_file(folder, layout.STORIES)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines + lines[:1]))
+    assert any("1 story ids more than once" in p for p in check_index(folder).problems)
+    with pytest.raises(layout.IndexDamaged, match="sha256 differs|bytes where"):  # the engine's check comes first
+        SearchEngine(folder)
+    with pytest.raises(layout.IndexDamaged, match="given twice or more"):
+        len(StoryStore(path))  # (the store itself, were the sizes to agree)
+    ids = [story.id for story in read_stories(path)[:-1]]
+    with pytest.raises(layout.IndexDamaged, match="the rows it is opened with"):
+        sparse.open_term_matrix(layout.current_generation(folder) / layout.SPARSE, ids + ids[:1])
+    assert build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache).damaged  # repaired from the corpus
+    assert len(SearchEngine(folder).stories) == len(ids)
 
 
 def test_a_meta_without_file_records_or_unreadable_is_damage(built, capsys):

@@ -14,7 +14,8 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.corpus import read_corpus
 from storysearch.index.keyword_store import (TWO_PROCESSES_FROM, WRITER_OPTIONS, _add_documents, idle_cores,
                                              keyword_processes, open_keyword_index, update_keyword_index,
-                                             whoosh_schema, write_keyword_index, write_keyword_side)
+                                             usable_cores, whoosh_schema, write_keyword_index,
+                                             write_keyword_side)
 from storysearch.index.segment import split_stories
 from storysearch.index.stories import Story
 
@@ -189,12 +190,20 @@ def test_a_second_process_is_chosen_where_two_cores_are_idle_and_the_archive_is_
     def idle(cores: float):
         return lambda: sampled.append(cores) or cores
 
-    assert [keyword_processes(setting, 100_000, idle(2.0)) for setting in (1, 2, 3)] == [1, 2, 2]
-    assert keyword_processes(0, TWO_PROCESSES_FROM, idle(1.9)) == 2
-    assert keyword_processes(0, 100_000, idle(1.2)) == 1  # another job holds a core: one process
+    def choose(setting, stories, idle_now, usable=2.0, threads=1):
+        return keyword_processes(setting, stories, idle_now, lambda: usable, lambda: threads)
+
+    assert [choose(setting, 100_000, idle(2.0)) for setting in (1, 2, 3)] == [1, 2, 2]
+    assert choose(0, TWO_PROCESSES_FROM, idle(1.9)) == 2
+    assert choose(0, 100_000, idle(1.2)) == 1  # another job holds a core: one process
     assert sampled == [1.9, 1.2]  # (a setting other than 0 is obeyed without looking)
-    assert keyword_processes(0, TWO_PROCESSES_FROM - 1, idle(2.0)) == 1 and sampled == [1.9, 1.2]
+    assert choose(0, TWO_PROCESSES_FROM - 1, idle(2.0)) == 1
+    assert choose(0, 100_000, idle(2.0), usable=1.0) == 1  # pinned to one core, or a cgroup quota of one
+    assert sampled == [1.9, 1.2]
+    assert choose(0, 100_000, idle(2.0), threads=2) == 1  # a thread besides this one: a fork would not copy it
+    assert sampled == [1.9, 1.2]
     assert 0.0 <= idle_cores(0.05) <= len(Path("/proc/stat").read_text().splitlines())
+    assert 0 < usable_cores() <= len(Path("/proc/stat").read_text().splitlines())
 
 
 def test_an_error_writing_the_term_matrix_in_the_second_process_is_raised(archive, tmp_path):
