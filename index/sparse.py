@@ -260,6 +260,14 @@ def _stored_counts(counts) -> np.ndarray:
     return np.minimum(counts, np.iinfo(COUNT_TYPE).max).astype(COUNT_TYPE)
 
 
+def _live_rows(segment: Segment, deleted: set[str]) -> np.ndarray:
+    """Which of the segment's rows are not among ``deleted`` (by segment row;
+    a full build's segment, with none deleted, without a pass over its ids)."""
+    if not deleted:
+        return np.ones(len(segment.ids), dtype=bool)
+    return np.fromiter((row_id not in deleted for row_id in segment.ids), dtype=bool, count=len(segment.ids))
+
+
 def _live_per_column(segment: Segment, live: np.ndarray) -> np.ndarray:
     """How many of each column's entries belong to rows where ``live`` (by segment row) is true."""
     indptr = np.asarray(segment.indptr)
@@ -389,7 +397,7 @@ def merge_segments(segments: list[tuple[Segment, set[str]]], target: Path) -> No
     sizes = np.zeros(len(table), dtype=np.int64)
     first = 0
     for (segment, deleted), to_whole in zip(segments, columns):
-        live = np.array([row_id not in deleted for row_id in segment.ids], dtype=bool)
+        live = _live_rows(segment, deleted)
         new_row = np.full(len(segment.ids), -1, dtype=np.int64)
         new_row[live] = first + np.arange(int(live.sum()))
         per_column = _live_per_column(segment, live)
@@ -488,7 +496,7 @@ class TermMatrix:
             segment = Segment.read(Path(folder) / name)
             deleted = _deleted(manifest, name)
             at = ids.rows(segment.ids, missing=-2)
-            at[np.fromiter((row_id in deleted for row_id in segment.ids), dtype=bool, count=len(at))] = -1
+            at[~_live_rows(segment, deleted)] = -1
             if (at == -2).any():
                 raise layout.IndexDamaged(Path(folder) / name, "it holds rows the index around it does not")
             live = at >= 0
