@@ -6,7 +6,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
-from storysearch.index import layout
+from storysearch.index import layout, settings
 from storysearch.index.analysis import analyzer_settings
 from storysearch.index.embedding import Embedder, load_embedder
 from storysearch.index.stories import Story, StoryStore
@@ -120,7 +120,8 @@ class SearchEngine:
         """``generation``: serve this generation of the folder rather than the live one."""
         self.folder = Path(folder)
         self.generation = Path(generation) if generation else layout.current_generation(self.folder)
-        meta = layout.verify_generation(self.generation, deep=True)
+        meta = layout.verify_generation(self.generation, deep=True,
+                                        always=None if settings.current().check_on_open == "all" else ())
         stories = StoryStore(self.generation / layout.STORIES)  # read from disk when asked for
         self._assemble(meta, stories, lambda table: KeywordSearcher(self.generation, table), embedder, fusion)
 
