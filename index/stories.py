@@ -104,10 +104,14 @@ class Story:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Story":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _STORY_FIELDS}
         values["flags"] = StoryFlags(**data.get("flags", {}))
         return cls(**values)
+
+
+_STORY_FIELDS = frozenset(f.name for f in fields(Story))
+# What an outline leaves out of a story: its text and what is said of the text.
+OUTLINE_LEFT_OUT = ("paragraphs", "captions", "duplicates", "lines", "paragraph_roles", "practices")
 
 
 def story_parts(stories: Sequence[Story], size: int) -> list[Sequence[Story]]:
@@ -127,9 +131,13 @@ def read_stories(path: Path) -> list[Story]:
         raise IndexDamaged(path, "missing") from None
 
 
-def _record(line: bytes, path: Path, where: str) -> Story:
+def _record(line: bytes, path: Path, where: str, outline: bool = False) -> Story:
+    """The story of a line; with ``outline``, without what OUTLINE_LEFT_OUT names."""
     try:
-        return Story.from_dict(json.loads(line.decode("utf-8")))
+        data = json.loads(line.decode("utf-8"))
+        if outline:
+            data.update((name, []) for name in OUTLINE_LEFT_OUT)
+        return Story.from_dict(data)
     except (ValueError, TypeError, KeyError) as exc:
         raise IndexDamaged(path, f"{where} is not a story record: {exc}") from None
 
@@ -205,11 +213,10 @@ class StoryStore(RecordStore):
         offsets, ids = array("q", [0]), []
         with open(self.path, "rb") as handle:
             for number, line in enumerate(handle, 1):
-                story = _record(line, self.path, f"line {number}")
+                story = _record(line, self.path, f"line {number}", outline=True)
                 ids.append(story.id)
                 offsets.append(offsets[-1] + len(line))
-                yield replace(story, paragraphs=[], captions=[], duplicates=[], lines=[], paragraph_roles=[],
-                              practices=[])
+                yield story
         try:
             self.ids = IdTable(ids)
         except ValueError as exc:  # (DuplicateIds, or an id marisa cannot hold)

@@ -362,8 +362,9 @@ def main() -> None:
     print("| stories | passages | vectors | Whoosh build | term matrix build | vector index build | "
           "peak RSS by the end of the keyword side (this process, since it started; the term matrix's process) | "
           "size on disk | "
-          "serving RSS (model alone; file-backed; anonymous beyond the model's) | opening the index from a cold page "
-          "cache | the same RSS from a cold page cache (file-backed) | after {args.queries} hybrid queries (file-backed; anonymous beyond the model's) | "
+          "serving RSS (model alone; file-backed; anonymous beyond the model's) | "
+          "opening the index from a cold page cache | the same RSS from a cold page cache (file-backed) | "
+          f"after {args.queries} hybrid queries (file-backed; anonymous beyond the model's) | "
           "keyword p50/p95 | semantic p50/p95 | hybrid p50/p95 | "
           f"facets p50/p95 | newest-first sort p50/p95 | term matrix update ({PAGE_STORIES} stories added) |",
           flush=True)

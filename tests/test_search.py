@@ -1,9 +1,11 @@
 """End-to-end search on the bundled corpus."""
 import json
+from dataclasses import replace
 
 import pytest
 
 from storysearch.index import layout
+from storysearch.index.stories import OUTLINE_LEFT_OUT, StoryStore, read_stories
 from storysearch.searcher import SearchEngine
 from storysearch.searcher.engine import QueryError
 from storysearch.searcher.lexical import is_question
@@ -31,6 +33,20 @@ def test_index_folder_records_versions_model_and_analyzer(corpus_index):
     assert meta["built_at"]
     for name in (layout.STORIES, layout.VECTORS, layout.WHOOSH, layout.SPARSE, layout.PRACTICE_INDEX):
         assert (generation / name).exists()
+
+
+def test_the_outline_is_each_story_without_its_text(corpus_index):
+    """What a server opening the index reads of every story (its table's
+    columns): the record less OUTLINE_LEFT_OUT; the store reads the whole."""
+    path = layout.current_generation(corpus_index) / layout.STORIES
+    store = StoryStore(path)
+    outline = list(store.take_outline())
+    whole = read_stories(path)
+    assert [s.id for s in outline] == [s.id for s in whole] == list(store)
+    for short, story in zip(outline, whole):
+        assert short == replace(story, **{name: [] for name in OUTLINE_LEFT_OUT})
+        assert store[story.id] == story
+    assert any(story.paragraphs and story.lines for story in whole)
 
 
 def test_keyword_term_of_one_story_returns_it_first(engine):
