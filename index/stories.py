@@ -135,6 +135,8 @@ def _record(line: bytes, path: Path, where: str, outline: bool = False) -> Story
     """The story of a line; with ``outline``, without what OUTLINE_LEFT_OUT names."""
     try:
         data = json.loads(line.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
         if outline:
             data.update((name, []) for name in OUTLINE_LEFT_OUT)
         return Story.from_dict(data)

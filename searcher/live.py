@@ -5,8 +5,10 @@ when a build has switched to a new generation, opens it and swaps it in.
 Requests already running keep the engine they started with; the next ones
 get the new one. Nothing is restarted and no request fails.
 
-A damaged generation is never served: when the live one cannot be opened,
-or one of its files is cut short or removed while it serves, the newest
+A generation found damaged is never served (each file's size is checked at
+every poll; opening checks the bytes of the files changed through the file
+system, or of all with the setting check_on_open): when the live one cannot
+be opened, or one of its files is cut short or removed while it serves, the newest
 intact generation serves instead, with a warning (said once, not at every
 poll), until a build or ``storysearch check --repair`` writes a good one.
 """

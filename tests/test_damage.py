@@ -145,11 +145,22 @@ def test_opening_reads_the_files_changed_through_the_file_system_and_all_when_as
         SearchEngine(folder)
     assert read == [layout.STORIES]
     os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))  # as if the disk had changed the bytes
+    read.clear()
     SearchEngine(folder)
-    monkeypatch.setenv("STORYSEARCH_CHECK_ON_OPEN", "all")
-    settings.use(settings.load())
+    assert read == []
+    replacement = path.with_name("replacement")  # another file, given the recorded time, renamed into place
+    replacement.write_bytes(path.read_bytes())
+    os.utime(replacement, ns=(written.st_atime_ns, written.st_mtime_ns))
+    os.replace(replacement, path)
     with pytest.raises(layout.IndexDamaged, match="stories.jsonl.*sha256 differs"):
         SearchEngine(folder)
+    assert read == [layout.STORIES]
+    monkeypatch.setenv("STORYSEARCH_CHECK_ON_OPEN", "all")
+    settings.use(settings.load())
+    read.clear()
+    with pytest.raises(layout.IndexDamaged, match="stories.jsonl.*sha256 differs"):
+        SearchEngine(folder)
+    assert set(read) == {Path(name).name for name in layout.read_meta(path.parent)["stored_files"]}
     assert any("sha256 differs" in problem for problem in check_index(folder).problems)
 
 
@@ -266,6 +277,10 @@ def test_a_stories_file_cut_mid_character_names_file_and_line(built):
         read_stories(path)  # the reader names the line, whoever calls it
     result = cli("check", "--index", folder, "--repair", cache=cache)
     assert result.returncode == 0, result.stdout + result.stderr
+    path = live_file(folder, layout.STORIES)  # a line that is JSON, but not a record
+    path.write_bytes(path.read_bytes().splitlines(keepends=True)[0] + b"[1]\n")
+    with pytest.raises(layout.IndexDamaged, match="line 2 is not a story record: a JSON list, not an object"):
+        len(StoryStore(path))
 
 
 def test_passages_emptied_under_a_running_server(built):

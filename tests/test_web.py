@@ -8,6 +8,7 @@ import pytest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
+from storysearch.index import settings as settings_table
 from storysearch.index.embedding import ModelBusy
 from storysearch.web.app import create_app
 from storysearch.web.settings import SettingsError, WebSettings
@@ -220,6 +221,14 @@ def test_settings_from_environment_and_file(tmp_path):
     path.write_text("frame_ancestors = [", encoding="utf-8")
     with pytest.raises(SettingsError, match="cannot read"):
         WebSettings.load(path, environ={})
+    for bad in ('"ALL"', "true"):  # a value outside a setting's choices, from the file as from the environment
+        path.write_text(f"check_on_open = {bad}\n", encoding="utf-8")
+        with pytest.raises(SettingsError, match="check_on_open must be one of changed, all"):
+            WebSettings.load(path, environ={})
+    with pytest.raises(SettingsError, match="STORYSEARCH_CHECK_ON_OPEN must be one of changed, all"):
+        WebSettings.load(environ={"STORYSEARCH_CHECK_ON_OPEN": "ALL"})
+    path.write_text('check_on_open = "all"\n', encoding="utf-8")
+    assert settings_table.load({}, path).check_on_open == "all"
 
 
 def test_every_setting_is_in_one_table_and_shown(capsys, monkeypatch):
