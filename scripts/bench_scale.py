@@ -22,8 +22,9 @@ measured after opening the index and one hybrid search: its RSS, the part
 that is file-backed (mapped index files, shared and reclaimable) and the
 anonymous memory beyond the model's; once with the index's files in the page
 cache as the build left them, once after dropping them from it (a server
-started later), and then again after a hybrid search for each of the run's
-questions (the search's working set in). ``--keep DIR`` keeps each archive
+started later, whose opening is timed: SearchEngine to a preloaded engine),
+and then again after a hybrid search for each of the run's questions (the
+search's working set in). ``--keep DIR`` keeps each archive
 in DIR/index-SIZE; run again, it measures the kept one without building it.
 
 ``--end-to-end`` measures instead what adding one page costs: the synthetic
