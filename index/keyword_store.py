@@ -488,8 +488,14 @@ def open_keyword_index(generation: Path):
     return whoosh_index.open_dir(str(path))
 
 
+def id_column(reader) -> Sequence[str]:
+    """The story id of each Whoosh document, by document number (none for an
+    empty archive's index, whose reader has no columns)."""
+    return reader.column_reader("id") if reader.doc_count_all() else []
+
+
 def keyword_ids(generation: Path) -> set[str]:
     """The story ids the keyword index holds (for check_index)."""
     with open_keyword_index(generation).searcher() as searcher:
-        ids = searcher.reader().column_reader("id")
+        ids = id_column(searcher.reader())
         return {ids[docnum] for docnum in searcher.document_numbers()}

@@ -162,6 +162,9 @@ def _index(args) -> int:
     if report.damaged:
         print(f"the live generation could not be built on ({report.damaged}); rebuilt from the corpus",
               file=sys.stderr)
+    if not report.stories:
+        print(f"the index holds no story: {layout.corpus_dir(args.corpus)} has no page that gave one; searches "
+              "find nothing until pages are added and indexed", file=sys.stderr)
     if uri is not None:
         from storysearch.index.milvus_store import export_generation
 

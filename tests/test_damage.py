@@ -283,6 +283,32 @@ def test_a_stories_file_cut_mid_character_names_file_and_line(built):
         len(StoryStore(path))
 
 
+def test_an_empty_corpus_gives_an_empty_index_that_answers_and_grows(tmp_path, embedder, capsys):
+    """An empty corpus folder (a new archive, every page removed): the index
+    holds no story, and every search, count, check and page says so plainly."""
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
+
+    corpus, folder, cache = tmp_path / "corpus", tmp_path / "index", tmp_path / "cache"
+    corpus.mkdir()
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    engine = SearchEngine(folder)
+    assert [engine.search("乡贤", mode, 10) for mode in ("keyword", "semantic", "hybrid")] == [[], [], []]
+    assert engine.search('“乡贤” 治理', "keyword", 10) == []  # (the Whoosh conditions too)
+    assert check_index(folder).ok
+    client = create_app(LiveEngine(folder, poll_seconds=3600), WebSettings()).test_client()
+    answer = client.get("/api/search?q=乡贤")
+    assert answer.status_code == 200 and answer.get_json()["total"] == 0
+    assert "没有找到" in client.get("/?q=乡贤").get_data(as_text=True)
+    (corpus / "a.txt").write_text(PAGE, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)
+    assert SearchEngine(folder).search("乡贤", "hybrid", 10)
+    (corpus / "a.txt").unlink()
+    assert main(["index", "--corpus", str(corpus), "--index", str(folder)]) == 0
+    assert "the index holds no story" in capsys.readouterr().err
+    assert SearchEngine(folder).search("乡贤", "hybrid", 10) == [] and check_index(folder).ok
+
+
 def test_passages_emptied_under_a_running_server(built):
     from storysearch.web.app import create_app
     from storysearch.web.settings import WebSettings
