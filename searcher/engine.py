@@ -380,7 +380,8 @@ class SearchEngine:
         if self._similar_to(story_id, text) == "story":
             hits = self.similar.similar_to_story(story_id, k)
         else:
-            hits = self.similar.similar_to_text(text, k)
+            holds = self.keyword.holding_any_of([text])
+            hits = self.similar.similar_to_text(text, k, lambda story_id: bool(holds[self.table.row[story_id]]))
         return [(hit, self.stories[hit.docid]) for hit in hits]
 
     def similar_practices(self, story_id: str | None = None, text: str | None = None,

@@ -324,8 +324,12 @@ class KeywordSearcher(Searcher):
 
     def holding_any(self, parsed: ParsedQuery) -> np.ndarray:
         """The stories that hold at least one of the query's terms."""
+        return self.holding_any_of(parsed.positive_texts)
+
+    def holding_any_of(self, texts: Sequence[str]) -> np.ndarray:
+        """The stories that hold at least one of the terms of ``texts`` (plain text)."""
         held = np.zeros(self.table.size, dtype=bool)
-        for term in match_terms(parsed.positive_texts):
+        for term in match_terms(texts):
             held |= self._sparse.holding(term)
         return held
 

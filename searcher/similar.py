@@ -7,7 +7,7 @@ copy. Each result says why: the best-matching passage of each side.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,9 +96,15 @@ class SimilarSearcher:
         ranked = self._closest(self.semantic.story_vectors(story_id), pids, exclude={story_id})
         return self._hits(self._collapse(ranked, k, story), story)
 
-    def similar_to_text(self, text: str, k: int = 10) -> list[SimilarHit]:
+    def similar_to_text(self, text: str, k: int = 10,
+                        holds_a_term: Callable[[str], bool] = lambda story_id: False) -> list[SimilarHit]:
+        """The stories closest to ``text`` that are close in meaning by the
+        search's floors (floors.py; ``holds_a_term``: whether a story holds
+        one of the text's terms), so that a question the archive never
+        reported finds nothing rather than its least distant stories."""
         vector = self.semantic.embed_text(" ".join(text.split()))
         if vector is None:
             return []
-        ranked = self._closest(vector.reshape(1, -1), None, exclude=set())
+        ranked = [(docid, best) for docid, best in self._closest(vector.reshape(1, -1), None, exclude=set())
+                  if self.semantic.floors.close(best[0], holds_a_term(docid))]
         return self._hits(self._collapse(ranked, k, None), None)

@@ -40,6 +40,22 @@ def test_similar_to_a_description(engine):
     assert hits[0].reason["passage"] is None and hits[0].reason["match"]
 
 
+@pytest.mark.parametrize("text", ["量子计算机", "火星探测器发射", "NBA篮球比赛"])
+def test_a_description_the_archive_never_reported_finds_nothing(engine, text):
+    """Similar stories to a text keep the search's floors: a question about
+    something the archive never reported finds no story (it found the 26
+    least distant of 38, at similarities of 0.80 to 0.84)."""
+    assert engine.similar_hits(text=text, k=50) == []
+    assert engine.search(text, "semantic", 50) == []
+
+
+def test_similar_to_a_description_keeps_what_is_close_in_meaning(engine):
+    found = engine.similar_hits(text="老旧小区停车难怎么解决", k=50)
+    floors = engine.semantic.floors
+    assert found and all(hit.score >= floors.word for hit, _ in found)
+    assert any(hit.score < floors.similarity for hit, _ in found)  # (held a term of the text)
+
+
 @pytest.fixture(scope="module")
 def reprinted(tmp_path_factory, embedder):
     """A corpus where one story is printed again in another file, once verbatim
