@@ -41,6 +41,12 @@ def _bound(text: str, end: bool) -> str:
         raise QueryError(f"{text!r} is not a date that exists", f"“{text}”这个日期不存在。") from None
 
 
+def _in_order(start: str, end: str, message: str) -> None:
+    """QueryError (``message``) for a date range that ends before it starts."""
+    if start and end and start > end:
+        raise QueryError(message, f"起始日期 {start} 晚于截止日期 {end}。")
+
+
 @dataclass(frozen=True)
 class Filters:
     source: str = ""  # a corpus file, or (from ``source:``) the beginning of its path
@@ -79,9 +85,7 @@ class Filters:
                              f"不认识的筛选条件：{'、'.join(unknown)}。")
         date_from = _bound(values["date_from"], end=False) if values.get("date_from") else ""
         date_to = _bound(values["date_to"], end=True) if values.get("date_to") else ""
-        if date_from and date_to and date_from > date_to:
-            raise QueryError(f"date_from {date_from} is after date_to {date_to}",
-                             f"起始日期 {date_from} 晚于截止日期 {date_to}。")
+        _in_order(date_from, date_to, f"date_from {date_from} is after date_to {date_to}")
         return cls(source=values.get("source", ""), author=values.get("author", ""), paper=values.get("paper", ""),
                    place=values.get("place", ""), date_from=date_from, date_to=date_to)
 
@@ -98,6 +102,7 @@ class Filters:
             elif name == "date":
                 low, _, high = value.partition("..")
                 start, end = _bound(low or high, end=False), _bound(high or low, end=True)
+                _in_order(start, end, f"date:{value} starts at {start}, after it ends ({end})")
                 result = replace(result, date_from=max(result.date_from, start), date_to=min(result.date_to or end, end))
         return result
 

@@ -43,6 +43,10 @@ def test_bad_filters_are_clear_errors(archive, embedder):
                              ({"date_from": "2024", "date_to": "2023"}, "is after"), ({"city": "杭州"}, "unknown filter")):
         with pytest.raises(QueryError, match=message):
             engine.search("社区", "keyword", 10, filters)
+    for query in ("社区 date:2024..2023", "社区 日期:2024-05..2024-04", "社区 -date:2024..2023"):  # as the parameters
+        with pytest.raises(QueryError, match="starts at 2024.*after it ends") as refused:
+            engine.search(query, "keyword", 10)
+        assert "晚于截止日期" in refused.value.chinese
 
 
 def test_sorting_by_date_covers_every_match(archive):
