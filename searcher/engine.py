@@ -80,6 +80,7 @@ class Ranking:
     total: int  # stories that match (hold the query's words; in semantic mode, close in meaning)
     facets: dict[str, list[dict]] = field(default_factory=dict)
     related: int = 0  # in hybrid mode, stories close in meaning that do not match
+    sort: str = "relevance"  # the order of the hits (browsing without a query: newest unless asked otherwise)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ class SearchEngine:
 
     def _analyzer_warnings(self) -> list[Notice]:
         built, now = self.meta.get("analyzer", {}), analyzer_settings()
-        changed = sorted(key for key in set(built) | set(now) if built.get(key) != now.get(key))
+        # (where the user dictionaries lie is recorded for people: their words are the checksum's,
+        # so an installation moved to another folder, the same dictionaries in it, differs in nothing)
+        changed = sorted(key for key in set(built) | set(now) if key != "userdicts" and built.get(key) != now.get(key))
         if not changed:
             return []
         return [Notice(f"the index was built with other analyzer settings ({', '.join(changed)} differ), so keyword "
@@ -271,7 +274,7 @@ class SearchEngine:
         filters = as_filters(filters)
         if not query.strip():
             if not filters:
-                return Ranking([], 0)
+                return Ranking([], 0, sort=sort)
             # Browsing: every story the filters let through, newest first unless asked otherwise.
             mode, sort = "keyword", "newest" if sort == "relevance" else sort
         parsed = check_conditions(parse_query(query))
@@ -331,7 +334,7 @@ class SearchEngine:
         counted = matches if allowed is None else matches & allowed
         if mode == "semantic":
             counted, related = related, np.zeros(self.table.size, dtype=bool)
-        return Ranking(hits, int(counted.sum()), self.table.facets(found, filters), int(related.sum()))
+        return Ranking(hits, int(counted.sum()), self.table.facets(found, filters), int(related.sum()), sort)
 
     def _by_date(self, hits: list[Hit], within: np.ndarray, matches: np.ndarray, newest: bool) -> list[Hit]:
         """Every story of the set by date, the relevance ranking breaking ties."""

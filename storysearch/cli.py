@@ -246,30 +246,42 @@ def _search(args) -> int:
     from storysearch.searcher import SearchEngine
     from storysearch.web import records
 
-    engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
-    for warning in engine.warnings:
-        print(f"storysearch: warning: {warning}", file=sys.stderr)
     filters = {name: value for name, value in (("source", args.source), ("author", args.author),
                                                ("paper", args.paper), ("place", args.place),
                                                ("date_from", args.date_from),
                                                ("date_to", args.date_to)) if value}
+    browsing = not args.query.strip()
+    if browsing and not filters:
+        raise QueryError("give a query, or a filter to list its stories (--paper, --place, --author, --source, "
+                         "--date-from, --date-to)")
+    engine = SearchEngine(layout.index_dir(args.index), fusion=args.fusion)
+    for warning in engine.warnings:
+        print(f"storysearch: warning: {warning}", file=sys.stderr)
     response = records.search_response(engine, args.query, args.mode, args.k, filters, explain=args.explain,
                                        sort=args.sort)
     if args.json:
         print(json.dumps(response, ensure_ascii=False, indent=2))
         return 0
-    if args.query.strip():
+    if browsing:
+        print(f"{response['total']} stories let through by the filters, {response['sort']} first"
+              if response["total"] else "nothing found: no story meets these filters")
+    else:
         held = "close in meaning" if args.mode == "semantic" else "hold the query's words"
         more = f", {response['related']} more close in meaning" if response["related"] else ""
-        print(f"{response['total']} stories {held}{more}" if response["total"] or response["related"]
-              else "nothing found: no story holds these words or is close in meaning")
+        if response["total"] or response["related"]:
+            print(f"{response['total']} stories {held}{more}")
+        elif response["without_filters"]:
+            print(f"nothing found among the stories the filters let through ({response['without_filters']} "
+                  "without the filters)")
+        else:
+            print("nothing found: no story holds these words or is close in meaning")
     if response.get("did_you_mean"):
         print(f"did you mean: {response['did_you_mean']['query']}")
     for hit in response["hits"]:
         ranks = ", ".join(f"{name} #{rank}" for name, rank in hit["ranks"].items() if rank)
         how = "match" if hit["matched"] else "by meaning"
-        print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  "
-              f"score {hit['score']:.4f} ({how}; {ranks})  id {hit['id']}")
+        found = f"{hit['date'] or 'undated'}" if browsing else f"score {hit['score']:.4f} ({how}; {ranks})"
+        print(f"{hit['rank']:>3}. {hit['headline'] or '(无标题)'}  [{hit['source']}]  {found}  id {hit['id']}")
     return 0
 
 

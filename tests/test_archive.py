@@ -128,3 +128,19 @@ def test_browsing_by_place_without_a_query(client):
     assert body["total"] == len(body["hits"]) >= 3
     page = client.get("/", query_string={"place": "临平区"}).get_data(as_text=True)
     assert "怎么查" not in page and "已筛选" in page and "临平区" in page
+    # the order the list is in is the one said: newest first, in the answer and the sort menu; no match badge
+    assert body["sort"] == "newest" and [h["date"] for h in body["hits"]] == sorted(
+        (h["date"] for h in body["hits"]), reverse=True)
+    assert 'value="newest" selected' in page and 'class="badge' not in page
+    asked = client.get("/api/search", query_string={"place": "临平区", "sort": "oldest"}).get_json()
+    assert asked["sort"] == "oldest"
+
+
+def test_a_filter_that_leaves_nothing_says_so_and_how_many_without_it(client):
+    body = client.get("/api/search", query_string={"q": "乡贤", "paper": "萧山党建"}).get_json()
+    whole = client.get("/api/search", query_string={"q": "乡贤"}).get_json()
+    assert body["total"] == body["related"] == 0 and whole["total"]
+    assert body["without_filters"] == whole["total"] + whole["related"] and whole["without_filters"] is None
+    page = client.get("/", query_string={"q": "乡贤", "paper": "萧山党建"}).get_data(as_text=True)
+    assert f"在所选筛选条件下没有找到与“乡贤”相关的报道（不加筛选有 {body['without_filters']} 篇）" in page
+    assert "已筛选" in page  # the filter to take off is shown, though nothing was found

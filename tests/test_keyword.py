@@ -151,6 +151,9 @@ def test_index_built_with_other_analyzer_settings_warns(corpus_index, embedder, 
     shutil.copytree(corpus_index, copy)
     meta_path = layout.current_generation(copy) / layout.META
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["analyzer"]["userdicts"] = ["/opt/elsewhere/index/data/userdict.txt"]  # an installation moved
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    assert SearchEngine(copy, embedder).warnings == []
     meta["analyzer"]["dictionary_checksum"] = "0" * 64
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     engine = SearchEngine(copy, embedder)

@@ -137,12 +137,16 @@ def openapi_spec(server_url: str) -> dict:
                 "explain": {"type": "object"}}}]},
             "SearchResponse": {"type": "object", "required": ["query", "mode", "total", "hits"], "properties": {
                 "query": {"type": "string"}, "mode": {"type": "string"}, "filters": {"type": "object"},
-                "sort": {"enum": ["relevance", "newest", "oldest"]},
                 "total": {"type": "integer", "description": "every matching story, exactly: stories that hold "
                           "the query's words (README, 'Honest counts'); in semantic mode, stories close in meaning "
                           "above the similarity floor"},
                 "related": {"type": "integer", "description": "hybrid mode: stories that do not hold the words "
                             "but are close in meaning (above the similarity floor), among the first 100 by meaning"},
+                "without_filters": {"type": ["integer", "null"], "description": "when the filters let none of "
+                                    "the stories found through (total and related 0): how many the query finds "
+                                    "without them (total and related); null otherwise"},
+                "sort": {"enum": ["relevance", "newest", "oldest"], "description": "the order of the hits: "
+                         "browsing with filters and no query lists newest first unless asked otherwise"},
                 "ranked": {"type": "integer", "description": "how many can be paged through (at most 100)"},
                 "facets": {"type": "object", "description": "counts over the whole match set, each with the "
                            "other filters applied", "properties": {

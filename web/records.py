@@ -48,8 +48,13 @@ def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: i
     """One page of results for the request, as the API answers it."""
     results = engine.results(query, mode, k, filters, offset, fusion, sort)
     ranking = results.ranking
-    return {"query": query, "mode": mode, "sort": sort, "filters": results.filters.active,
-            "total": ranking.total, "related": ranking.related, "ranked": len(ranking.hits),
+    without_filters = None  # found nothing where the filters let through: how many stories it finds without them
+    if query.strip() and results.filters and not (ranking.total or ranking.related):
+        whole = engine.ranking(query, mode, None, fusion, sort)
+        without_filters = whole.total + whole.related
+    return {"query": query, "mode": mode, "sort": ranking.sort, "filters": results.filters.active,
+            "total": ranking.total, "related": ranking.related, "without_filters": without_filters,
+            "ranked": len(ranking.hits),
             "offset": results.offset, "facets": ranking.facets,
             "hits": [hit_record(hit, story, explain, results.fusion)
                      for hit, story in zip(results.hits, results.stories)],
