@@ -64,6 +64,7 @@ class BuildReport:
     passages: int
     seconds: float
     skipped: list[SkippedFile] = field(default_factory=list)
+    partly_read: list[tuple[str, str]] = field(default_factory=list)  # (source, what of it is not text): read now
     embedded: int = 0  # passages embedded now; the others came from the cache or the last generation
     added: list[str] = field(default_factory=list)  # corpus files new, changed or removed since
     changed: list[str] = field(default_factory=list)
@@ -285,6 +286,9 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
     report.skipped = skipped
     for item in skipped:
         log.warning("skipped %s: %s", item.source, item.reason)
+    report.partly_read = [(page.source, page.unreadable) for page in pages if page.unreadable]
+    for source, unreadable in report.partly_read:
+        log.warning("read %s in part: %s", source, unreadable)
     metadata = {page.source: manifest.metadata(page.source, page.text) for page in pages if page.read}
     fingerprints = {source: found.fingerprint() for source, found in metadata.items()}
     editions = {source: edition(found.paper, found.date, found.page) for source, found in metadata.items()}

@@ -10,6 +10,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # UTF-8 first (strict, so GBK bytes never pass as mojibake), then GB18030,
 # the superset of GBK and GB2312 that Chinese Windows tools write.
@@ -19,10 +20,25 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 MAX_CONTROL_RATIO = 0.01
+# A page that is UTF-8 text but for a few stray bytes (a transfer that cut a
+# character, a byte flipped on disk) is read with each run of them replaced
+# by U+FFFD and reported, rather than lost whole: at most one run in 500
+# bytes (and always four: a byte put into a character makes up to four) and
+# one in ten characters, else it is not UTF-8 text. (GBK read as UTF-8 is an
+# error a character; UTF-8 Chinese read as GB18030 is mojibake with few
+# errors, so GB18030 is read strictly only.)
+MAX_UNREADABLE_SHARE = 0.002
+MIN_UNREADABLE = 4
 CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, less \t \n \f \r (counted in C, not char by char)
 
 
 RACY_NS = 2_000_000_000  # a file changed this recently may change again within its timestamp's precision
+
+
+class Decoded(NamedTuple):
+    text: str
+    encoding: str
+    unreadable: str = ""  # what could not be read, replaced with U+FFFD: "" when every byte was text
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class Page:
     mtime_ns: int | None = None
     inode: int = 0
     read: bool = True
+    unreadable: str = ""  # Decoded.unreadable
 
     def stat_record(self) -> dict:
         """What meta.json records of the file besides its hash, for the next update."""
@@ -70,11 +87,11 @@ def _looks_like_utf16(data: bytes) -> bool:
     return False
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _decode(data: bytes) -> Decoded:
     for mark, encoding in BYTE_ORDER_MARKS:
         if data.startswith(mark):
             try:
-                return data.decode(encoding), encoding
+                return Decoded(data.decode(encoding), encoding)
             except UnicodeDecodeError:
                 raise UnreadableFile(f"the file starts with a {encoding.upper()} byte-order mark "
                                      f"but is not {encoding.upper()} text") from None
@@ -83,25 +100,38 @@ def _decode(data: bytes) -> tuple[str, str]:
             raise UnreadableFile("the file looks like UTF-16 without a byte-order mark, which is not "
                                  "supported; save it as UTF-8")
         raise UnreadableFile("the file is binary (it contains NUL bytes)")
+    first_error = None  # (UTF-8's: ENCODINGS begins with it)
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding), encoding.replace("-sig", "")
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile("the file is neither UTF-8 nor GB18030/GBK text")
+            return Decoded(data.decode(encoding), encoding.replace("-sig", ""))
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc.start
+    return _utf8_with_stray_bytes(data, first_error)
 
 
-def decode_page(data: bytes) -> tuple[str, str]:
-    """Return (text, encoding) with newlines normalized to ``\\n``."""
+def _utf8_with_stray_bytes(data: bytes, first_error: int) -> Decoded:
+    """UTF-8 text with a few stray bytes (MAX_UNREADABLE_SHARE), each run
+    replaced by one U+FFFD; UnreadableFile when it is not UTF-8 text."""
+    text = data.decode("utf-8-sig", errors="replace")
+    stray = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+    if stray > max(MIN_UNREADABLE, MAX_UNREADABLE_SHARE * len(data)) or stray > 0.1 * len(text):
+        raise UnreadableFile("the file is neither UTF-8 nor GB18030/GBK text")
+    line = data[:first_error].count(b"\n") + 1
+    return Decoded(text, "utf-8", f"{stray} run{'s' if stray > 1 else ''} of bytes that are not UTF-8 text, "
+                                  f"replaced with \ufffd (the first on line {line})")
+
+
+def decode_page(data: bytes) -> Decoded:
+    """The text (newlines normalized to ``\\n``), its encoding and what of it could not be read."""
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    text, encoding = _decode(data)
+    text, encoding, unreadable = _decode(data)
     if not text.strip():  # str.strip knows the ideographic space and other Unicode blanks
         raise UnreadableFile("the file is empty (it holds only whitespace)")
     controls = len(CONTROL.findall(text))
     if controls > MAX_CONTROL_RATIO * len(text):
         raise UnreadableFile("the file is binary (too many control characters)")
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+    return Decoded(text.replace("\r\n", "\n").replace("\r", "\n"), encoding, unreadable)
 
 
 def read_corpus(folder: Path, known: dict[str, dict] | None = None) -> tuple[list[Page], list[SkippedFile]]:
@@ -157,7 +187,7 @@ def read_page(folder: Path, source: str) -> Page:
     path = Path(folder) / source
     status = path.stat()
     data = path.read_bytes()
-    text, encoding = decode_page(data)
+    text, encoding, unreadable = decode_page(data)
     fresh = status.st_mtime_ns > time.time_ns() - RACY_NS
     return Page(source, text, encoding, hashlib.sha256(data).hexdigest(), status.st_size,
-                None if fresh else status.st_mtime_ns, status.st_ino)
+                None if fresh else status.st_mtime_ns, status.st_ino, unreadable=unreadable)

@@ -149,6 +149,8 @@ def _index(args) -> int:
                              wait=args.wait, precision=args.precision, cluster=cluster)
     for item in report.skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
+    for source, unreadable in report.partly_read:
+        print(f"read {source} in part: {unreadable}", file=sys.stderr)
     for warning in report.manifest_warnings:
         print(f"manifest: {warning}", file=sys.stderr)
     for source in report.without_stories:
@@ -219,6 +221,8 @@ def _stories(args) -> int:
     for item in skipped:
         print(f"skipped {item.source}: {item.reason}", file=sys.stderr)
     for page in pages:
+        if page.unreadable:
+            print(f"read {page.source} in part: {page.unreadable}", file=sys.stderr)
         result = segment_page(page.source, page.text, explain=args.explain)
         if args.explain:
             lines = page.text.split("\n")

@@ -22,11 +22,12 @@ ANY_TEXT = st.one_of(st.text(max_size=300), CHINESE)
 @given(st.binary(max_size=2000))
 def test_any_bytes_decode_or_get_a_reason(data):
     try:
-        text, encoding = decode_page(data)
+        text, encoding, unreadable = decode_page(data)
     except UnreadableFile as exc:
         assert str(exc)
     else:
         assert encoding in ("utf-8", "gb18030") and "\r" not in text
+        assert (text.count("\ufffd") > data.decode(encoding, "ignore").count("\ufffd")) == bool(unreadable)
 
 
 @FAST
@@ -39,7 +40,7 @@ def test_gbk_text_is_read_back(data):
         except UnicodeDecodeError:
             pass
     try:
-        text, _ = decode_page(data)
+        text, *_ = decode_page(data)
     except UnreadableFile:
         return
     assert text.replace("\n", "") == data.decode("gb18030").replace("\r\n", "\n").replace("\r", "\n").replace("\n", "")

@@ -6,6 +6,7 @@ from storysearch.index import layout
 from storysearch.index.build import build_index
 from storysearch.index.embedding import DEFAULT_MODEL
 from storysearch.cli import main
+from storysearch.searcher import SearchEngine
 
 REQUIRED = {"id", "source", "headline", "subheadline", "authors", "paragraphs", "captions", "flags"}
 PAGE = "乡贤参与 基层治理\r\n\r\n张三 李四\r\n\r\n近日,某镇乡贤联谊会推进乡贤参与基层治理,效果明显。\r\n"
@@ -49,8 +50,14 @@ def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
         skipped.append(("\\xcf\\xe7\\xcf\\xcd.txt", "its name is not UTF-8 text (rename the file)"))
     except OSError:  # a file system that takes UTF-8 names only (APFS, ZFS with utf8only)
         pass
+    stray = PAGE.replace("\r\n", "\n").replace("乡贤", "老旧小区", 1).encode("utf-8")  # a byte flipped on its way
+    at = stray.index("近日".encode("utf-8")) + 4
+    (corpus / "stray.txt").write_bytes(stray[:at] + b"\xff" + stray[at:])
     report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
-    assert report.stories == 1
+    assert report.stories == 2  # the page with a stray byte is read, the byte replaced, not lost whole
+    assert report.partly_read == [("stray.txt", "4 runs of bytes that are not UTF-8 text, replaced with \ufffd "
+                                                "(the first on line 5)")]  # (inside 日: its head, the byte, its two tail bytes)
+    assert SearchEngine(tmp_path / "index").search("老旧小区", "keyword", 3)
     assert [(s.source, s.reason) for s in report.skipped] == skipped
     meta = json.loads((layout.current_generation(tmp_path / "index") / "meta.json").read_text(encoding="utf-8"))
     assert meta["skipped"] == [{"source": source, "reason": reason} for source, reason in skipped]
