@@ -303,3 +303,12 @@ def bigram_analyzer():
 
 def analyzer_settings() -> dict:
     return AnalyzerSettings.current().describe()
+
+
+def analyzer_differences(built: dict | None, now: dict) -> list[str]:
+    """What differs between the analyzer an index was built with and this
+    one. Where the user dictionaries lie is recorded for people: their words
+    are the checksum's, so an installation moved to another folder, the same
+    dictionaries in it, differs in nothing."""
+    built = built or {}
+    return sorted(key for key in set(built) | set(now) if key != "userdicts" and built.get(key) != now.get(key))

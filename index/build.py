@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import layout, settings
-from .analysis import analyzer_settings
+from .analysis import analyzer_differences, analyzer_settings
 from .corpus import SkippedFile, read_corpus, read_page
 from .embedding import DEFAULT_MODEL, load_embedder
 from .embedding_cache import EmbeddingCache, default_cache_dir
@@ -298,7 +298,7 @@ def _build(corpus, folder, model_name, precision, cache_dir, ann_threshold, rebu
             fingerprints[page.source] = recorded.get("metadata")
             editions[page.source] = tuple(recorded["edition"]) if recorded.get("edition") else None
     clock.lap("corpus")
-    keyword_incremental = previous is not None and previous.meta.get("analyzer") == analyzer
+    keyword_incremental = previous is not None and not analyzer_differences(previous.meta.get("analyzer"), analyzer)
     vectors_incremental = previous is not None and layout.recorded_model(previous.meta) == (model_name, precision)
     if previous is not None and not keyword_incremental:
         log.info("the analyzer settings changed: the keyword index is rebuilt")

@@ -20,13 +20,12 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 MAX_CONTROL_RATIO = 0.01
-# A page that is UTF-8 text but for a few stray bytes (a transfer that cut a
-# character, a byte flipped on disk) is read with each run of them replaced
-# by U+FFFD and reported, rather than lost whole: at most one run in 500
-# bytes (and always four: a byte put into a character makes up to four) and
-# one in ten characters, else it is not UTF-8 text. (GBK read as UTF-8 is an
-# error a character; UTF-8 Chinese read as GB18030 is mojibake with few
-# errors, so GB18030 is read strictly only.)
+# A page that is UTF-8 text but for a few runs of stray bytes (a transfer
+# that cut a character, a byte flipped on disk) is read with each of them
+# replaced by U+FFFD and reported, rather than lost whole: at most one run in
+# 500 bytes (and always four) and one in ten characters, else it is not UTF-8
+# text. (GBK read as UTF-8 is an error a character; UTF-8 Chinese read as
+# GB18030 is mojibake with few errors, so GB18030 is read strictly only.)
 MAX_UNREADABLE_SHARE = 0.002
 MIN_UNREADABLE = 4
 CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below 32, less \t \n \f \r (counted in C, not char by char)
@@ -58,7 +57,8 @@ class Page:
 
     def stat_record(self) -> dict:
         """What meta.json records of the file besides its hash, for the next update."""
-        return {"size": self.size, "mtime_ns": self.mtime_ns, "inode": self.inode}
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "inode": self.inode,
+                **({"unreadable": self.unreadable} if self.unreadable else {})}
 
 
 @dataclass(frozen=True)
@@ -100,25 +100,30 @@ def _decode(data: bytes) -> Decoded:
             raise UnreadableFile("the file looks like UTF-16 without a byte-order mark, which is not "
                                  "supported; save it as UTF-8")
         raise UnreadableFile("the file is binary (it contains NUL bytes)")
-    first_error = None  # (UTF-8's: ENCODINGS begins with it)
     for encoding in ENCODINGS:
         try:
             return Decoded(data.decode(encoding), encoding.replace("-sig", ""))
-        except UnicodeDecodeError as exc:
-            first_error = first_error or exc.start
-    return _utf8_with_stray_bytes(data, first_error)
+        except UnicodeDecodeError:
+            continue
+    return _utf8_with_stray_bytes(data)
 
 
-def _utf8_with_stray_bytes(data: bytes, first_error: int) -> Decoded:
-    """UTF-8 text with a few stray bytes (MAX_UNREADABLE_SHARE), each run
-    replaced by one U+FFFD; UnreadableFile when it is not UTF-8 text."""
+REPLACED = re.compile("\ufffd+")
+
+
+def _utf8_with_stray_bytes(data: bytes) -> Decoded:
+    """UTF-8 text with a few runs of stray bytes (MAX_UNREADABLE_SHARE), each
+    byte replaced by U+FFFD; UnreadableFile when it is not UTF-8 text."""
     text = data.decode("utf-8-sig", errors="replace")
-    stray = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
-    if stray > max(MIN_UNREADABLE, MAX_UNREADABLE_SHARE * len(data)) or stray > 0.1 * len(text):
+    runs = len(REPLACED.findall(text)) - len(REPLACED.findall(data.decode("utf-8-sig", errors="ignore")))
+    if runs > max(MIN_UNREADABLE, MAX_UNREADABLE_SHARE * len(data)) or runs > 0.1 * len(text):
         raise UnreadableFile("the file is neither UTF-8 nor GB18030/GBK text")
-    line = data[:first_error].count(b"\n") + 1
-    return Decoded(text, "utf-8", f"{stray} run{'s' if stray > 1 else ''} of bytes that are not UTF-8 text, "
-                                  f"replaced with \ufffd (the first on line {line})")
+    try:
+        data.decode("utf-8")  # (a byte-order mark is UTF-8 too: the position counts from the file's start)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+    return Decoded(text, "utf-8", f"{runs} run{'s' if runs > 1 else ''} of bytes that are not UTF-8 text, "
+                                  f"each byte replaced with \ufffd (the first on line {line})")
 
 
 def decode_page(data: bytes) -> Decoded:
@@ -161,7 +166,7 @@ def read_corpus(folder: Path, known: dict[str, dict] | None = None) -> tuple[lis
             if status is not None and (status.st_size, status.st_mtime_ns, status.st_ino) == (
                     recorded.get("size"), recorded["mtime_ns"], recorded.get("inode")) and recorded.get("sha256"):
                 pages.append(Page(source, "", "", recorded["sha256"], status.st_size, status.st_mtime_ns,
-                                  status.st_ino, read=False))
+                                  status.st_ino, read=False, unreadable=recorded.get("unreadable", "")))
                 continue
         try:
             pages.append(read_page(folder, source))

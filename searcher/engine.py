@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from storysearch.index import layout, settings
-from storysearch.index.analysis import analyzer_settings
+from storysearch.index.analysis import analyzer_differences, analyzer_settings
 from storysearch.index.embedding import Embedder, load_embedder
 from storysearch.index.stories import Story, StoryStore
 
@@ -187,10 +187,7 @@ class SearchEngine:
         return SimilarSearcher(self.semantic, self.stories)
 
     def _analyzer_warnings(self) -> list[Notice]:
-        built, now = self.meta.get("analyzer", {}), analyzer_settings()
-        # (where the user dictionaries lie is recorded for people: their words are the checksum's,
-        # so an installation moved to another folder, the same dictionaries in it, differs in nothing)
-        changed = sorted(key for key in set(built) | set(now) if key != "userdicts" and built.get(key) != now.get(key))
+        changed = analyzer_differences(self.meta.get("analyzer"), analyzer_settings())
         if not changed:
             return []
         return [Notice(f"the index was built with other analyzer settings ({', '.join(changed)} differ), so keyword "
@@ -378,7 +375,8 @@ class SearchEngine:
 
     def similar_hits(self, story_id: str | None = None, text: str | None = None,
                      k: int = 10) -> list[tuple[SimilarHit, Story]]:
-        """The stories nearest a story (KeyError for an unknown id) or a text, with their stories."""
+        """The stories nearest a story (KeyError for an unknown id) or a text
+        (those close in meaning by the search's floors), with their stories."""
         check_k(k)
         if self._similar_to(story_id, text) == "story":
             hits = self.similar.similar_to_story(story_id, k)

@@ -3,7 +3,9 @@
 Two stories are as close as their closest pair of passages. The story itself
 and its duplicates (the same story printed twice, a near-identical copy) are
 left out, and duplicates among the results are collapsed into the fullest
-copy. Each result says why: the best-matching passage of each side.
+copy. Each result says why: the best-matching passage of each side. The
+stories near a text are those close in meaning by the search's floors
+(floors.py), so that a text the archive never reported finds none.
 """
 from __future__ import annotations
 

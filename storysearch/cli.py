@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="search the index")
     _add_folders(search)
-    search.add_argument("query")
+    search.add_argument("query", nargs="?", default="",
+                        help="what to search for; without it, the filters list their stories (newest first)")
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("-k", type=int, default=10, help="number of hits (default: %(default)s)")
     search.add_argument("--json", action="store_true", help="print one JSON object")

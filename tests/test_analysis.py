@@ -81,3 +81,14 @@ def test_settings_record_a_checksum_that_follows_the_user_dictionary(tmp_path, m
     settings.use(settings.load())
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         AnalyzerSettings.current().user_words()
+
+
+def test_an_index_built_elsewhere_with_the_same_dictionaries_differs_in_nothing():
+    """Building and searching ask the same question (index/analysis.analyzer_differences):
+    the dictionaries' paths are for people, their words the checksum's."""
+    from storysearch.index.analysis import analyzer_differences, analyzer_settings
+
+    now = analyzer_settings()
+    assert analyzer_differences({**now, "userdicts": ["/opt/elsewhere/userdict.txt"]}, now) == []
+    assert analyzer_differences({**now, "dictionary_checksum": "0" * 64}, now) == ["dictionary_checksum"]
+    assert "analyzer_version" in analyzer_differences(None, now)

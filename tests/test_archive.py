@@ -131,7 +131,8 @@ def test_browsing_by_place_without_a_query(client):
     # the order the list is in is the one said: newest first, in the answer and the sort menu; no match badge
     assert body["sort"] == "newest" and [h["date"] for h in body["hits"]] == sorted(
         (h["date"] for h in body["hits"]), reverse=True)
-    assert 'value="newest" selected' in page and 'class="badge' not in page
+    # (the menu keeps what was asked, so a query typed next is ranked by relevance: the default reads 最新在前)
+    assert 'value="relevance" selected>默认（最新在前）' in page and 'class="badge' not in page
     asked = client.get("/api/search", query_string={"place": "临平区", "sort": "oldest"}).get_json()
     assert asked["sort"] == "oldest"
 
@@ -144,3 +145,10 @@ def test_a_filter_that_leaves_nothing_says_so_and_how_many_without_it(client):
     page = client.get("/", query_string={"q": "乡贤", "paper": "萧山党建"}).get_data(as_text=True)
     assert f"在所选筛选条件下没有找到与“乡贤”相关的报道（不加筛选有 {body['without_filters']} 篇）" in page
     assert "已筛选" in page  # the filter to take off is shown, though nothing was found
+    assert f"去掉筛选条件</a>，有 {body['without_filters']} 篇" in page and "错别字" not in page
+
+
+def test_no_result_advice_offers_meaning_only_where_the_search_did_not_use_it(client):
+    advice = "按意思查找，不要求字面相同"
+    assert advice not in client.get("/", query_string={"q": "量子计算机"}).get_data(as_text=True)  # hybrid
+    assert advice in client.get("/", query_string={"q": "量子计算机", "mode": "keyword"}).get_data(as_text=True)

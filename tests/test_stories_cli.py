@@ -37,6 +37,10 @@ def test_gbk_crlf_page_is_read_and_bad_files_are_reported_by_name(tmp_path, caps
     assert "skipped empty.txt: the file is empty" in err
     assert "skipped image.txt: the file is binary" in err
     assert "skipped latin1.txt: the file is neither UTF-8 nor GB18030/GBK text" in err
+    page = PAGE.encode("utf-8")
+    (tmp_path / "stray.txt").write_bytes(page[:-8] + b"\xff" + page[-8:])
+    assert main(["stories", str(tmp_path), "--json"]) == 0
+    assert "read stray.txt in part: 1 run of bytes that are not UTF-8 text" in capsys.readouterr().err
 
 
 def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
@@ -55,9 +59,11 @@ def test_build_skips_bad_files_and_indexes_the_rest(tmp_path, embedder):
     (corpus / "stray.txt").write_bytes(stray[:at] + b"\xff" + stray[at:])
     report = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)
     assert report.stories == 2  # the page with a stray byte is read, the byte replaced, not lost whole
-    assert report.partly_read == [("stray.txt", "4 runs of bytes that are not UTF-8 text, replaced with \ufffd "
-                                                "(the first on line 5)")]  # (inside 日: its head, the byte, its two tail bytes)
+    assert report.partly_read == [("stray.txt", "1 run of bytes that are not UTF-8 text, each byte replaced with "
+                                                "\ufffd (the first on line 5)")]  # (日 cut by the byte: 4 bytes)
     assert SearchEngine(tmp_path / "index").search("老旧小区", "keyword", 3)
+    again = build_index(corpus, tmp_path / "index", DEFAULT_MODEL)  # the page is not read again, and still said
+    assert again.up_to_date and again.partly_read == report.partly_read
     assert [(s.source, s.reason) for s in report.skipped] == skipped
     meta = json.loads((layout.current_generation(tmp_path / "index") / "meta.json").read_text(encoding="utf-8"))
     assert meta["skipped"] == [{"source": source, "reason": reason} for source, reason in skipped]

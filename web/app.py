@@ -262,7 +262,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                    "filters": {}, "results": [], "total": 0, "related": 0, "ranked": 0, "facets": {},
                    "sort": "relevance", "page": 1, "error": None, "last_page_url": None, "next_url": None,
                    "prev_url": None, "first": 0, "last": 0, "timeline_unit": "year", "timeline": [],
-                   "did_you_mean": None, "without_filters": None}
+                   "did_you_mean": None, "without_filters": None, "listed_sort": "relevance"}
         try:
             args = _search_args()
             context.update(query=args["q"], mode=args["mode"], filters=args["filters"], page=args["page"],
@@ -272,7 +272,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                 response = records.search_response(engine(), args["q"], args["mode"], args["k"], args["filters"],
                                                   offset, explain=True, fusion=args["fusion"], sort=args["sort"])
                 context.update(total=response["total"], related=response["related"], ranked=response["ranked"],
-                               facets=response["facets"], sort=response["sort"],
+                               facets=response["facets"], listed_sort=response["sort"],
                                without_filters=response["without_filters"])
                 if response["did_you_mean"]:  # the same request with the corrected query
                     context["did_you_mean"] = {**response["did_you_mean"],
@@ -337,7 +337,7 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
             if not explain:
                 hit.pop("explain")
         return jsonify({"query": context["query"], "mode": context["mode"], "filters": context["filters"],
-                        "sort": context["sort"], "total": context["total"], "related": context["related"],
+                        "sort": context["listed_sort"], "total": context["total"], "related": context["related"],
                         "without_filters": context["without_filters"], "ranked": context["ranked"],
                         "facets": context["facets"], "page": context["page"],
                         "offset": max(context["first"] - 1, 0), "hits": context["results"],

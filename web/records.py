@@ -50,7 +50,7 @@ def search_response(engine: SearchEngine, query: str, mode: str = "hybrid", k: i
     ranking = results.ranking
     without_filters = None  # found nothing where the filters let through: how many stories it finds without them
     if query.strip() and results.filters and not (ranking.total or ranking.related):
-        whole = engine.ranking(query, mode, None, fusion, sort)
+        whole = engine.ranking(query, mode, None, fusion)  # (the ranking the 去掉筛选条件 link asks for)
         without_filters = whole.total + whole.related
     return {"query": query, "mode": mode, "sort": ranking.sort, "filters": results.filters.active,
             "total": ranking.total, "related": ranking.related, "without_filters": without_filters,
