@@ -212,7 +212,7 @@ def _load_previous(folder: Path, report: "BuildReport") -> _Previous | None:
     except layout.IndexNotFound:
         return None
     except layout.IndexDamaged as exc:
-        report.damaged = str(exc).split(" Run `", 1)[0]
+        report.damaged = exc.what
         log.warning("the live generation cannot be built on: %s; rebuilding everything from the corpus",
                     report.damaged)
         return None

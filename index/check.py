@@ -47,7 +47,7 @@ def _attempt(report: CheckReport, name: str, read):
     try:
         return read()
     except layout.IndexDamaged as exc:
-        report.problems.append(str(exc).split(" Run `", 1)[0])
+        report.problems.append(exc.what)
     except Exception as exc:  # noqa: BLE001 - any failure to read a store is damage to report
         report.problems.append(f"{name} cannot be read ({type(exc).__name__}: {exc})")
     return None

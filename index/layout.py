@@ -83,7 +83,12 @@ class IndexDamaged(RuntimeError):
     def __init__(self, path: Path, detail: str):
         super().__init__(f"{path} is damaged ({detail}). Run `storysearch check --repair` to rebuild the "
                          f"index from its corpus, or `storysearch index --rebuild`.")
-        self.path = Path(path)
+        self.path, self.detail = Path(path), detail
+
+    @property
+    def what(self) -> str:
+        """What is damaged and how, without the advice (for a log line that goes on)."""
+        return f"{self.path} is damaged ({self.detail})"
 
 
 def index_dir(value: str | os.PathLike | None = None) -> Path:

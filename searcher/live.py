@@ -20,7 +20,7 @@ from pathlib import Path
 
 from storysearch.index import layout
 
-from .engine import SearchEngine
+from .engine import Notice, SearchEngine
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -66,7 +66,17 @@ class LiveEngine(FollowingEngine):
         super().__init__(poll_seconds, engine_options)
         self.folder = Path(folder)
         self._refused: set[str] = set()  # generations found damaged, not tried again
+        # The served generation's damage when no intact one is left: every request is refused with
+        # it (503) rather than served by an engine whose mapped files are cut short (a read past
+        # their end kills the process with SIGBUS), until a build or a repair writes a good one.
+        self._damaged: layout.IndexDamaged | None = None
         self._engine = self._open_live()
+
+    @property
+    def current(self) -> SearchEngine:
+        if self._damaged is not None:
+            raise self._damaged
+        return self._engine
 
     def _open(self, generation: Path | None = None) -> SearchEngine:
         engine = SearchEngine(self.folder, generation=generation, **self._options)
@@ -86,8 +96,14 @@ class LiveEngine(FollowingEngine):
         if intact is None:
             raise reason
         engine = self._open(intact)
-        log.warning("%s; serving the newest intact generation, %s, until the index is repaired",
-                    str(reason).split(" Run `", 1)[0], intact.name)
+        why = reason.what if isinstance(reason, layout.IndexDamaged) else str(reason)
+        log.warning("%s; serving the newest intact generation, %s, until the index is repaired", why, intact.name)
+        engine.warnings.append(Notice(
+            f"the index's newest generation cannot be served ({why}); an older one, {intact.name}, answers "
+            f"until the administrator runs `storysearch check --repair`: it may lack recent stories or hold "
+            f"removed ones",
+            "索引的最新版本已损坏，现在查到的是较早的版本：可能缺少最近加入的报道，或含有已删除的报道。"
+            "请管理员运行 storysearch check --repair 修复。"))
         return engine
 
     def refresh(self) -> bool:
@@ -101,11 +117,13 @@ class LiveEngine(FollowingEngine):
         damage = [] if serving.name in self._refused else layout.damaged_files(serving, self._engine.meta)
         if damage:
             name, detail = damage[0]
+            found = layout.IndexDamaged(serving / name, detail)
             try:
-                engine = self._fall_back(serving.name, layout.IndexDamaged(serving / name, detail))
+                engine = self._fall_back(serving.name, found)
             except (layout.IndexDamaged, layout.IndexNotFound):
-                log.error("%s is damaged (%s) and no other intact generation exists; "
-                          "run `storysearch check --repair`", serving / name, detail)
+                log.error("%s and no other intact generation exists: every request is refused (503) until "
+                          "`storysearch check --repair` writes a good one", found.what)
+                self._damaged = found
                 return False
         elif live in (None, serving.name) or live in self._refused:
             return False
@@ -114,10 +132,11 @@ class LiveEngine(FollowingEngine):
                 engine = self._open(self.folder / live)
             except Exception as exc:  # noqa: BLE001 - a bad generation must not stop the server
                 self._refused.add(live)
-                log.error("could not open the new generation %s (%s); still serving %s",
-                          live, str(exc).split(" Run `", 1)[0], serving.name)
+                log.error("could not open the new generation %s (%s); still %s %s", live,
+                          exc.what if isinstance(exc, layout.IndexDamaged) else exc,
+                          "refusing requests, as" if self._damaged else "serving", serving.name)
                 return False
-        previous, self._engine = self._engine, engine
+        previous, self._engine, self._damaged = self._engine, engine, None
         log.warning("now serving %s (was %s)", engine.generation.name, previous.generation.name)
         return True
 

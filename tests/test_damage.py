@@ -328,6 +328,48 @@ def test_passages_emptied_under_a_running_server(built):
     assert client.get(f"/api/similar/{story}").status_code == 200
 
 
+def test_a_file_cut_short_with_no_intact_generation_left_is_refused_not_served(built):
+    """Generations share files (hard links), so a mapped file cut short can
+    leave no intact one: the server then refuses every request (503) rather
+    than reading past the file's end (SIGBUS killed it), and serves again
+    once a repair writes a good generation."""
+    from storysearch.index.check import repair_index
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
+
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    client = create_app(live, WebSettings()).test_client()
+    assert client.get("/api/search?q=乡贤&mode=keyword").status_code == 200
+    counts = live_file(folder, f"{layout.SPARSE}/seg-000001/counts.npy")
+    assert counts.stat().st_nlink == 2  # (the generation before holds the same file)
+    truncate(counts, 100)
+    assert not live.refresh()
+    answer = client.get("/api/search?q=党建&mode=keyword")
+    assert answer.status_code == 503 and "check --repair" in answer.get_json()["error"]
+    page = client.get("/?q=党建")
+    assert page.status_code == 503 and "索引文件已损坏" in page.get_data(as_text=True)
+    repair_index(folder, corpus)
+    assert live.refresh() and client.get("/api/search?q=党建&mode=keyword").status_code == 200
+
+
+def test_an_older_generation_served_for_a_damaged_one_says_so(built):
+    """Falling back to the generation before brings back what an update
+    removed and lacks what it added: the answers say so."""
+    from storysearch.web.app import create_app
+    from storysearch.web.settings import WebSettings
+
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    client = create_app(live, WebSettings()).test_client()
+    assert client.get("/api/search?q=乡贤").get_json()["warnings"] == []
+    truncate(live_file(folder, layout.STORIES), 100)  # (written anew by each generation: not shared)
+    assert live.refresh()
+    warnings = client.get("/api/search?q=乡贤").get_json()["warnings"]
+    assert len(warnings) == 1 and "an older one, gen-" in warnings[0] and "check --repair" in warnings[0]
+    assert "索引的最新版本已损坏，现在查到的是较早的版本" in client.get("/?q=乡贤").get_data(as_text=True)
+
+
 def test_damaged_keyword_files_under_a_running_server_answer_503(built):
     from storysearch.web.app import create_app
     from storysearch.web.settings import WebSettings

@@ -227,7 +227,10 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.context_processor
     def template_globals():
-        current = engine()
+        current = g.get("engine")
+        if current is None:  # (a request refused before it had an engine: the index is damaged)
+            return {"modes": MODE_LABELS, "sorts": SORT_LABELS, "sources": [], "papers": [], "places": [],
+                    "authors": [], "warnings": [], "search_url": search_url}
         key = current.generation.name
         if key not in choices:
             try:
