@@ -341,7 +341,9 @@ class Vocabulary:
                 return self._completions[folded][:limit]
         names = [Completion(name, "name", self.names[name]) for name in self._name_trie.keys(folded)
                  if name != folded]
-        words = sorted((w for w in self.words().keys(folded) if w != folded and w not in self.names),
+        # (a word only stories since removed held stays in the term matrix's vocabulary, held by none)
+        words = sorted((w for w in self.words().keys(folded)
+                        if w != folded and w not in self.names and self._column_stories(w)),
                        key=lambda w: (-self._column_stories(w), len(w), w))
         found = []
         for word in words[:COMPLETION_CHECKS]:

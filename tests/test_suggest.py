@@ -236,3 +236,9 @@ def test_in_a_browser_the_link_and_the_keyboard_completions(small, tmp_path):
             browser.close()
     finally:
         stop_server(server)
+
+
+def test_completions_leave_out_words_no_story_holds_any_more():
+    """A removed page's words stay in the term matrix's vocabulary, held by no live story."""
+    vocabulary = Vocabulary({"张掖": 0, "张掖市": 1, "张家港": 2}, np.array([0, 0, 3]), "\u241f", Counter())
+    assert [(c.text, c.stories) for c in vocabulary.complete("张")] == [("张家港", 3)]

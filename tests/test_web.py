@@ -81,8 +81,14 @@ def test_framing_is_refused_unless_configured(client, portal_app):
 def test_embed_is_compact_and_links_open_as_configured(client, portal_app):
     page = client.get("/embed", query_string={"q": "乡贤"}).get_data(as_text=True)
     assert '<header class="site">' not in page and 'target="_blank"' in page
+    # a hit's places filter the embed view itself, never load the whole site into the frame
+    places = re.findall(r'href="([^"]*place=[^"]*)"', page)
     page = portal_app.test_client().get("/embed", query_string={"q": "乡贤"}).get_data(as_text=True)
     assert 'target="_parent"' in page and 'action="/embed"' in page
+    assert places and all(link.startswith("/embed?") for link in places)
+    refused = client.get("/embed?q=%CF%E7%CF%CD")  # 乡贤 in GBK, as an old portal may send it
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and '<header class="site">' not in text and 'href="/embed"' in text
 
 
 def test_cors_only_for_configured_origins_on_the_api(client, portal_app):
