@@ -12,6 +12,8 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.practices import KINDS as PRACTICE_KINDS, practice_key
 from storysearch.index.stories import Story
 
+from .lexical import match_terms
+from .query import QueryError
 from .table import PLACE_SUFFIXES
 
 MAX_PRACTICES = 1000
@@ -111,18 +113,23 @@ class PracticeCatalog:
                 or self.practices.get(practice_key(name_or_key)))
 
     def list(self, q: str = "", place: str = "", kind: str = "", k: int = DEFAULT_PRACTICES) -> list[CatalogPractice]:
-        """The practices whose name or definition holds ``q``, of ``place`` (or
+        """The practices whose names or definition hold every word of ``q``
+        (as a story holds a query's terms: 社区议事 finds 社区…议事), or that
+        ``q`` names; of ``place`` (or
         a place under it: 杭州 finds 杭州市 and its districts) and ``kind``,
         most stories first, then by name; at most ``k``."""
         return self.matching(q, place, kind)[:k]
 
     def matching(self, q: str = "", place: str = "", kind: str = "") -> list[CatalogPractice]:
         q, place, kind = q.strip(), place.strip(), kind.strip()
-        needle = self._fold(q) if q else ""
+        terms = match_terms([q]) if q else []
+        if q and not terms:
+            raise QueryError("the query has nothing to search for: only punctuation, spaces or symbols",
+                             "检索词里没有可以查找的内容：只有标点、空格或符号。")
         keyed = practice_key(q) if q else ""
         names = _place_names(place) if place else set()
         found = [p for key, p in self.practices.items()
-                 if (not needle or needle in self._folded[key] or (keyed and keyed in key))
+                 if (not terms or all(term in self._folded[key] for term in terms) or (keyed and keyed in key))
                  and (not kind or p.kind == kind)
                  and (not names or any(names & set(path) for path in p.paths()))]
         return sorted(found, key=lambda p: (-p.stories, p.name))

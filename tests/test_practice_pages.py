@@ -52,6 +52,16 @@ def test_api_filters_by_place_kind_and_text(client, engine):
     assert "1+X+N" in [p["name"] for p in wide["practices"]]  # folded as the index folds
     none = client.get("/api/practices", query_string={"place": "火星"}).get_json()
     assert none["total"] == 0 and none["practices"] == []
+    # words, as a search takes them: every one held, written together or apart (it was a substring)
+    together = client.get("/api/practices", query_string={"q": "社区议事", "k": 1000}).get_json()
+    apart = client.get("/api/practices", query_string={"q": "社区  议事", "k": 1000}).get_json()
+    assert together["practices"] == apart["practices"] and together["total"] == apart["total"]
+    assert together["total"] > 0 and all("社区" in p["name"] + p["definition"] and "议事" in p["name"] + p["definition"]
+                                        for p in together["practices"])
+    page = client.get("/practices", query_string={"q": "量子计算机"}).get_data(as_text=True)
+    assert "没有符合条件的做法" in page and 'href="/similar?text=' in page  # the way on: by meaning
+    nothing = client.get("/api/practices", query_string={"q": "，"})
+    assert nothing.status_code == 400 and "没有可以查找的内容" in nothing.get_json()["message"]
 
 
 def test_api_k_bounds_and_errors(client, engine):
