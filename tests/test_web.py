@@ -299,6 +299,8 @@ def test_a_page_past_the_end_says_so_and_links_the_last_page(client):
     assert re.search(rf'<a href="/\?q=%E7%A4%BE%E5%8C%BA&amp;mode=hybrid&amp;page={pages}">转到最后一页</a>', page)
     data = client.get("/api/search", query_string={"q": "社区", "page": 50}).get_json()
     assert data["status"] == 400 and data["message"] == f"没有第 50 页：结果只有 {pages} 页。"
+    none = client.get("/api/search", query_string={"q": "量子计算机", "page": 2}).get_json()
+    assert none["status"] == 400 and none["message"] == "没有第 2 页：没有找到结果。"  # (not 结果只有 1 页)
 
 
 def test_every_api_error_has_a_chinese_message(client, engine):

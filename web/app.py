@@ -282,7 +282,10 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
                                                "url": search_url(endpoint, q=response["did_you_mean"]["query"])}
                 context["timeline_unit"], context["timeline"] = timeline(response["facets"])
                 if offset and offset >= response["ranked"]:
-                    last_page = max(1, -(-response["ranked"] // args["k"]))
+                    if not response["ranked"]:
+                        raise QueryError(f"page {args['page']}: nothing was found",
+                                         f"没有第 {args['page']} 页：没有找到结果。")
+                    last_page = -(-response["ranked"] // args["k"])
                     context["last_page_url"] = _page_url(endpoint, args, last_page)
                     raise QueryError(f"page {args['page']} is past the last page of results ({last_page})",
                                      f"没有第 {args['page']} 页：结果只有 {last_page} 页。")
