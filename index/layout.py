@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from . import settings
@@ -369,10 +370,10 @@ def verify_generation(generation: Path, deep: bool = False, always: tuple[str, .
     return meta
 
 
-def newest_intact_generation(folder: Path, skip: str | None = None) -> Path | None:
-    """The newest generation (other than ``skip``) that passes verify_generation."""
+def newest_intact_generation(folder: Path, skip: Collection[str | None] = ()) -> Path | None:
+    """The newest generation (other than those named in ``skip``) that passes verify_generation."""
     for generation in reversed(generations(folder)):
-        if generation.name == skip:
+        if generation.name in skip:
             continue
         try:
             verify_generation(generation)

@@ -3,14 +3,17 @@
 A server holds a LiveEngine: a background thread watches ``CURRENT`` and,
 when a build has switched to a new generation, opens it and swaps it in.
 Requests already running keep the engine they started with; the next ones
-get the new one. Nothing is restarted and no request fails.
+get the new one. Nothing is restarted.
 
 A generation found damaged is never served (each file's size is checked at
 every poll; opening checks the bytes of the files changed through the file
 system, or of all with the setting check_on_open): when the live one cannot
-be opened, or one of its files is cut short or removed while it serves, the newest
-intact generation serves instead, with a warning (said once, not at every
-poll), until a build or ``storysearch check --repair`` writes a good one.
+be opened, or one of its files is cut short or removed while it serves, the
+newest intact generation serves instead (logged once; each search answer
+warns that an older index answers), until a build or ``storysearch check
+--repair`` writes a good one. Where none is intact (generations share files),
+every request is refused with 503 until then; a server started on such an
+index does not start.
 """
 from __future__ import annotations
 
@@ -49,7 +52,10 @@ class FollowingEngine:
     def start(self) -> "FollowingEngine":
         def watch():
             while not self._stop.wait(self.poll_seconds):
-                self.refresh()
+                try:
+                    self.refresh()
+                except Exception:  # noqa: BLE001 - the watcher must outlive whatever one poll meets
+                    log.exception("the index watcher could not look at the index; it looks again")
 
         self._thread = threading.Thread(target=watch, name=self.thread_name, daemon=True)
         self._thread.start()
@@ -74,8 +80,8 @@ class LiveEngine(FollowingEngine):
 
     @property
     def current(self) -> SearchEngine:
-        if self._damaged is not None:
-            raise self._damaged
+        if self._damaged is not None:  # (a new exception each time: one raised again keeps every request's frames)
+            raise layout.IndexDamaged(self._damaged.path, self._damaged.detail)
         return self._engine
 
     def _open(self, generation: Path | None = None) -> SearchEngine:
@@ -92,12 +98,14 @@ class LiveEngine(FollowingEngine):
 
     def _fall_back(self, damaged: str | None, reason: Exception) -> SearchEngine:
         self._refused.add(damaged)
-        intact = layout.newest_intact_generation(self.folder, skip=damaged)
+        intact = layout.newest_intact_generation(self.folder, skip=self._refused)
         if intact is None:
             raise reason
         engine = self._open(intact)
         why = reason.what if isinstance(reason, layout.IndexDamaged) else str(reason)
         log.warning("%s; serving the newest intact generation, %s, until the index is repaired", why, intact.name)
+        if intact.name == layout.current_name(self.folder):  # (the served one was older than the live one)
+            return engine
         engine.warnings.append(Notice(
             f"the index's newest generation cannot be served ({why}); an older one, {intact.name}, answers "
             f"until the administrator runs `storysearch check --repair`: it may lack recent stories or hold "
@@ -132,9 +140,9 @@ class LiveEngine(FollowingEngine):
                 engine = self._open(self.folder / live)
             except Exception as exc:  # noqa: BLE001 - a bad generation must not stop the server
                 self._refused.add(live)
-                log.error("could not open the new generation %s (%s); still %s %s", live,
+                log.error("could not open the new generation %s (%s); %s", live,
                           exc.what if isinstance(exc, layout.IndexDamaged) else exc,
-                          "refusing requests, as" if self._damaged else "serving", serving.name)
+                          "requests are still refused" if self._damaged else f"still serving {serving.name}")
                 return False
         previous, self._engine, self._damaged = self._engine, engine, None
         log.warning("now serving %s (was %s)", engine.generation.name, previous.generation.name)

@@ -4,6 +4,7 @@ places it belongs to and the stories that mention it; listed, filtered by
 place and kind, and searched by name or definition."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ def _good_definition(definitions: list[str]) -> str:
         if len(definition.strip()) >= 8:
             return definition.strip()
     return max(definitions, key=len, default="").strip()
+
+
+WORD = re.compile(r"\w")
 
 
 def _place_names(name: str) -> set[str]:
@@ -123,9 +127,11 @@ class PracticeCatalog:
     def matching(self, q: str = "", place: str = "", kind: str = "") -> list[CatalogPractice]:
         q, place, kind = q.strip(), place.strip(), kind.strip()
         terms = match_terms([q]) if q else []
-        if q and not terms:
-            raise QueryError("the query has nothing to search for: only punctuation, spaces or symbols",
-                             "检索词里没有可以查找的内容：只有标点、空格或符号。")
+        if q and not terms:  # common words only (的, 怎么) are looked for as written; punctuation is nothing
+            if not WORD.search(q):
+                raise QueryError("the query has nothing to search for: only punctuation, spaces or symbols",
+                                 "检索词里没有可以查找的内容：只有标点、空格或符号。")
+            terms = [self._fold(q)]
         keyed = practice_key(q) if q else ""
         names = _place_names(place) if place else set()
         found = [p for key, p in self.practices.items()

@@ -349,6 +349,7 @@ def test_a_file_cut_short_with_no_intact_generation_left_is_refused_not_served(b
     assert answer.status_code == 503 and "check --repair" in answer.get_json()["error"]
     page = client.get("/?q=党建")
     assert page.status_code == 503 and "索引文件已损坏" in page.get_data(as_text=True)
+    assert client.get("/static/style.css").status_code == 200  # (the 503 page keeps its styling)
     repair_index(folder, corpus)
     assert live.refresh() and client.get("/api/search?q=党建&mode=keyword").status_code == 200
 
@@ -368,6 +369,17 @@ def test_an_older_generation_served_for_a_damaged_one_says_so(built):
     warnings = client.get("/api/search?q=乡贤").get_json()["warnings"]
     assert len(warnings) == 1 and "an older one, gen-" in warnings[0] and "check --repair" in warnings[0]
     assert "索引的最新版本已损坏，现在查到的是较早的版本" in client.get("/?q=乡贤").get_data(as_text=True)
+
+
+def test_a_served_generation_damaged_after_a_newer_one_went_live_gives_way_to_it_without_a_warning(built):
+    corpus, folder, cache = built
+    live = LiveEngine(folder, poll_seconds=3600)
+    (corpus / "c.txt").write_text(THIRD, encoding="utf-8")
+    build_index(corpus, folder, DEFAULT_MODEL, cache_dir=cache)  # the server has not looked yet
+    served = live.current.generation
+    truncate(served / layout.STORIES, 100)
+    assert live.refresh() and live.current.generation.name == layout.current_name(folder)
+    assert live.current.warnings == []  # the live generation answers: nothing older about it
 
 
 def test_damaged_keyword_files_under_a_running_server_answer_503(built):

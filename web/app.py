@@ -34,6 +34,8 @@ from .settings import WebSettings
 
 MODE_LABELS = {"hybrid": "综合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+# What answers without the index, so it still answers while the index is refused (its 503 page's styling).
+WITHOUT_ENGINE = frozenset({"static", "opensearch", "api_openapi"})
 ARG_LABELS = {"k": "每页篇数（k）", "page": "页码（page）"}
 HTTP_MESSAGES = {404: "没有找到这个页面或这篇报道：链接可能有误，或报道已不在索引里。",
                  405: "这个地址不接受这种请求方式。", 400: "请求的参数有误，请检查后再试。",
@@ -207,7 +209,13 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.before_request
     def pin_engine():
-        g.engine = source.current
+        if request.endpoint in WITHOUT_ENGINE:
+            return
+        try:
+            g.engine = source.current
+        except IndexDamaged:  # the index is refused whole (searcher/live.py): logged once, by the watcher
+            g.refused = True
+            raise
 
     @app.before_request
     def refuse_undecodable_query():
@@ -497,7 +505,8 @@ def create_app(source, settings: WebSettings | None = None) -> Flask:
 
     @app.errorhandler(IndexDamaged)
     def damaged_index(exc: IndexDamaged):
-        app.logger.error("%s", exc)
+        if not g.get("refused"):
+            app.logger.error("%s", exc)
         if request.path.startswith("/api/"):
             return _error(f"the index is damaged ({exc.path.name}); the administrator has to run "
                           f"`storysearch check --repair`", 503, DAMAGED_MESSAGE)
