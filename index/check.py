@@ -26,7 +26,7 @@ from .vectors import open_vectors, read_passages, vector_ids
 @dataclass
 class CheckReport:
     generation: str
-    stories: int
+    stories: int | None  # None: the stories file cannot be read (see problems)
     problems: list[str] = field(default_factory=list)  # damaged files, counts that disagree with meta.json
     missing_keyword: list[str] = field(default_factory=list)  # stories the keyword index lacks
     extra_keyword: list[str] = field(default_factory=list)  # keyword documents with no story
@@ -74,7 +74,7 @@ def _check_counts(report: CheckReport, meta: dict, stories: list) -> None:
 def check_index(folder: Path) -> CheckReport:
     folder = Path(folder)
     generation = layout.current_generation(folder)
-    report = CheckReport(generation.name, 0)
+    report = CheckReport(generation.name, None)
     if layout.current_name(folder) != generation.name:
         report.problems.append(f"{layout.CURRENT} is missing or names no complete generation")
     meta = _attempt(report, layout.META, lambda: layout.read_meta(generation))

@@ -191,7 +191,8 @@ def _check(args) -> int:
 
     folder = layout.index_dir(args.index)
     report = repair_index(folder, args.corpus) if args.repair else check_index(folder)
-    print(f"{folder}/{report.generation}: {report.stories} stories")
+    print(f"{folder}/{report.generation}: " + (f"{report.stories} stories" if report.stories is not None
+                                                 else "its stories were not counted (below)"))
     for problem in report.problems:
         print(f"  {problem}")
     problems = {"stories missing from the keyword index": report.missing_keyword,

@@ -254,7 +254,7 @@ def test_a_truncated_vector_file_is_named_repaired_and_served_around(built, caps
     assert not report.up_to_date and layout.VECTORS in report.damaged and check_index(folder).ok
 
 
-def test_a_stories_file_cut_mid_character_names_file_and_line(built):
+def test_a_stories_file_cut_mid_character_names_file_and_line(built, capsys):
     corpus, folder, cache = built
     path = live_file(folder, layout.STORIES)
     truncate(path, len(path.read_text(encoding="utf-8").splitlines()[0].encode("utf-8")) + 5)
@@ -264,6 +264,8 @@ def test_a_stories_file_cut_mid_character_names_file_and_line(built):
         assert "stories.jsonl" in result.stdout + result.stderr, command
     result = cli("search", "乡贤", "--index", folder, "--mode", "keyword", cache=cache)
     assert "bytes where" in result.stderr and "check --repair" in result.stderr
+    assert main(["check", "--index", str(folder)]) == 1  # (it said "0 stories")
+    assert "its stories were not counted (below)" in capsys.readouterr().out
     result = cli("check", "--index", folder, "--repair", cache=cache)
     assert result.returncode == 0, result.stdout + result.stderr
     path = live_file(folder, layout.STORIES)  # bytes changed in place: the size agrees, the record does not
