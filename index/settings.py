@@ -128,9 +128,14 @@ def _read(setting: Setting, text: str):
         return text.strip().lower() in ("1", "true", "yes", "on")
     if setting.kind == "words":
         return tuple(text.split())
-    if setting.choices and text not in setting.choices:
-        raise SettingsError(f"{setting.env} must be one of {', '.join(setting.choices)}, not {text!r}")
-    return text
+    return _chosen(setting, text, setting.env)
+
+
+def _chosen(setting: Setting, value, where: str):
+    """``value``, where it is one of the setting's choices (or it has none); SettingsError naming ``where`` else."""
+    if setting.choices and value not in setting.choices:
+        raise SettingsError(f"{where} must be one of {', '.join(setting.choices)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -162,10 +167,7 @@ def load(environ: Mapping[str, str] | None = None, config: Path | None = None) -
             raise SettingsError(f"{config}: unknown settings {', '.join(unknown)}; "
                                 f"`storysearch settings` lists them")
         for name, value in table.items():
-            if BY_NAME[name].choices and value not in BY_NAME[name].choices:
-                raise SettingsError(f"{config}: {name} must be one of {', '.join(BY_NAME[name].choices)}, "
-                                    f"not {value!r}")
-            values[name], given[name] = value, str(config)
+            values[name], given[name] = _chosen(BY_NAME[name], value, f"{config}: {name}"), str(config)
         values["config"], given["config"] = Path(config), "--config"
     for setting in SETTINGS:
         if environ.get(setting.env) is not None and setting.name != "config":

@@ -4,7 +4,6 @@ places it belongs to and the stories that mention it; listed, filtered by
 place and kind, and searched by name or definition."""
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from storysearch.index.analysis import text_analysis
 from storysearch.index.practices import KINDS as PRACTICE_KINDS, practice_key
 from storysearch.index.stories import Story
 
-from .lexical import match_terms
+from .lexical import match_terms, query_terms
 from .query import QueryError
 from .table import PLACE_SUFFIXES
 
@@ -49,9 +48,6 @@ def _good_definition(definitions: list[str]) -> str:
         if len(definition.strip()) >= 8:
             return definition.strip()
     return max(definitions, key=len, default="").strip()
-
-
-WORD = re.compile(r"\w")
 
 
 def _place_names(name: str) -> set[str]:
@@ -128,7 +124,7 @@ class PracticeCatalog:
         q, place, kind = q.strip(), place.strip(), kind.strip()
         terms = match_terms([q]) if q else []
         if q and not terms:  # common words only (的, 怎么) are looked for as written; punctuation is nothing
-            if not WORD.search(q):
+            if not any(query_terms(q)):  # (as a similar request's text is checked: engine._similar_to)
                 raise QueryError("the query has nothing to search for: only punctuation, spaces or symbols",
                                  "检索词里没有可以查找的内容：只有标点、空格或符号。")
             terms = [self._fold(q)]
